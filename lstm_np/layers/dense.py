@@ -1,0 +1,109 @@
+"""Fully connected layer and inverted dropout."""
+from typing import NamedTuple
+
+import numpy as np
+
+from .. import activations, initializers
+from .base import Layer
+
+
+class DenseCache(NamedTuple):
+    x: np.ndarray      # (M, in) the input, flattened over leading axes
+    y: np.ndarray      # (M, units) the activated output
+    shape: tuple       # the input's original shape
+
+
+class Dense(Layer):
+    """``y = activation(x @ kernel + bias)`` on the last axis.
+
+    Shapes: input ``(..., in)``, output ``(..., units)``.
+    Parameters: ``kernel (in, units)`` glorot_uniform, ``bias (units,)`` zeros.
+
+    Backward: ``da = dy * activation'(a)``, ``dkernel = x.T @ da``, ``dbias = Σ da``,
+    ``dx = da @ kernel.T``.
+
+    >>> import numpy as np
+    >>> from lstm_np import Dense
+    >>> layer = Dense(1, input_shape=(3,))
+    >>> layer.build((3,), np.random.default_rng(0), "float64")
+    >>> layer(np.ones((2, 3))).shape
+    (2, 1)
+    """
+
+    kind = "dense"
+
+    def __init__(self, units, activation=None, use_bias=True, input_shape=None, name=None):
+        super().__init__(input_shape=input_shape, name=name)
+        if int(units) != units or units < 1:
+            raise ValueError(f"units must be a positive integer, got {units!r}")
+        self.units = int(units)
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+
+    def build(self, input_shape, rng, dtype):
+        self.params = {"kernel": initializers.glorot_uniform((input_shape[-1], self.units), rng)}
+        if self.use_bias:
+            self.params["bias"] = np.zeros(self.units)
+        self.cast(dtype)
+        self.built = True
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def forward(self, x, training=False, rng=None):
+        kernel = self.params["kernel"]
+        x2 = np.asarray(x, dtype=kernel.dtype).reshape(-1, x.shape[-1])          # (M, in)
+        a = x2 @ kernel
+        if self.use_bias:
+            a += self.params["bias"]
+        y = activations.FUNCTIONS[self.activation](a)
+        return y.reshape(x.shape[:-1] + (self.units,)), DenseCache(x2, y, x.shape)
+
+    def backward(self, dy, cache):
+        x2, y, shape = cache
+        da = dy.reshape(-1, self.units) * activations.derivative_from_output(self.activation, y)
+        grads = {"kernel": x2.T @ da}
+        if self.use_bias:
+            grads["bias"] = da.sum(axis=0)
+        dx = (da @ self.params["kernel"].T).reshape(shape)
+        return dx, grads
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(units=self.units, activation=self.activation, use_bias=self.use_bias)
+        return config
+
+
+class Dropout(Layer):
+    """Inverted dropout: in training keep each element with probability ``1 - rate`` and scale
+    the survivors by ``1 / (1 - rate)``; at inference the identity.
+
+    A fresh mask is drawn per element on every training call (also along the time axis of a
+    sequence). ``forward(..., mask=m)`` applies a given mask, which is how a gradient check holds
+    the randomness still. Backward: ``dx = dy * mask`` — the same mask as forward, from the cache.
+    """
+
+    kind = "dropout"
+
+    def __init__(self, rate, input_shape=None, name=None):
+        super().__init__(input_shape=input_shape, name=name)
+        if not 0.0 <= rate < 1.0:
+            raise ValueError(f"Dropout rate must be in [0, 1), got {rate!r}")
+        self.rate = float(rate)
+
+    def forward(self, x, training=False, rng=None, mask=None):
+        if mask is None:
+            if not training or self.rate == 0.0:
+                return x, None
+            rng = np.random.default_rng() if rng is None else rng
+            keep = 1.0 - self.rate
+            mask = (rng.random(x.shape) < keep).astype(x.dtype) / np.asarray(keep, x.dtype)
+        return x * mask, mask
+
+    def backward(self, dy, cache):
+        return (dy if cache is None else dy * cache), {}
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(rate=self.rate)
+        return config

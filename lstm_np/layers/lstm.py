@@ -1,0 +1,241 @@
+"""Long short-term memory: the readable cell and the sequence layer.
+
+The readable cell (:func:`lstm_cell_forward`, :func:`lstm_cell_backward`) is the math a learner
+reads beside the equations; :class:`LSTM` runs the same math through the compiled kernels of
+:mod:`lstm_np.kernels.lstm`. ``tests/test_lstm.py`` proves the two paths equal.
+"""
+from typing import NamedTuple
+
+import numpy as np
+
+from .. import activations, initializers
+from ..activations import sigmoid
+from ..gates import gate_slice, split_gates
+from ..kernels.lstm import lstm_backward_sequence, lstm_forward_sequence
+from .base import Layer
+
+
+# --------------------------------------------------------------------------------------------
+# The readable cell: one timestep, forward and backward, in plain NumPy.
+# --------------------------------------------------------------------------------------------
+class CellCache(NamedTuple):
+    x_t: np.ndarray
+    h_prev: np.ndarray
+    c_prev: np.ndarray
+    i: np.ndarray
+    f: np.ndarray
+    g: np.ndarray
+    o: np.ndarray
+    c: np.ndarray
+
+
+def lstm_cell_forward(x_t, h_prev, c_prev, kernel, recurrent_kernel, bias):
+    """One LSTM step (tanh / sigmoid, Keras's defaults).
+
+    ``x_t (N, D)``, ``h_prev, c_prev (N, H)``, ``kernel (D, 4H)``, ``recurrent_kernel (H, 4H)``,
+    ``bias (4H,)``. Returns ``h, c`` (each ``(N, H)``) and the cache for the backward step.
+    """
+    z = x_t @ kernel + h_prev @ recurrent_kernel + bias     # (N, 4H): all four gates at once
+    z_i, z_f, z_g, z_o = split_gates(z)
+    i = sigmoid(z_i)               # input gate: how much of the candidate to write
+    f = sigmoid(z_f)               # forget gate: how much of the old cell to keep
+    g = np.tanh(z_g)               # candidate cell value
+    o = sigmoid(z_o)               # output gate: how much of the cell to show
+    c = f * c_prev + i * g
+    h = o * np.tanh(c)
+    return h, c, CellCache(x_t, h_prev, c_prev, i, f, g, o, c)
+
+
+def lstm_cell_backward(dh, dc_next, cache, kernel, recurrent_kernel):
+    """Backward through one step: the chain rule applied to the six forward equations.
+
+    ``dh`` is dL/dh_t (from the output and from step t+1), ``dc_next`` is dL/dc_t from step t+1.
+    Returns ``dx_t, dh_prev, dc_prev`` and the step's contribution to
+    ``dkernel, drecurrent_kernel, dbias``.
+    """
+    x_t, h_prev, c_prev, i, f, g, o, c = cache
+    tanh_c = np.tanh(c)
+    do = dh * tanh_c
+    dc = dc_next + dh * o * (1 - tanh_c ** 2)      # h = o * tanh(c)
+    di, df, dg = dc * g, dc * c_prev, dc * i         # c = f * c_prev + i * g
+    dc_prev = dc * f
+    dz = np.concatenate([di * i * (1 - i),           # through σ
+                         df * f * (1 - f),
+                         dg * (1 - g ** 2),           # through tanh
+                         do * o * (1 - o)], axis=-1)  # (N, 4H)
+    dx_t = dz @ kernel.T
+    dh_prev = dz @ recurrent_kernel.T
+    return dx_t, dh_prev, dc_prev, (x_t.T @ dz, h_prev.T @ dz, dz.sum(axis=0))
+
+
+# --------------------------------------------------------------------------------------------
+# The sequence layer.
+# --------------------------------------------------------------------------------------------
+class LSTMCache(NamedTuple):
+    x_tm: np.ndarray       # (T, N, D) the input, time-major
+    h: np.ndarray          # (T + 1, N, H), h[0] is the initial state
+    c: np.ndarray          # (T + 1, N, H)
+    gates: np.ndarray      # (T, N, 4H) activated i, f, g, o
+    act_c: np.ndarray      # (T, N, H) activation(c_t)
+    has_initial_state: bool
+
+
+class LSTM(Layer):
+    """Long short-term memory layer (Hochreiter & Schmidhuber, 1997), Keras's flavour.
+
+    For each timestep ``t`` with input ``x_t`` and previous state ``h_{t-1}, c_{t-1}``::
+
+        z   = x_t @ kernel + h_{t-1} @ recurrent_kernel + bias      split into z_i, z_f, z_g, z_o
+        i   = σ(z_i)          input gate
+        f   = σ(z_f)          forget gate
+        g   = tanh(z_g)       candidate cell value (Keras's "c" block)
+        o   = σ(z_o)          output gate
+        c_t = f * c_{t-1} + i * g
+        h_t = o * tanh(c_t)
+
+    σ is ``recurrent_activation`` (default the logistic sigmoid) and tanh is ``activation``.
+
+    Shapes: N batch, T timesteps, D input features, H = ``units``.
+    Input ``(N, T, D)``; output ``(N, T, H)`` if ``return_sequences`` else ``(N, H)``.
+
+    Parameters (Keras's layout, gate blocks ``i, f, g, o`` along the last axis)
+    ----------------------------------------------------------------------------
+    kernel : (D, 4H), ``glorot_uniform`` over the whole matrix.
+    recurrent_kernel : (H, 4H), one ``orthogonal`` matrix.
+    bias : (4H,), zeros — with ``unit_forget_bias=True`` the forget block starts at 1
+        (Jozefowicz et al., 2015), so the cell remembers by default.
+
+    Parameters
+    ----------
+    units : int
+    activation, recurrent_activation : str — Keras names (tanh, sigmoid, relu, linear,
+        hard_sigmoid).
+    use_bias : bool
+    return_sequences : bool — return every ``h_t`` instead of only the last.
+    return_state : bool — also return the final ``h_T, c_T``: the output becomes the list
+        ``[output, h_T, c_T]`` and ``backward`` takes the list ``[dy, dh_T, dc_T]`` (``None``
+        entries mean zero).
+    input_shape : (T, D), optional.
+
+    ``forward(x, initial_state=[h0, c0])`` starts from a given state; ``backward`` then returns
+    ``[dx, dh0, dc0]`` in place of ``dx``: gradients mirror the inputs as outputs mirror dy.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lstm_np import LSTM
+    >>> layer = LSTM(5, input_shape=(4, 3))
+    >>> layer.build((4, 3), np.random.default_rng(0), "float64")
+    >>> y, cache = layer.forward(np.ones((2, 4, 3)))
+    >>> y.shape
+    (2, 5)
+    """
+
+    kind = "lstm"
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 return_sequences=False, return_state=False, unit_forget_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
+                 input_shape=None, name=None):
+        super().__init__(input_shape=input_shape, name=name)
+        if int(units) != units or units < 1:
+            raise ValueError(f"units must be a positive integer, got {units!r}")
+        self.units = int(units)
+        self.activation = activations.get(activation)
+        self.recurrent_activation = activations.get(recurrent_activation)
+        self.use_bias = bool(use_bias)
+        self.return_sequences = bool(return_sequences)
+        self.return_state = bool(return_state)
+        self.unit_forget_bias = bool(unit_forget_bias)
+        self.kernel_initializer = kernel_initializer
+        self.recurrent_initializer = recurrent_initializer
+        initializers.get(kernel_initializer), initializers.get(recurrent_initializer)
+
+    def build(self, input_shape, rng, dtype):
+        D, H = input_shape[-1], self.units
+        self.params = {
+            "kernel": initializers.get(self.kernel_initializer)((D, 4 * H), rng),
+            "recurrent_kernel": initializers.get(self.recurrent_initializer)((H, 4 * H), rng),
+        }
+        if self.use_bias:
+            bias = np.zeros(4 * H)
+            if self.unit_forget_bias:
+                bias[gate_slice("f", H)] = 1.0
+            self.params["bias"] = bias
+        self.cast(dtype)
+        self.built = True
+
+    def compute_output_shape(self, input_shape):
+        T = input_shape[0]
+        return (T, self.units) if self.return_sequences else (self.units,)
+
+    # --- forward --------------------------------------------------------------------------
+    def forward(self, x, training=False, rng=None, initial_state=None):
+        kernel, recurrent_kernel = self.params["kernel"], self.params["recurrent_kernel"]
+        dtype = kernel.dtype
+        N, T, D = x.shape
+        H = self.units
+        x_tm = np.ascontiguousarray(x.transpose(1, 0, 2), dtype=dtype)           # (T, N, D)
+        xw = (x_tm.reshape(T * N, D) @ kernel).reshape(T, N, 4 * H)              # (T, N, 4H)
+        if self.use_bias:
+            xw += self.params["bias"]
+        if initial_state is None:
+            h0 = np.zeros((N, H), dtype)
+            c0 = np.zeros((N, H), dtype)
+        else:
+            h0, c0 = (np.ascontiguousarray(s, dtype=dtype) for s in initial_state)
+        h, c, gates, act_c = lstm_forward_sequence(
+            xw, recurrent_kernel, h0, c0, activations.CODES[self.activation],
+            activations.CODES[self.recurrent_activation])
+        cache = LSTMCache(x_tm, h, c, gates, act_c, initial_state is not None)
+        y = h[1:].transpose(1, 0, 2) if self.return_sequences else h[T]           # (N, T, H) or (N, H)
+        y = np.ascontiguousarray(y)
+        if self.return_state:
+            return [y, h[T].copy(), c[T].copy()], cache
+        return y, cache
+
+    # --- backward -------------------------------------------------------------------------
+    def backward(self, dy, cache):
+        x_tm, h, c, gates, act_c, has_initial_state = cache
+        T, N, D = x_tm.shape
+        H = self.units
+        dtype = gates.dtype
+        dh_last = np.zeros((N, H), dtype)
+        dc_last = np.zeros((N, H), dtype)
+        if self.return_state:
+            dy, dh_state, dc_state = dy
+            if dh_state is not None:
+                dh_last += dh_state
+            if dc_state is not None:
+                dc_last += dc_state
+        if dy is None:
+            dh_seq = np.zeros((T, N, H), dtype)
+        elif self.return_sequences:
+            dh_seq = np.ascontiguousarray(np.asarray(dy, dtype).transpose(1, 0, 2))  # (T, N, H)
+        else:
+            dh_seq = np.zeros((T, N, H), dtype)
+            dh_last += dy
+        kernel, recurrent_kernel = self.params["kernel"], self.params["recurrent_kernel"]
+        dz, dh0, dc0 = lstm_backward_sequence(
+            dh_seq, dh_last, dc_last, gates, c, act_c, np.ascontiguousarray(recurrent_kernel.T),
+            activations.CODES[self.activation], activations.CODES[self.recurrent_activation])
+        dz2 = dz.reshape(T * N, 4 * H)
+        # weight gradients: one product over all timesteps instead of T small ones
+        grads = {"kernel": x_tm.reshape(T * N, D).T @ dz2,
+                 "recurrent_kernel": h[:T].reshape(T * N, H).T @ dz2}
+        if self.use_bias:
+            grads["bias"] = dz2.sum(axis=0)
+        dx = np.ascontiguousarray((dz2 @ kernel.T).reshape(T, N, D).transpose(1, 0, 2))
+        if has_initial_state:
+            return [dx, dh0, dc0], grads
+        return dx, grads
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(units=self.units, activation=self.activation,
+                      recurrent_activation=self.recurrent_activation, use_bias=self.use_bias,
+                      return_sequences=self.return_sequences, return_state=self.return_state,
+                      unit_forget_bias=self.unit_forget_bias,
+                      kernel_initializer=self.kernel_initializer,
+                      recurrent_initializer=self.recurrent_initializer)
+        return config
