@@ -133,12 +133,12 @@ def load_prices(source=None, column=None, date_column=None):
         notes.append("timestamps had mixed UTC offsets; converted to UTC")
     good = dates.notna().to_numpy()
     if not good.any():
-        first = frame[date_col].dropna().astype(str).head(1).tolist()
-        example = f" (first value {first[0]!r})" if first else ""
+        sample = frame[date_col].dropna().astype(str).head(1).tolist()
+        example = f" (first value {sample[0]!r})" if sample else ""
         raise DataError(f"{name}: no value in date column {date_col!r} could be read as a date{example}; "
                         "use dates like 2021-10-27 or unix seconds, or pick another column with --date-column.")
     if not good.all():
-        notes.append(f"{(~good).sum()} rows with unparsable dates dropped")
+        notes.append(f"{_plural((~good).sum(), 'row')} with unparsable dates dropped")
     prices = pd.Series(_parse_prices(frame[price_col])[good], index=pd.DatetimeIndex(dates[good]))
 
     if not prices.index.is_monotonic_increasing:
@@ -148,7 +148,7 @@ def load_prices(source=None, column=None, date_column=None):
         prices = prices.sort_index(kind="stable")  # stable: "keep last" means last in the file
     duplicated = prices.index.duplicated(keep="last")
     if duplicated.any():
-        notes.append(f"{duplicated.sum()} duplicate dates dropped (kept the last row)")
+        notes.append(f"{_plural(duplicated.sum(), 'duplicate date')} dropped (kept the last row)")
         prices = prices[~duplicated]
 
     missing = int(prices.isna().sum())
@@ -162,12 +162,12 @@ def load_prices(source=None, column=None, date_column=None):
                         "positive prices are needed.")
     first, last = np.flatnonzero(valid)[[0, -1]]
     if first > 0 or last < len(prices) - 1:
-        notes.append(f"{first + len(prices) - 1 - last} leading/trailing missing prices dropped")
+        notes.append(f"{_plural(first + len(prices) - 1 - last, 'leading/trailing missing price')} dropped")
         prices = prices.iloc[first:last + 1]
     inner = int(prices.isna().sum())
     if inner:
         prices = prices.interpolate(method="time")
-        notes.append(f"{inner} missing prices interpolated")
+        notes.append(f"{_plural(inner, 'missing price')} interpolated")
 
     gaps = _count_gaps(prices.index)
     if gaps:
@@ -426,13 +426,18 @@ def _read_csv(source):
         frame = _read_frame(path)
     except pd.errors.EmptyDataError:
         raise DataError(f"{name} is empty; it needs a header row such as Date,Close and data rows.") from None
-    except (OSError, ValueError, pd.errors.ParserError) as err:  # UnicodeDecodeError is a ValueError
+    except OSError as err:
+        if isinstance(path, str):  # a URL: urllib's errors are OSErrors
+            raise DataError(f"could not download {path} ({_first_line(err)}); "
+                            "check the address and your network connection.") from None
+        raise DataError(f"could not read {name} ({_first_line(err)}); check that it is a readable file.") from None
+    except (ValueError, pd.errors.ParserError) as err:  # UnicodeDecodeError is a ValueError
         raise DataError(f"could not read {name} as a CSV file ({_first_line(err)}); "
                         "give a comma-separated text file with a header row.") from None
     if len(frame) == 0:
         raise DataError(f"{name} has a header but no data rows; add rows such as 2021-10-27,60363.79.")
     frame.columns = [str(c).strip() for c in frame.columns]
-    return frame, name
+    return frame.loc[:, ~frame.columns.duplicated()], name  # " Close" and "Close" would collide
 
 
 def _read_frame(path):
@@ -469,6 +474,10 @@ def _parse_dates(column):
     """Parse a date column to datetimes (NaT where unreadable); also say if offsets were mixed."""
     numbers_ = pd.to_numeric(column, errors="coerce")
     if numbers_.notna().sum() == column.notna().sum() > 0:
+        if numbers_.dropna().between(19000101, 21001231).all():  # 20211027: a yyyymmdd date, not 1970
+            ymd = pd.to_datetime(numbers_.astype("Int64").astype("string"), format="%Y%m%d", errors="coerce")
+            if ymd.notna().sum() == numbers_.notna().sum():
+                return ymd, False
         # Unix epoch numbers; the unit follows from the magnitude (2021 is 1.6e9 s, 1.6e12 ms).
         magnitude = float(numbers_.abs().median())
         unit = next(u for u, top in (("s", 1e11), ("ms", 1e14), ("us", 1e17), ("ns", np.inf))
@@ -509,9 +518,10 @@ def _count_gaps(dates):
     step = _median_step(dates)
     if step == _DAY:
         missing = int((steps / _DAY).round().sub(1).clip(lower=0).sum())
-        return f"{missing} calendar gaps (missing days)" if missing else ""
+        return f"{_plural(missing, 'calendar gap')} (missing days)" if missing else ""
     gaps = int((steps > 1.5 * step).sum())
-    return f"{gaps} calendar gaps (steps longer than 1.5 times the median {_format_step(step)})" if gaps else ""
+    return (f"{_plural(gaps, 'calendar gap')} (steps longer than 1.5 times the median {_format_step(step)})"
+            if gaps else "")
 
 
 def _median_step(dates):
@@ -533,6 +543,10 @@ def _first_line(err):
 
 def _is_positive_int(value):
     return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value > 0
+
+
+def _plural(count, noun):
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
 
 
 def _money(value):
