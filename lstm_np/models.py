@@ -200,7 +200,8 @@ class Sequential:
 
     def _train_step(self, x, y):
         y_pred, caches = self.forward(x, training=True)
-        loss, dy = self._loss_fn(y_pred, y)
+        with np.errstate(over="ignore", invalid="ignore"):   # a non-finite loss is caught below
+            loss, dy = self._loss_fn(y_pred, y)
         if not np.isfinite(loss):
             return loss, y_pred
         self.optimizer.apply_gradients(self.params, self.backward(dy, caches))
