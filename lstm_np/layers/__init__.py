@@ -2,8 +2,11 @@
 ``backward(dy, cache) -> (dx, grads)``."""
 from .base import Layer
 from .dense import Dense, Dropout
+from .gru import GRU
 from .lstm import LSTM
+from .simple_rnn import SimpleRNN
 
-LAYERS = {"LSTM": LSTM, "Dense": Dense, "Dropout": Dropout}
+LAYERS = {"LSTM": LSTM, "Dense": Dense, "Dropout": Dropout, "GRU": GRU,
+          "SimpleRNN": SimpleRNN}
 
-__all__ = ["Layer", "LSTM", "Dense", "Dropout", "LAYERS"]
+__all__ = ["Layer", "LSTM", "Dense", "Dropout", "GRU", "SimpleRNN", "LAYERS"]

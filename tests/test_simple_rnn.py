@@ -1,0 +1,222 @@
+"""The SimpleRNN layer: its gradients are exact, its two paths (readable cell, Numba kernel)
+compute the same thing, and it sits in a model, trains, saves and loads like the LSTM."""
+import numpy as np
+import pytest
+
+import lstm_np
+from lstm_np import Dense, Sequential, SimpleRNN
+from lstm_np.gradcheck import numerical_gradient, relative_error
+from lstm_np.layers.simple_rnn import simple_rnn_cell_backward, simple_rnn_cell_forward
+
+N, T, D, H = 2, 4, 3, 5     # small and all different, so a transposed axis cannot hide
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(1990)
+
+
+def make_layer(rng, dtype="float64", **kwargs):
+    """A built SimpleRNN with asymmetric random weights and a non-zero bias."""
+    layer = SimpleRNN(H, **kwargs)
+    layer.build((T, D), rng, dtype)
+    for w in layer.params.values():
+        w[...] = rng.normal(scale=0.5, size=w.shape)
+    return layer
+
+
+def numeric_gradient(loss, array, eps=4e-4):
+    """Central differences at ``eps`` and ``eps / 2`` combined (Richardson) so that their O(eps²)
+    errors cancel, leaving O(eps⁴). The large step keeps rounding in the loss (the kernels'
+    activations are exact to ~1e-14, not to the last bit) far below the 1e-6 we check."""
+    return (4 * numerical_gradient(loss, array, eps / 2) - numerical_gradient(loss, array, eps)) / 3
+
+
+@pytest.mark.parametrize("return_sequences", [True, False])
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid", "relu", "linear"])
+def test_gradients_match_finite_differences(rng, return_sequences, activation):
+    layer = make_layer(rng, return_sequences=return_sequences, activation=activation)
+    x = rng.normal(size=(N, T, D))
+    h0 = rng.normal(size=(N, H))
+    w_out = rng.normal(size=(N, T, H) if return_sequences else (N, H))   # L = Σ y * w_out
+
+    def loss():
+        return float(np.sum(layer.forward(x, initial_state=[h0])[0] * w_out))
+
+    y, cache = layer.forward(x, initial_state=[h0])
+    (dx, dh0), grads = layer.backward(w_out, cache)
+    assert list(grads) == ["kernel", "recurrent_kernel", "bias"]
+    for key, w in layer.params.items():
+        assert relative_error(grads[key], numeric_gradient(loss, w)) < 1e-6, key
+    for name, analytic, array in (("x", dx, x), ("h0", dh0, h0)):
+        assert relative_error(analytic, numeric_gradient(loss, array)) < 1e-6, name
+
+
+def test_return_state_gradients(rng):
+    layer = make_layer(rng, return_sequences=True, return_state=True)
+    x, h0 = rng.normal(size=(N, T, D)), rng.normal(size=(N, H))
+    w_y, w_h = rng.normal(size=(N, T, H)), rng.normal(size=(N, H))
+
+    def loss():
+        y, h = layer.forward(x, initial_state=h0)[0]       # a bare array works as well as [h0]
+        return float(np.sum(y * w_y) + np.sum(h * w_h))
+
+    (y, h), cache = layer.forward(x, initial_state=h0)
+    np.testing.assert_array_equal(h, y[:, -1])
+    (dx, dh0), grads = layer.backward([w_y, w_h], cache)
+    for name, analytic, array in (("x", dx, x), ("h0", dh0, h0)):
+        assert relative_error(analytic, numeric_gradient(loss, array)) < 1e-6, name
+    for key, w in layer.params.items():
+        assert relative_error(grads[key], numeric_gradient(loss, w)) < 1e-6, key
+
+
+def test_gradients_without_bias(rng):
+    layer = make_layer(rng, use_bias=False)
+    assert list(layer.params) == ["kernel", "recurrent_kernel"]
+    x, w_out = rng.normal(size=(N, T, D)), rng.normal(size=(N, H))
+
+    def loss():
+        return float(np.sum(layer.forward(x)[0] * w_out))
+
+    dx, grads = layer.backward(w_out, layer.forward(x)[1])
+    assert relative_error(dx, numeric_gradient(loss, x)) < 1e-6
+    for key, w in layer.params.items():
+        assert relative_error(grads[key], numeric_gradient(loss, w)) < 1e-6, key
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_stepping_the_readable_cell_equals_the_sequence_layer(rng, activation):
+    layer = make_layer(rng, return_sequences=True, activation=activation)
+    kernel, recurrent_kernel, bias = layer.weights
+    x = rng.normal(size=(N, T, D))
+    h = rng.normal(size=(N, H))
+    y, cache = layer.forward(x, initial_state=[h])
+    w_out = rng.normal(size=(N, T, H))
+    (dx, dh0), grads = layer.backward(w_out, cache)
+
+    cell_caches = []
+    for t in range(T):
+        h, cell_cache = simple_rnn_cell_forward(x[:, t], h, kernel, recurrent_kernel, bias,
+                                                activation)
+        np.testing.assert_allclose(h, y[:, t], rtol=0, atol=1e-12)
+        cell_caches.append(cell_cache)
+
+    dh_next = np.zeros((N, H))
+    sums = [np.zeros_like(w) for w in layer.weights]
+    for t in reversed(range(T)):
+        dx_t, dh_next, step = simple_rnn_cell_backward(w_out[:, t] + dh_next, cell_caches[t],
+                                                       kernel, recurrent_kernel, activation)
+        np.testing.assert_allclose(dx_t, dx[:, t], rtol=0, atol=1e-12)
+        sums = [s + d for s, d in zip(sums, step)]
+    np.testing.assert_allclose(dh_next, dh0, rtol=0, atol=1e-12)
+    for s, key in zip(sums, layer.params):
+        np.testing.assert_allclose(s, grads[key], rtol=0, atol=1e-12)
+
+
+def test_float32_agrees_with_float64(rng):
+    layer64 = make_layer(rng, return_sequences=True)
+    layer32 = SimpleRNN(H, return_sequences=True)
+    layer32.build((T, D), rng, "float32")
+    for key in layer32.params:
+        layer32.params[key][...] = layer64.params[key]
+    x = rng.normal(size=(N, T, D))
+    y64, cache64 = layer64.forward(x)
+    y32, cache32 = layer32.forward(x.astype(np.float32))
+    assert y32.dtype == np.float32
+    np.testing.assert_allclose(y32, y64, atol=1e-5)
+    dy = rng.normal(size=y64.shape)
+    dx64, g64 = layer64.backward(dy, cache64)
+    dx32, g32 = layer32.backward(dy.astype(np.float32), cache32)
+    assert dx32.dtype == np.float32
+    np.testing.assert_allclose(dx32, dx64, atol=1e-5)
+    for key in g64:
+        assert g32[key].dtype == np.float32
+        np.testing.assert_allclose(g32[key], g64[key], atol=1e-5)
+
+
+def test_keras_layout_and_initialisation(rng):
+    layer = SimpleRNN(H, input_shape=(T, D))
+    layer.build((T, D), rng, "float64")
+    kernel, recurrent_kernel, bias = layer.weights
+    assert (kernel.shape, recurrent_kernel.shape, bias.shape) == ((D, H), (H, H), (H,))
+    limit = np.sqrt(6 / (D + H))
+    assert np.all(np.abs(kernel) <= limit) and np.abs(kernel).max() > 0.5 * limit
+    np.testing.assert_allclose(recurrent_kernel @ recurrent_kernel.T, np.eye(H), atol=1e-12)
+    np.testing.assert_array_equal(bias, 0)
+
+
+@pytest.mark.parametrize("use_bias,expected", [(True, H * (D + H) + H), (False, H * (D + H))])
+def test_parameter_count_matches_keras(rng, use_bias, expected):
+    layer = SimpleRNN(H, use_bias=use_bias)
+    layer.build((T, D), rng, "float32")
+    assert layer.count_params() == expected
+
+
+def test_linear_rnn_is_a_sum_of_powers(rng):
+    """With a linear activation the recurrence unrolls:
+    h_T = h_0 U^T + Σ_t (x_t W + b) U^(T-1-t)."""
+    layer = make_layer(rng, activation="linear")
+    kernel, recurrent_kernel, bias = layer.weights
+    x, h0 = rng.normal(size=(N, T, D)), rng.normal(size=(N, H))
+    expected = h0 @ np.linalg.matrix_power(recurrent_kernel, T)
+    for t in range(T):
+        expected += (x[:, t] @ kernel + bias) @ np.linalg.matrix_power(recurrent_kernel, T - 1 - t)
+    np.testing.assert_allclose(layer.forward(x, initial_state=[h0])[0], expected, atol=1e-12)
+
+
+def test_batch_rows_are_independent(rng):
+    layer = make_layer(rng, return_sequences=True)
+    x = rng.normal(size=(3, T, D))
+    y, _ = layer.forward(x)
+    assert y.shape == (3, T, H)
+    for k in range(3):
+        np.testing.assert_allclose(layer.forward(x[k:k + 1])[0][0], y[k], atol=1e-12)
+
+
+def test_trains_in_a_model_and_survives_save_and_load(rng, tmp_path):
+    model = Sequential([SimpleRNN(H, return_sequences=True, input_shape=(T, D)), SimpleRNN(4),
+                        Dense(1)], seed=0)
+    assert [layer.name for layer in model.layers] == ["simple_rnn", "simple_rnn_1", "dense"]
+    model.compile(optimizer="adam", loss="mse")
+    x, y = rng.normal(size=(16, T, D)), rng.normal(size=(16, 1))
+    history = model.fit(x, y, epochs=3, batch_size=8, verbose=0)
+    assert np.all(np.isfinite(history.history["loss"]))
+    model.save(tmp_path / "m.npz")
+    loaded = lstm_np.load_model(tmp_path / "m.npz")
+    assert [type(layer) for layer in loaded.layers] == [SimpleRNN, SimpleRNN, Dense]
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+
+
+def test_invalid_arguments():
+    with pytest.raises(ValueError, match="units"):
+        SimpleRNN(0)
+    with pytest.raises(ValueError, match="activation"):
+        SimpleRNN(3, activation="softmax")
+    with pytest.raises(ValueError, match="initializer"):
+        SimpleRNN(3, recurrent_initializer="he_normal")
+
+
+def test_matches_torch_rnn(rng):
+    """PyTorch's nn.RNN is the same math: transposed weights and bias = bias_ih + bias_hh."""
+    torch = pytest.importorskip("torch")
+    layer = make_layer(rng, return_sequences=True, return_state=True)
+    kernel, recurrent_kernel, bias = layer.weights
+    rnn = torch.nn.RNN(D, H, batch_first=True).double()
+    with torch.no_grad():
+        rnn.weight_ih_l0.copy_(torch.tensor(kernel.T))
+        rnn.weight_hh_l0.copy_(torch.tensor(recurrent_kernel.T))
+        rnn.bias_ih_l0.copy_(torch.tensor(bias))
+        rnn.bias_hh_l0.zero_()
+    x, h0 = rng.normal(size=(N, T, D)), rng.normal(size=(N, H))
+    w_y, w_h = rng.normal(size=(N, T, H)), rng.normal(size=(N, H))
+    (y, h_T), cache = layer.forward(x, initial_state=[h0])
+    (dx, dh0), _ = layer.backward([w_y, w_h], cache)
+
+    x_torch = torch.tensor(x, requires_grad=True)
+    h0_torch = torch.tensor(h0[None], requires_grad=True)
+    y_torch, h_torch = rnn(x_torch, h0_torch)
+    (torch.sum(y_torch * torch.tensor(w_y)) + torch.sum(h_torch[0] * torch.tensor(w_h))).backward()
+    np.testing.assert_allclose(y, y_torch.detach().numpy(), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(h_T, h_torch[0].detach().numpy(), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(dx, x_torch.grad.numpy(), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(dh0, h0_torch.grad[0].numpy(), rtol=0, atol=1e-12)
