@@ -16,6 +16,7 @@ import pandas as pd
 from .cli import ArgumentParser, command, format_date, money
 from .data import BUNDLED, DataError, MinMaxScaler, load_prices
 from .models import ModelFileError, load_model
+from .train import input_shape, model_inputs
 
 DESCRIPTION = """\
 Forecast the price one step after the last price of a series, from its last
@@ -74,18 +75,19 @@ def read_model(path):
     except (KeyError, TypeError, ValueError):
         raise ModelFileError(f"{path} holds a model but not the scaler and window that "
                              "lstm_np.train stores; use a model.npz written by python -m lstm_np.train") from None
-    if model.input_shape != (window, 1):
+    kind = str(extra.get("model", "lstm"))  # files from before --model hold LSTMs
+    if model.input_shape != input_shape(kind, window):
         raise ModelFileError(f"{path} is inconsistent: its model takes inputs {model.input_shape} "
                              f"but its window is {window}; retrain it with python -m lstm_np.train")
     return model, extra, scaler, window
 
 
-def forecast(model, scaler, window, series):
+def forecast(model, scaler, window, series, kind="lstm"):
     """The forecast for the step after the series' last price, in the series' units."""
     if len(series.prices) < window:
         raise DataError(f"the series has {len(series.prices)} prices but the model needs the last "
                         f"{window}; give a longer file")
-    x = scaler.transform(series.prices[-window:]).reshape(1, window, 1)
+    x = model_inputs(kind, scaler.transform(series.prices[-window:]).reshape(1, window, 1))
     with np.errstate(over="ignore", invalid="ignore"):
         y = float(scaler.inverse_transform(model.predict(x)).ravel()[0])
     if not np.isfinite(y):
@@ -106,7 +108,7 @@ def main(argv=None):
     else:  # another file may name its columns differently: detect unless told
         source, column, date_column = opts.csv or opts.dataset, opts.column, opts.date_column
     series = load_prices(source, column=column, date_column=date_column)
-    price = forecast(model, scaler, window, series)
+    price = forecast(model, scaler, window, series, kind=str(extra.get("model", "lstm")))
 
     dates = series.dates
     step = (dates[1:] - dates[:-1]).median()

@@ -1,5 +1,9 @@
 """``python -m lstm_np.train``: train the Bitcoin LSTM and judge it against the naive forecast.
 
+``--model`` picks the network: ``lstm`` (the tutorial's), ``gru``, ``rnn`` (SimpleRNN) — each
+stacked as ``RNN(u) -> Dropout`` per ``--units`` value — or ``mlp``, Dense ReLU layers that take
+the window as ``window`` features instead of a sequence (:func:`model_inputs` reshapes it).
+
 The Keras tutorial's pipeline (``window`` days in, the next day out) without its leaks: the
 last ``--test-days`` prices are the test period, the scaler sees training prices only, and the
 validation windows are the chronologically last part of the training windows. The model is
@@ -17,21 +21,22 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from . import LSTM, SGD, Adam, Dense, Dropout, Sequential
+from . import GRU, LSTM, SGD, Adam, Dense, Dropout, Sequential, SimpleRNN
 from .cli import (ArgumentParser, UserError, command, comma_ints, format_date, fraction, money,
                   positive_float, positive_int, write_json, write_text)
 from .data import BUNDLED, describe, load_prices, split_series
 from .plots import plot_forecast, plot_loss
 
 # Recurrent layer per --model value; each is stacked as RNN(u) -> Dropout for every --units value.
-RECURRENT = {"lstm": LSTM}
+RECURRENT = {"lstm": LSTM, "gru": GRU, "rnn": SimpleRNN}
+MODELS = (*RECURRENT, "mlp")  # mlp: Dense(u, relu) -> Dropout per --units value, on the flat window
 OPTIMIZERS = {"adam": Adam, "sgd": SGD}
 OUTPUT_FILES = ("model.npz", "metrics.json", "history.csv", "forecast.png", "loss.png")
 
 DESCRIPTION = """\
-Train an LSTM to forecast the next price from the previous --window prices, then
-compare it in dollars (MAE, RMSE, MAPE) with the naive forecast (tomorrow = today)
-over the last --test-days prices. The scaler is fitted on training prices only.
+Train an LSTM (or a GRU, SimpleRNN or MLP: --model) to forecast the next price
+from the previous --window prices, then compare it in dollars (MAE, RMSE, MAPE)
+with the naive forecast (tomorrow = today) over the last --test-days prices. The scaler is fitted on training prices only.
 Writes model.npz, metrics.json, history.csv, forecast.png and loss.png to --out.
 """
 
@@ -39,6 +44,7 @@ EPILOG = """\
 examples:
   python -m lstm_np.train                                   # bundled daily BTC-USD, tutorial settings
   python -m lstm_np.train --epochs 5 --units 32 --out runs/quick
+  python -m lstm_np.train --model gru --out runs/gru            # or rnn (SimpleRNN), mlp
   python -m lstm_np.train --csv eth.csv --column Price --date-column Date --test-days 30
   python -m lstm_np.predict --model runs/quick/model.npz    # forecast the next day
 """
@@ -78,6 +84,25 @@ def build_parser():
     p = ArgumentParser(prog="lstm_np.train", epilog=EPILOG,
                        description=DESCRIPTION)
     d = TrainOptions()
+    add_data_arguments(p)
+    model = p.add_argument_group("model and training")
+    model.add_argument("--model", choices=MODELS, default=d.model,
+                       help="network: lstm, gru, rnn (SimpleRNN) or mlp (Dense layers on the window)")
+    add_training_arguments(model)
+    model.add_argument("--seed", type=int, metavar="N", default=d.seed,
+                       help="seed for weights, dropout and shuffling; a run repeats bit for bit")
+    out = p.add_argument_group("output")
+    out.add_argument("--out", metavar="DIR",
+                     help="output folder (default: runs/<YYYYmmdd-HHMMSS>)")
+    out.add_argument("--force", action="store_true", help="write into a non-empty --out folder")
+    out.add_argument("--quiet", action="store_true",
+                     help="print only the results, not data notes, model summary or progress")
+    return p
+
+
+def add_data_arguments(p):
+    """The data flags (--csv ... --val-split), shared with ``lstm_np.compare``."""
+    d = TrainOptions()
     data = p.add_argument_group("data")
     source = data.add_mutually_exclusive_group()
     source.add_argument("--csv", metavar="PATH_OR_URL",
@@ -94,31 +119,28 @@ def build_parser():
                       help="last prices of the series held out as the test period")
     data.add_argument("--val-split", type=fraction, metavar="RATE", default=d.val_split,
                       help="fraction of training windows (the latest) used for validation, in [0, 1)")
-    model = p.add_argument_group("model and training")
-    model.add_argument("--model", choices=sorted(RECURRENT), default=d.model,
-                       help="recurrent layer type")
-    model.add_argument("--units", type=comma_ints, default=",".join(map(str, d.units)), metavar="N[,N...]",
-                       help="units per recurrent layer, comma separated; one value = one layer")
-    model.add_argument("--dropout", type=fraction, metavar="RATE", default=d.dropout,
-                       help="dropout rate after each recurrent layer, in [0, 1)")
-    model.add_argument("--epochs", type=positive_int, metavar="N", default=d.epochs, help="training epochs")
-    model.add_argument("--batch-size", type=positive_int, metavar="N", default=d.batch_size, help="batch size")
-    model.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default=d.optimizer,
+    return data
+
+
+def add_training_arguments(group):
+    """The architecture and training flags (--units ... --dtype, not --model or --seed),
+    shared with ``lstm_np.compare``."""
+    d = TrainOptions()
+    group.add_argument("--units", type=comma_ints, default=",".join(map(str, d.units)), metavar="N[,N...]",
+                       help="units per layer (recurrent, or Dense for mlp), comma separated; "
+                            "one value = one layer")
+    group.add_argument("--dropout", type=fraction, metavar="RATE", default=d.dropout,
+                       help="dropout rate after each of those layers, in [0, 1)")
+    group.add_argument("--epochs", type=positive_int, metavar="N", default=d.epochs, help="training epochs")
+    group.add_argument("--batch-size", type=positive_int, metavar="N", default=d.batch_size, help="batch size")
+    group.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default=d.optimizer,
                        help="optimizer")
-    model.add_argument("--learning-rate", type=positive_float, metavar="LR", default=None,
+    group.add_argument("--learning-rate", type=positive_float, metavar="LR", default=None,
                        help="learning rate (default: Keras's default for the optimizer, "
                             "adam 0.001, sgd 0.01)")
-    model.add_argument("--seed", type=int, metavar="N", default=d.seed,
-                       help="seed for weights, dropout and shuffling; a run repeats bit for bit")
-    model.add_argument("--dtype", choices=("float32", "float64"), default=d.dtype,
+    group.add_argument("--dtype", choices=("float32", "float64"), default=d.dtype,
                        help="floating-point type of weights and computation")
-    out = p.add_argument_group("output")
-    out.add_argument("--out", metavar="DIR",
-                     help="output folder (default: runs/<YYYYmmdd-HHMMSS>)")
-    out.add_argument("--force", action="store_true", help="write into a non-empty --out folder")
-    out.add_argument("--quiet", action="store_true",
-                     help="print only the results, not data notes, model summary or progress")
-    return p
+    return group
 
 
 def parse_args(argv=None):
@@ -129,17 +151,59 @@ def parse_args(argv=None):
 def build_model(kind, units, dropout, window, seed, dtype):
     """The tutorial's stack: ``RNN(u0, return_sequences=True) -> Dropout -> ... -> RNN(u_last)
     -> Dropout -> Dense(1)``, one recurrent layer per value of ``units``, for inputs
-    ``(window, 1)``."""
-    if kind not in RECURRENT:
-        raise UserError(f"unknown model {kind!r}; choose one of {', '.join(sorted(RECURRENT))}")
-    layer_cls, layers = RECURRENT[kind], []
+    ``(window, 1)``; RNN is LSTM, GRU or SimpleRNN. ``kind="mlp"`` builds ``Dense(u0, relu) ->
+    Dropout -> ... -> Dense(1)`` for inputs ``(window,)`` instead (see :func:`model_inputs`)."""
+    if kind not in MODELS:
+        raise UserError(f"unknown model {kind!r}; choose one of {', '.join(MODELS)}")
+    layers = []
     for k, n in enumerate(units):
         first, last = k == 0, k == len(units) - 1
-        layers.append(layer_cls(n, return_sequences=not last,
-                                **({"input_shape": (window, 1)} if first else {})))
+        shape = {"input_shape": input_shape(kind, window)} if first else {}
+        if kind == "mlp":
+            layers.append(Dense(n, activation="relu", **shape))
+        else:
+            layers.append(RECURRENT[kind](n, return_sequences=not last, **shape))
         layers.append(Dropout(dropout))
     layers.append(Dense(1))
     return Sequential(layers, seed=seed, dtype=dtype)
+
+
+def input_shape(kind, window):
+    """One sample's shape for a ``kind`` model: ``(window, 1)``, or ``(window,)`` for the MLP."""
+    return (window,) if kind == "mlp" else (window, 1)
+
+
+def model_inputs(kind, x):
+    """Windows ``(n, window, 1)`` as a ``kind`` model takes them: unchanged for the recurrent
+    models, ``(n, window)`` for the MLP, which sees the window's prices as features."""
+    x = np.asarray(x)
+    return x.reshape((len(x),) + input_shape(kind, x.shape[1]))
+
+
+def train_model(opts, split, summary=False, verbose=0):
+    """Build the ``opts.model`` network, train it on ``split`` and forecast its test period.
+
+    Returns ``(model, optimizer, history, predicted)`` with ``predicted`` in dollars. Raises
+    :class:`UserError` if the forecasts are not finite, and NonFiniteLossError if the loss is not.
+    """
+    model = build_model(opts.model, opts.units, opts.dropout, opts.window, opts.seed, opts.dtype)
+    optimizer_cls = OPTIMIZERS[opts.optimizer]
+    optimizer = optimizer_cls() if opts.learning_rate is None else optimizer_cls(opts.learning_rate)
+    model.compile(optimizer=optimizer, loss="mse")
+    if summary:
+        model.summary()
+    validation = ((model_inputs(opts.model, split.x_val), split.y_val) if len(split.x_val)
+                  else None)
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverging run reports itself
+        history = model.fit(model_inputs(opts.model, split.x_train), split.y_train,
+                            epochs=opts.epochs, batch_size=opts.batch_size,
+                            validation_data=validation, verbose=verbose)
+        scaled = model.predict(model_inputs(opts.model, split.x_test))
+    predicted = split.scaler.inverse_transform(scaled).ravel()
+    if not np.all(np.isfinite(predicted)):
+        raise UserError("the model's test forecasts are not finite numbers; nothing was saved "
+                        f"— try a lower learning rate than {optimizer.learning_rate:g}")
+    return model, optimizer, history, predicted
 
 
 def error_metrics(true, predicted):
@@ -171,26 +235,11 @@ def main(argv=None):
         f"{len(split.x_test):,} test ({format_date(split.test_dates[0], dates)} to "
         f"{format_date(split.test_dates[-1], dates)}); scaler fitted on training prices only")
 
-    model = build_model(opts.model, opts.units, opts.dropout, opts.window, opts.seed, opts.dtype)
-    optimizer_cls = OPTIMIZERS[opts.optimizer]
-    optimizer = optimizer_cls() if opts.learning_rate is None else optimizer_cls(opts.learning_rate)
-    model.compile(optimizer=optimizer, loss="mse")
-    if not opts.quiet:
-        model.summary()
-
     created = not os.path.exists(out)
     written = []
     try:
-        validation = (split.x_val, split.y_val) if len(split.x_val) else None
-        with np.errstate(over="ignore", invalid="ignore"):  # a diverging run reports itself
-            history = model.fit(split.x_train, split.y_train, epochs=opts.epochs,
-                                batch_size=opts.batch_size, validation_data=validation,
-                                verbose=0 if opts.quiet else 1)
-            scaled = model.predict(split.x_test)
-        predicted = split.scaler.inverse_transform(scaled).ravel()
-        if not np.all(np.isfinite(predicted)):
-            raise UserError("the model's test forecasts are not finite numbers; nothing was saved "
-                            f"— try a lower learning rate than {optimizer.learning_rate:g}")
+        model, _, history, predicted = train_model(opts, split, summary=not opts.quiet,
+                                                   verbose=0 if opts.quiet else 1)
         metrics = evaluate(opts, series, split, predicted, history)
         print_results(metrics)
         os.makedirs(out, exist_ok=True)
