@@ -1,0 +1,485 @@
+"""Moving models between lstm_np, Keras 3 and PyTorch.
+
+lstm_np keeps Keras's weight layout (``/work/shared/KERAS_PARITY.md``), so a Keras model's
+``get_weights()`` drop straight in; PyTorch needs the conversions below. Keras and PyTorch are
+optional: each function imports its peer when called and raises an ``ImportError`` that says
+how to install it if it is missing.
+
+Interop
+-------
+A Keras model into lstm_np and back, and out to PyTorch::
+
+    import keras
+    from lstm_np.interop import from_keras, to_keras, to_torch, from_torch, torch_module
+
+    k = keras.Sequential([keras.Input((60, 1)), keras.layers.LSTM(50, return_sequences=True),
+                          keras.layers.Dropout(0.2), keras.layers.LSTM(100),
+                          keras.layers.Dropout(0.2), keras.layers.Dense(1)])
+    model = from_keras(k)              # an lstm_np Sequential; model.predict(x) == k.predict(x)
+    k2 = to_keras(model)               # a keras.Sequential with the same weights
+
+    net = torch_module(model)          # a torch.nn.Module: net(torch.tensor(x)) == model.predict(x)
+    state = to_torch(model)            # {"lstm.weight_ih_l0": tensor, ..., "dense.bias": tensor}
+    from_torch(net.state_dict(), model)   # load torch weights into a model of the same architecture
+
+Torch key scheme
+----------------
+One entry per lstm_np layer with weights, named after the layer (``model.layers[k].name``):
+
+- LSTM / GRU / SimpleRNN: ``<name>.weight_ih_l0 (G*H, D)``, ``<name>.weight_hh_l0 (G*H, H)``,
+  ``<name>.bias_ih_l0 (G*H,)``, ``<name>.bias_hh_l0 (G*H,)`` — an ``nn.LSTM`` (G = 4),
+  ``nn.GRU`` (G = 3) or ``nn.RNN`` (G = 1) with ``num_layers=1``; no bias keys if
+  ``use_bias=False``.
+- Dense: ``<name>.weight (units, in)``, ``<name>.bias (units,)`` — an ``nn.Linear``.
+- Dropout: nothing.
+
+Conversions (Keras ← torch, and back):
+
+- LSTM, SimpleRNN: ``kernel = weight_ih.T``, ``recurrent_kernel = weight_hh.T``,
+  ``bias = bias_ih + bias_hh``; to torch ``bias_ih = bias``, ``bias_hh = 0``.
+  The LSTM gate order is i, f, g, o in both.
+- GRU (``reset_after=True``): torch's blocks r, z, n become Keras's z, r, h, then transposed;
+  ``bias = stack([bias_ih, bias_hh])`` with the same reordering (row 0 input, row 1 recurrent).
+- Dense: ``kernel = weight.T``.
+"""
+import functools
+import importlib
+import warnings
+
+import numpy as np
+
+from . import activations
+from .gates import GRU_GATES, gate_slice
+from .layers import GRU, LSTM, Dense, Dropout, SimpleRNN
+from .models import Sequential
+
+#: PyTorch's GRU block order r, z, n, written with our name ``h`` for the candidate ``n``
+TORCH_GRU_GATES = ("r", "z", "h")
+
+#: number of gate blocks per recurrent layer type
+_GATES = {LSTM: 4, GRU: 3, SimpleRNN: 1}
+
+#: Keras options that only matter while training: converted with a warning, then dropped
+_TRAINING_ONLY = ("dropout", "recurrent_dropout", "kernel_regularizer", "recurrent_regularizer",
+                  "bias_regularizer", "activity_regularizer", "kernel_constraint",
+                  "recurrent_constraint", "bias_constraint", "noise_shape")
+
+
+def _require(module, caller):
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise ImportError(f"{caller} needs {module}: pip install -e '.[bench]'") from None
+
+
+def _check_built(model, caller):
+    if not isinstance(model, Sequential):
+        raise TypeError(f"{caller} expects an lstm_np Sequential, got {type(model).__name__}")
+    if not model.built:
+        raise ValueError(f"{caller}: the model is not built yet; give its first layer an "
+                         "input_shape or call model.build(input_shape)")
+
+
+def _regate(a, src, dst):
+    """Reorder the three GRU blocks along the last axis of ``a`` from order ``src`` to ``dst``."""
+    units = a.shape[-1] // 3
+    return np.concatenate([a[..., gate_slice(g, units, src)] for g in dst], axis=-1)
+
+
+def _load_all(model, arrays_per_layer, source):
+    """Check every layer's new arrays against its params, then assign them all (or none)."""
+    for layer, arrays in zip(model.layers, arrays_per_layer):
+        if len(arrays) != len(layer.params):
+            raise ValueError(f"{source} layer {layer.name!r} has {len(arrays)} weight arrays; "
+                             f"the lstm_np {type(layer).__name__} needs {len(layer.params)} "
+                             f"({', '.join(layer.params) or 'none'})")
+        for (key, current), new in zip(layer.params.items(), arrays):
+            if np.shape(new) != current.shape:
+                raise ValueError(f"{source} layer {layer.name!r}: {key} has shape "
+                                 f"{np.shape(new)}; expected {current.shape}")
+    for layer, arrays in zip(model.layers, arrays_per_layer):
+        for current, new in zip(layer.params.values(), arrays):
+            current[...] = new
+    return model
+
+
+# --------------------------------------------------------------------------------------------
+# Keras
+# --------------------------------------------------------------------------------------------
+def from_keras(keras_model, dtype=None, input_shape=None):
+    """Convert a ``keras.Sequential`` into an lstm_np :class:`~lstm_np.Sequential`.
+
+    Parameters
+    ----------
+    keras_model : keras.Sequential
+        LSTM, GRU (``reset_after=True``), SimpleRNN, Dense and Dropout layers (an InputLayer is
+        skipped), built with a known input shape (``keras.Input((T, D))`` first).
+    dtype : "float32" or "float64", optional
+        The new model's dtype; by default the dtype of the Keras model's weights (float32
+        unless the Keras model was built in float64).
+    input_shape : tuple, optional
+        ``(T, D)``; required only when the Keras model leaves the time axis open
+        (``keras.Input((None, D))``), since an lstm_np model has a fixed input shape.
+
+    Returns
+    -------
+    Sequential
+        Same layer names, options and weights (``get_weights()`` is the same list); its
+        ``predict`` equals Keras's (1e-5 in float32, 1e-9 in float64). Not compiled.
+
+    Raises
+    ------
+    ValueError
+        Naming the layer, for an unsupported layer type (e.g. Conv1D, Bidirectional) or an option
+        that changes the forward pass: ``stateful``, ``go_backwards``, ``return_state``,
+        ``GRU(reset_after=False)``, an activation lstm_np lacks, a quantized or LoRA Dense.
+
+    Warns
+    -----
+    UserWarning
+        For options that matter only in training and are dropped: ``dropout`` /
+        ``recurrent_dropout`` inside a recurrent layer, regularizers, constraints, a Dropout
+        ``noise_shape``, or a mixed-precision dtype policy. Predictions are unaffected (Keras
+        applies none of these at inference), but the converted model trains without them.
+        Initializers are not carried over either: the weights are copied.
+    """
+    keras = _require("keras", "from_keras")
+    if not isinstance(keras_model, keras.Sequential):
+        raise ValueError(f"from_keras converts a keras.Sequential; got "
+                         f"{type(keras_model).__name__}")
+    shape = input_shape
+    if shape is None:
+        try:
+            shape = tuple(keras_model.input_shape)[1:]
+        except (AttributeError, ValueError):
+            raise ValueError("the Keras model has no input shape yet; start it with "
+                             "keras.Input((T, D)) or pass input_shape=(T, D)") from None
+        if any(s is None for s in shape):
+            raise ValueError(f"the Keras model's input shape {(None, *shape)} is not fixed; "
+                             "pass input_shape=(T, D) to from_keras")
+    pairs = []                              # (Keras layer, lstm_np layer)
+    for layer in keras_model.layers:
+        if not isinstance(layer, keras.layers.InputLayer):
+            pairs.append((layer, _layer_from_keras(keras, layer)))
+    weights = [np.asarray(w) for layer, _ in pairs for w in layer.get_weights()]
+    if dtype is None:
+        dtype = np.float64 if weights and weights[0].dtype == np.float64 else np.float32
+    model = Sequential([ours for _, ours in pairs], dtype=dtype)
+    model.build(shape)
+    return _load_all(model, [theirs.get_weights() for theirs, _ in pairs], "Keras")
+
+
+def _layer_from_keras(keras, layer):
+    """The unbuilt lstm_np layer that computes what Keras layer ``layer`` computes."""
+    L = keras.layers
+    kinds = {L.LSTM: LSTM, L.GRU: GRU, L.SimpleRNN: SimpleRNN, L.Dense: Dense, L.Dropout: Dropout}
+    cls = kinds.get(type(layer))
+    if cls is None:
+        raise ValueError(f"from_keras cannot convert layer {layer.name!r} of type "
+                         f"{type(layer).__name__}; supported: LSTM, GRU, SimpleRNN, Dense, "
+                         "Dropout")
+    config = layer.get_config()
+    where = f"{type(layer).__name__} layer {layer.name!r}"
+
+    refused = [k for k in ("stateful", "go_backwards", "return_state") if config.get(k)]
+    if cls is GRU and not config.get("reset_after", True):
+        refused.append("reset_after=False (lstm_np's GRU is reset_after=True only)")
+    if cls is Dense and (config.get("quantization_config") or getattr(layer, "quantization_mode",
+                                                                       None)):
+        refused.append("quantization")
+    if cls is Dense and getattr(layer, "lora_enabled", False):
+        refused.append("LoRA")
+    if refused:
+        raise ValueError(f"from_keras: {where} uses {', '.join(refused)}, which lstm_np does not "
+                         "support")
+
+    dropped = [k for k in _TRAINING_ONLY if config.get(k)]
+    compute_dtype = getattr(getattr(layer, "dtype_policy", None), "compute_dtype", "float32")
+    if compute_dtype not in ("float32", "float64"):
+        dropped.append(f"dtype policy computing in {compute_dtype}")
+    if dropped:
+        warnings.warn(f"from_keras: {where} uses {', '.join(dropped)}; inference is unchanged, "
+                      "but the lstm_np model will train without it", UserWarning, stacklevel=3)
+
+    options = {"name": layer.name}
+    if cls is Dropout:
+        return Dropout(config["rate"], **options)
+    options.update(units=config["units"], use_bias=config["use_bias"])
+    names = ["activation"] + (["recurrent_activation"] if cls in (LSTM, GRU) else [])
+    for key in names:
+        if not isinstance(config[key], str) or config[key] not in activations.CODES:
+            raise ValueError(f"from_keras: {where} has {key}={config[key]!r}; lstm_np supports "
+                             f"{', '.join(activations.CODES)}")
+        options[key] = config[key]
+    if cls is not Dense:
+        options["return_sequences"] = config["return_sequences"]
+    if cls is LSTM:
+        options["unit_forget_bias"] = config["unit_forget_bias"]
+    return cls(**options)
+
+
+def to_keras(model):
+    """Convert an lstm_np :class:`~lstm_np.Sequential` into a ``keras.Sequential``.
+
+    The Keras model starts with ``keras.Input(shape=model.input_shape)``, has the same layer
+    names, options, dtype (float32 or float64) and weights, and predicts what ``model`` predicts.
+    It is not compiled. Raises ``ValueError`` for a layer type other than LSTM, GRU, SimpleRNN,
+    Dense and Dropout.
+    """
+    keras = _require("keras", "to_keras")
+    _check_built(model, "to_keras")
+    L, dtype = keras.layers, model.dtype.name
+    built = [keras.Input(shape=model.input_shape, dtype=dtype)]
+    for layer in model.layers:
+        options = {"name": layer.name, "dtype": dtype}
+        kind = type(layer)
+        if kind is Dropout:
+            built.append(L.Dropout(layer.rate, **options))
+            continue
+        if kind not in (LSTM, GRU, SimpleRNN, Dense):
+            raise ValueError(f"to_keras cannot convert layer {layer.name!r} of type "
+                             f"{kind.__name__}")
+        options.update(units=layer.units, activation=layer.activation, use_bias=layer.use_bias)
+        if kind in (LSTM, GRU):
+            options["recurrent_activation"] = layer.recurrent_activation
+        if kind is not Dense:
+            options["return_sequences"] = layer.return_sequences
+        if kind is LSTM:
+            options["unit_forget_bias"] = layer.unit_forget_bias
+        if kind is GRU:
+            options["reset_after"] = True
+        built.append(getattr(L, kind.__name__)(**options))
+    keras_model = keras.Sequential(built)
+    for ours, theirs in zip(model.layers, keras_model.layers):
+        theirs.set_weights(list(ours.params.values()))
+    return keras_model
+
+
+# --------------------------------------------------------------------------------------------
+# PyTorch
+# --------------------------------------------------------------------------------------------
+def _torch_layout(layer):
+    """``{key suffix: torch shape}`` for one layer, in torch's key order (none for Dropout)."""
+    if type(layer) is Dense:
+        units, inputs = layer.units, layer.params["kernel"].shape[0]
+        keys = {"weight": (units, inputs)}
+        if layer.use_bias:
+            keys["bias"] = (units,)
+        return keys
+    if type(layer) not in _GATES:
+        return {}
+    gates, units = _GATES[type(layer)], layer.units
+    inputs = layer.params["kernel"].shape[0]
+    keys = {"weight_ih_l0": (gates * units, inputs), "weight_hh_l0": (gates * units, units)}
+    if layer.use_bias:
+        keys.update(bias_ih_l0=(gates * units,), bias_hh_l0=(gates * units,))
+    return keys
+
+
+def _layer_to_torch(layer):
+    """One layer's weights in torch layout (NumPy arrays), keyed by suffix."""
+    p = layer.params
+    if type(layer) is Dense:
+        out = {"weight": p["kernel"].T}
+        if layer.use_bias:
+            out["bias"] = p["bias"]
+        return out
+    if type(layer) is GRU:
+        out = {"weight_ih_l0": _regate(p["kernel"], GRU_GATES, TORCH_GRU_GATES).T,
+               "weight_hh_l0": _regate(p["recurrent_kernel"], GRU_GATES, TORCH_GRU_GATES).T}
+        if layer.use_bias:
+            out["bias_ih_l0"] = _regate(p["bias"][0], GRU_GATES, TORCH_GRU_GATES)
+            out["bias_hh_l0"] = _regate(p["bias"][1], GRU_GATES, TORCH_GRU_GATES)
+        return out
+    if type(layer) in (LSTM, SimpleRNN):
+        out = {"weight_ih_l0": p["kernel"].T, "weight_hh_l0": p["recurrent_kernel"].T}
+        if layer.use_bias:    # torch adds two biases; all of ours goes in the input one
+            out.update(bias_ih_l0=p["bias"], bias_hh_l0=np.zeros_like(p["bias"]))
+        return out
+    return {}
+
+
+def _layer_from_torch(layer, t):
+    """One layer's params (Keras layout, in ``params`` order) from torch arrays ``t``."""
+    if type(layer) is Dense:
+        return [t["weight"].T] + ([t["bias"]] if layer.use_bias else [])
+    if type(layer) is GRU:
+        out = [_regate(t["weight_ih_l0"].T, TORCH_GRU_GATES, GRU_GATES),
+               _regate(t["weight_hh_l0"].T, TORCH_GRU_GATES, GRU_GATES)]
+        if layer.use_bias:
+            out.append(np.stack([_regate(t["bias_ih_l0"], TORCH_GRU_GATES, GRU_GATES),
+                                 _regate(t["bias_hh_l0"], TORCH_GRU_GATES, GRU_GATES)]))
+        return out
+    if type(layer) in (LSTM, SimpleRNN):
+        out = [t["weight_ih_l0"].T, t["weight_hh_l0"].T]
+        if layer.use_bias:
+            out.append(t["bias_ih_l0"] + t["bias_hh_l0"])
+        return out
+    return []
+
+
+def _check_convertible(model, caller):
+    _check_built(model, caller)
+    for layer in model.layers:
+        if type(layer) not in (LSTM, GRU, SimpleRNN, Dense, Dropout):
+            raise ValueError(f"{caller} cannot convert layer {layer.name!r} of type "
+                             f"{type(layer).__name__}")
+
+
+def state_dict_numpy(model):
+    """The model's weights as a PyTorch-layout state dict of NumPy arrays (see the module
+    docstring for the key scheme); what :func:`to_torch` wraps. Arrays are fresh copies in the
+    model's dtype."""
+    _check_convertible(model, "state_dict_numpy")
+    return {f"{layer.name}.{suffix}": np.ascontiguousarray(array).copy()
+            for layer in model.layers for suffix, array in _layer_to_torch(layer).items()}
+
+
+def to_torch(model):
+    """The model's weights as a PyTorch state dict ``{key: torch.Tensor}`` (key scheme in the
+    module docstring), loadable into :func:`torch_module` ``(model)`` or into your own
+    ``nn.LSTM`` / ``nn.GRU`` / ``nn.RNN`` / ``nn.Linear`` modules named after our layers.
+
+    Only weights are converted: the math must match too (torch's LSTM and GRU are tanh/sigmoid;
+    :func:`torch_module` checks that).
+    """
+    torch = _require("torch", "to_torch")
+    return {k: torch.from_numpy(v) for k, v in state_dict_numpy(model).items()}
+
+
+def _as_numpy(value):
+    if hasattr(value, "detach"):            # a torch.Tensor, without importing torch
+        value = value.detach().cpu()
+        try:
+            return value.numpy()
+        except TypeError:                   # float16 / bfloat16 have no NumPy view
+            return value.double().numpy()
+    return np.asarray(value)
+
+
+def from_torch(state_dict, model, strict=True):
+    """Load a PyTorch state dict into ``model`` (an lstm_np Sequential of the same architecture,
+    built) in place, and return ``model``.
+
+    Parameters
+    ----------
+    state_dict : mapping of str to torch.Tensor or numpy.ndarray
+        Keys as in the module docstring (``torch_module(m).state_dict()`` or ``to_torch(m)``).
+        Values are cast to the model's dtype.
+    model : Sequential
+        Receives the weights; its layer names pick the keys.
+    strict : bool
+        If True (default), keys the model does not use are an error; if False they are ignored.
+        Missing keys are always an error.
+
+    Raises
+    ------
+    ValueError
+        For a missing or unexpected key, or a value of the wrong shape (the message names the key
+        and both shapes). Nothing is loaded unless everything fits.
+    """
+    _check_convertible(model, "from_torch")
+    expected = {f"{layer.name}.{suffix}": shape for layer in model.layers
+                for suffix, shape in _torch_layout(layer).items()}
+    missing = [k for k in expected if k not in state_dict]
+    if missing:
+        raise ValueError(f"from_torch: the state dict is missing {', '.join(map(repr, missing))}"
+                         f" (the model expects {', '.join(expected)})")
+    unexpected = [k for k in state_dict if k not in expected]
+    if unexpected and strict:
+        raise ValueError(f"from_torch: the state dict has keys the model does not use: "
+                         f"{', '.join(map(repr, unexpected))} (pass strict=False to ignore them)")
+    arrays = {}
+    for key, shape in expected.items():
+        arrays[key] = _as_numpy(state_dict[key])
+        if arrays[key].shape != shape:
+            raise ValueError(f"from_torch: {key!r} has shape {arrays[key].shape}; the model needs "
+                             f"{shape} (torch layout)")
+    per_layer = [_layer_from_torch(layer, {s: arrays[f"{layer.name}.{s}"]
+                                           for s in _torch_layout(layer)})
+                 for layer in model.layers]
+    return _load_all(model, per_layer, "torch")
+
+
+_TORCH_RNN = {LSTM: "LSTM", GRU: "GRU", SimpleRNN: "RNN"}
+
+
+@functools.lru_cache(maxsize=None)
+def _torch_sequential_class():
+    torch = _require("torch", "torch_module")
+
+    class TorchSequential(torch.nn.Module):
+        """The lstm_np stack as torch modules, one child per layer, named after it; ``forward``
+        returns what the lstm_np model returns."""
+
+        def __init__(self):
+            super().__init__()
+            self.steps = []     # (child name, keep only the last time step, Dense activation)
+
+        def forward(self, x):
+            for name, last_step_only, activation in self.steps:
+                module = self._modules[name]
+                if isinstance(module, torch.nn.RNNBase):
+                    x = module(x)[0]                  # (N, T, H), batch_first
+                    if last_step_only:
+                        x = x[:, -1]
+                else:
+                    x = module(x)
+                if activation is not None:
+                    x = activation(x)
+            return x
+
+    return TorchSequential
+
+
+def torch_module(model):
+    """An equivalent ``torch.nn.Module``, in eval mode, holding the model's weights.
+
+    One child per layer, named after it: ``nn.LSTM`` / ``nn.GRU`` / ``nn.RNN``
+    (``batch_first=True``, one layer), ``nn.Dropout``, ``nn.Linear``; so ``state_dict()`` uses
+    the key scheme of the module docstring. ``forward(x)`` takes ``(N, T, D)`` and returns what ``model.predict``
+    returns (only the last time step of a recurrent layer with ``return_sequences=False``).
+    Parameters are float32 or float64 like the model.
+
+    Raises ``ValueError`` for math torch's modules cannot express: an LSTM or GRU whose
+    activations are not tanh / sigmoid, a SimpleRNN activation other than tanh or relu, or a
+    layer name torch refuses (containing ``"."``).
+    """
+    torch = _require("torch", "torch_module")
+    _check_convertible(model, "torch_module")
+    nn, F = torch.nn, torch.nn.functional
+    dense_activations = {"linear": None, "tanh": torch.tanh, "sigmoid": torch.sigmoid,
+                         "relu": torch.relu, "hard_sigmoid": F.hardsigmoid}
+    net = _torch_sequential_class()()
+    shape = model.input_shape
+    for layer in model.layers:
+        kind, activation, last_step_only = type(layer), None, False
+        where = f"torch_module: {kind.__name__} layer {layer.name!r}"
+        if kind is Dropout:
+            module = nn.Dropout(layer.rate)
+        elif kind is Dense:
+            module = nn.Linear(shape[-1], layer.units, bias=layer.use_bias)
+            activation = dense_activations[layer.activation]
+        else:
+            options = dict(input_size=shape[-1], hidden_size=layer.units, bias=layer.use_bias,
+                           batch_first=True)
+            if kind is SimpleRNN:
+                if layer.activation not in ("tanh", "relu"):
+                    raise ValueError(f"{where} has activation={layer.activation!r}; nn.RNN "
+                                     "supports tanh and relu")
+                options["nonlinearity"] = layer.activation
+            elif (layer.activation, layer.recurrent_activation) != ("tanh", "sigmoid"):
+                raise ValueError(f"{where} has activation={layer.activation!r}, "
+                                 f"recurrent_activation={layer.recurrent_activation!r}; "
+                                 f"nn.{_TORCH_RNN[kind]} computes only tanh / sigmoid")
+            module = getattr(nn, _TORCH_RNN[kind])(**options)
+            last_step_only = not layer.return_sequences
+        try:
+            net.add_module(layer.name, module)
+        except KeyError as err:
+            raise ValueError(f"{where}: torch refuses the name ({err})") from None
+        net.steps.append((layer.name, last_step_only, activation))
+        shape = layer.compute_output_shape(shape)
+    net.to(torch.float64 if model.dtype == np.float64 else torch.float32)
+    net.load_state_dict(to_torch(model))
+    return net.eval()
