@@ -437,8 +437,9 @@ def torch_module(model):
 
     One child per layer, named after it: ``nn.LSTM`` / ``nn.GRU`` / ``nn.RNN``
     (``batch_first=True``, one layer), ``nn.Dropout``, ``nn.Linear``; so ``state_dict()`` uses
-    the key scheme of the module docstring. ``forward(x)`` takes ``(N, T, D)`` and returns what ``model.predict``
-    returns (only the last time step of a recurrent layer with ``return_sequences=False``).
+    the key scheme of the module docstring. ``forward(x)`` takes ``(N, T, D)`` and returns what
+    ``model.predict`` returns (only the last time step of a recurrent layer with
+    ``return_sequences=False``).
     Parameters are float32 or float64 like the model.
 
     Raises ``ValueError`` for math torch's modules cannot express: an LSTM or GRU whose
