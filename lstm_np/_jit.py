@@ -20,8 +20,17 @@ except ImportError:  # pragma: no cover
 
 
 def njit(*args, **kwargs):
-    """``numba.njit`` with ``cache=True`` by default, so the JIT cost is paid once per machine."""
+    """``numba.njit`` with the defaults every kernel here wants.
+
+    * ``cache=True``: the JIT cost is paid once per machine, not once per process.
+    * ``error_model="numpy"``: a division by zero gives inf/nan as in NumPy instead of a Python
+      exception; the exception check inside a loop is what stops LLVM from vectorising it.
+    * ``fastmath={"contract"}``: fused multiply-adds only. No ``nnan``/``ninf``: a NaN must
+      propagate so that a diverging loss is caught, never silently clipped away.
+    """
     kwargs.setdefault("cache", True)
+    kwargs.setdefault("error_model", "numpy")
+    kwargs.setdefault("fastmath", {"contract"})
     if len(args) == 1 and callable(args[0]):
         return _numba_njit(**kwargs)(args[0])
     return _numba_njit(*args, **kwargs)

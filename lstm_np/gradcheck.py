@@ -3,9 +3,15 @@ themselves that backpropagation through time is exact."""
 import numpy as np
 
 
-def numerical_gradient(f, array, eps=1e-5, indices=None):
-    """Central differences ``(f(w + eps) - f(w - eps)) / 2 eps`` of the scalar function ``f()``
-    with respect to the entries of ``array`` (perturbed in place and restored).
+def numerical_gradient(f, array, eps=1e-4, indices=None):
+    """Finite-difference gradient of the scalar function ``f()`` with respect to the entries of
+    ``array`` (perturbed in place and restored), by the five-point central stencil::
+
+        df/dw ≈ (-f(w + 2e) + 8 f(w + e) - 8 f(w - e) + f(w - 2e)) / 12e
+
+    Its truncation error shrinks like ``e**4`` (plain central differences: ``e**2``), so a
+    larger step can be used and rounding noise in ``f`` — divided by the step — stays small:
+    with ``e = 1e-4`` in float64 both errors are far below 1e-8 of the gradient.
 
     ``indices`` (flat positions) limits the check to some entries; the others stay NaN.
     """
@@ -13,12 +19,12 @@ def numerical_gradient(f, array, eps=1e-5, indices=None):
     flat, gflat = array.reshape(-1), grad.reshape(-1)
     for k in range(flat.size) if indices is None else indices:
         old = flat[k]
-        flat[k] = old + eps
-        plus = f()
-        flat[k] = old - eps
-        minus = f()
+        values = []
+        for step in (2 * eps, eps, -eps, -2 * eps):
+            flat[k] = old + step
+            values.append(f())
         flat[k] = old
-        gflat[k] = (plus - minus) / (2 * eps)
+        gflat[k] = (-values[0] + 8 * values[1] - 8 * values[2] + values[3]) / (12 * eps)
     return grad
 
 
@@ -34,8 +40,8 @@ def relative_error(analytic, numeric, floor=1e-3):
     return float(np.max(np.abs(a - n) / np.maximum(np.maximum(np.abs(a), np.abs(n)), scale)))
 
 
-def gradcheck(model, x, y, eps=1e-5, max_entries=64, seed=0):
-    """Compare ``model.compute_gradients`` with central differences, in float64.
+def gradcheck(model, x, y, eps=1e-4, max_entries=64, seed=0):
+    """Compare ``model.compute_gradients`` with finite differences, in float64.
 
     The model is copied to float64 (the original is untouched); dropout is off; the loss is
     the compiled one (MSE if the model is not compiled). For each parameter at most

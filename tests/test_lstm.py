@@ -75,7 +75,7 @@ def test_stepping_the_readable_cell_equals_the_sequence_layer(rng):
         h, c, cell_cache = lstm_cell_forward(x[:, t], h, c, kernel, recurrent_kernel, bias)
         np.testing.assert_allclose(h, y[:, t], rtol=0, atol=1e-12)
         cell_caches.append(cell_cache)
-    np.testing.assert_allclose(c, cache.c[-1], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(c, cache.batch_major()["c"][:, -1], rtol=0, atol=1e-12)
 
     dh_next, dc_next = np.zeros((N, H)), np.zeros((N, H))
     sums = [np.zeros_like(w) for w in layer.weights]

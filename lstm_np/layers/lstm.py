@@ -72,12 +72,23 @@ def lstm_cell_backward(dh, dc_next, cache, kernel, recurrent_kernel):
 # The sequence layer.
 # --------------------------------------------------------------------------------------------
 class LSTMCache(NamedTuple):
-    x_tm: np.ndarray       # (T, N, D) the input, time-major
-    h: np.ndarray          # (T + 1, N, H), h[0] is the initial state
-    c: np.ndarray          # (T + 1, N, H)
-    gates: np.ndarray      # (T, N, 4H) activated i, f, g, o
-    act_c: np.ndarray      # (T, N, H) activation(c_t)
+    """What the backward pass needs, in the kernels' unit-major layout (see kernels/lstm.py)."""
+    x: np.ndarray          # (D, T, N) the input
+    h: np.ndarray          # (H, T + 1, N), h[:, 0] is the initial state
+    c: np.ndarray          # (T + 1, H, N)
+    gates: np.ndarray      # (T, 4H, N) activated i, f, g, o
+    act_c: np.ndarray      # (T, H, N) activation(c_t)
     has_initial_state: bool
+
+    def batch_major(self):
+        """The cache as batch-first arrays ``(N, T, ...)``: ``i, f, g, o, c, h`` for learners
+        and plots (``c`` and ``h`` without the initial state)."""
+        H = self.h.shape[0]
+        gates = self.gates.transpose(2, 0, 1)                      # (N, T, 4H)
+        out = {name: gates[..., k * H:(k + 1) * H] for k, name in enumerate("ifgo")}
+        out["c"] = self.c[1:].transpose(2, 0, 1)
+        out["h"] = self.h[:, 1:].transpose(2, 1, 0)
+        return out
 
 
 class LSTM(Layer):
@@ -175,59 +186,60 @@ class LSTM(Layer):
         dtype = kernel.dtype
         N, T, D = x.shape
         H = self.units
-        x_tm = np.ascontiguousarray(x.transpose(1, 0, 2), dtype=dtype)           # (T, N, D)
-        xw = (x_tm.reshape(T * N, D) @ kernel).reshape(T, N, 4 * H)              # (T, N, 4H)
+        x_u = np.ascontiguousarray(np.asarray(x, dtype=dtype).transpose(2, 1, 0))  # (D, T, N)
+        xw = (kernel.T @ x_u.reshape(D, T * N)).reshape(4 * H, T, N)              # (4H, T, N)
         if self.use_bias:
-            xw += self.params["bias"]
+            xw += self.params["bias"][:, None, None]
         if initial_state is None:
-            h0 = np.zeros((N, H), dtype)
-            c0 = np.zeros((N, H), dtype)
+            h0 = np.zeros((H, N), dtype)
+            c0 = np.zeros((H, N), dtype)
         else:
-            h0, c0 = (np.ascontiguousarray(s, dtype=dtype) for s in initial_state)
+            h0, c0 = (np.ascontiguousarray(np.asarray(s, dtype=dtype).T) for s in initial_state)
         h, c, gates, act_c = lstm_forward_sequence(
-            xw, recurrent_kernel, h0, c0, activations.CODES[self.activation],
-            activations.CODES[self.recurrent_activation])
-        cache = LSTMCache(x_tm, h, c, gates, act_c, initial_state is not None)
-        y = h[1:].transpose(1, 0, 2) if self.return_sequences else h[T]           # (N, T, H) or (N, H)
-        y = np.ascontiguousarray(y)
+            xw, np.ascontiguousarray(recurrent_kernel.T), h0, c0,
+            activations.CODES[self.activation], activations.CODES[self.recurrent_activation])
+        cache = LSTMCache(x_u, h, c, gates, act_c, initial_state is not None)
+        if self.return_sequences:
+            y = np.ascontiguousarray(h[:, 1:].transpose(2, 1, 0))                 # (N, T, H)
+        else:
+            y = np.ascontiguousarray(h[:, T].T)                                   # (N, H)
         if self.return_state:
-            return [y, h[T].copy(), c[T].copy()], cache
+            return [y, np.ascontiguousarray(h[:, T].T), np.ascontiguousarray(c[T].T)], cache
         return y, cache
 
     # --- backward -------------------------------------------------------------------------
     def backward(self, dy, cache):
-        x_tm, h, c, gates, act_c, has_initial_state = cache
-        T, N, D = x_tm.shape
+        x_u, h, c, gates, act_c, has_initial_state = cache
+        D, T, N = x_u.shape
         H = self.units
         dtype = gates.dtype
-        dh_last = np.zeros((N, H), dtype)
-        dc_last = np.zeros((N, H), dtype)
+        dh_last = np.zeros((H, N), dtype)
+        dc_last = np.zeros((H, N), dtype)
         if self.return_state:
             dy, dh_state, dc_state = dy
             if dh_state is not None:
-                dh_last += dh_state
+                dh_last += np.asarray(dh_state, dtype).T
             if dc_state is not None:
-                dc_last += dc_state
-        if dy is None:
-            dh_seq = np.zeros((T, N, H), dtype)
-        elif self.return_sequences:
-            dh_seq = np.ascontiguousarray(np.asarray(dy, dtype).transpose(1, 0, 2))  # (T, N, H)
+                dc_last += np.asarray(dc_state, dtype).T
+        if dy is not None and self.return_sequences:
+            dh_seq = np.ascontiguousarray(np.asarray(dy, dtype).transpose(1, 2, 0))  # (T, H, N)
         else:
-            dh_seq = np.zeros((T, N, H), dtype)
-            dh_last += dy
+            dh_seq = np.zeros((T, H, N), dtype)
+            if dy is not None:
+                dh_last += np.asarray(dy, dtype).T
         kernel, recurrent_kernel = self.params["kernel"], self.params["recurrent_kernel"]
         dz, dh0, dc0 = lstm_backward_sequence(
-            dh_seq, dh_last, dc_last, gates, c, act_c, np.ascontiguousarray(recurrent_kernel.T),
+            dh_seq, dh_last, dc_last, gates, c, act_c, np.ascontiguousarray(recurrent_kernel),
             activations.CODES[self.activation], activations.CODES[self.recurrent_activation])
-        dz2 = dz.reshape(T * N, 4 * H)
+        dz2 = dz.reshape(4 * H, T * N)
         # weight gradients: one product over all timesteps instead of T small ones
-        grads = {"kernel": x_tm.reshape(T * N, D).T @ dz2,
-                 "recurrent_kernel": h[:T].reshape(T * N, H).T @ dz2}
+        grads = {"kernel": x_u.reshape(D, T * N) @ dz2.T,
+                 "recurrent_kernel": h[:, :T].reshape(H, T * N) @ dz2.T}
         if self.use_bias:
-            grads["bias"] = dz2.sum(axis=0)
-        dx = np.ascontiguousarray((dz2 @ kernel.T).reshape(T, N, D).transpose(1, 0, 2))
+            grads["bias"] = dz2.sum(axis=1)
+        dx = np.ascontiguousarray((kernel @ dz2).reshape(D, T, N).transpose(2, 1, 0))
         if has_initial_state:
-            return [dx, dh0, dc0], grads
+            return [dx, np.ascontiguousarray(dh0.T), np.ascontiguousarray(dc0.T)], grads
         return dx, grads
 
     def get_config(self):
