@@ -2,12 +2,15 @@
 
 >>> from lstm_np import Sequential, LSTM, Dense, Dropout, Adam, SGD, load_model, gradcheck
 """
+from ._runtime import keep_memory_mapped
 from .gradcheck import gradcheck
 from .layers import GRU, LSTM, Dense, Dropout, Layer, SimpleRNN
 from .models import Callback, History, ModelFileError, NonFiniteLossError, Sequential, load_model
 from .optimizers import SGD, Adam
 
 __version__ = "0.1.0"
+
+keep_memory_mapped()
 
 __all__ = ["Sequential", "LSTM", "GRU", "SimpleRNN", "Dense", "Dropout", "Adam", "SGD",
            "load_model", "gradcheck", "Layer", "Callback", "History", "ModelFileError",

@@ -8,6 +8,7 @@ import numpy as np
 
 from . import losses as losses_mod
 from . import optimizers as optimizers_mod
+from ._runtime import single_threaded_blas
 from .layers import LAYERS, Layer
 
 FORMAT = "lstm_np.Sequential"
@@ -157,17 +158,22 @@ class Sequential:
     def forward(self, x, training=False):
         """Run every layer; return the output and the list of their caches."""
         caches = []
-        for layer in self.layers:
-            x, cache = layer.forward(x, training=training, rng=self.rng)
-            caches.append(cache)
+        with single_threaded_blas():
+            for layer in self.layers:
+                x, cache = layer.forward(x, training=training, rng=self.rng)
+                caches.append(cache)
         return x, caches
 
     def backward(self, dy, caches):
         """Backpropagate ``dy``; return the gradients keyed like :attr:`params`."""
         grads = {}
-        for layer, cache in zip(reversed(self.layers), reversed(caches)):
-            dy, layer_grads = layer.backward(dy, cache)
-            grads.update({f"{layer.name}/{k}": v for k, v in layer_grads.items()})
+        with single_threaded_blas():
+            for layer, cache in zip(reversed(self.layers), reversed(caches)):
+                if layer is self.layers[0] and getattr(layer, "can_skip_input_gradient", False):
+                    dy, layer_grads = layer.backward(dy, cache, need_dx=False)   # not needed
+                else:
+                    dy, layer_grads = layer.backward(dy, cache)
+                grads.update({f"{layer.name}/{k}": v for k, v in layer_grads.items()})
         return {path: grads[path] for path in self.params}
 
     def compile(self, optimizer="adam", loss="mse", metrics=None):

@@ -7,12 +7,18 @@ for speed:
   along the rows, the batch along the columns — so each gate block ``i, f, g, o`` is one
   contiguous run of ``H*N`` numbers. The gate math then runs as a few long, branch-free loops
   that LLVM compiles to SIMD code (short per-row loops of ``H`` would not be);
-* the input projection ``kernel.T @ x_t + bias`` of every timestep arrives precomputed as one
-  ``(4H, T, N)`` array (one large matrix product instead of T small ones);
+* the input projection ``kernel.T @ x_t + bias`` of every timestep is computed once, before the
+  time loop, as one ``(4H, T*N)`` product (one large matrix product instead of T small ones;
+  for a handful of input features, as a plain loop, since BLAS is slow at outer products);
 * each step does one fused ``(4H, H) @ (H, N)`` product for all four gates into preallocated
   memory (``np.dot(a, b, out)``); nothing else is allocated inside the time loop;
-* the backward kernel returns every step's ``dz`` as one ``(4H, T, N)`` array, so the caller forms
-  ``dkernel``, ``drecurrent_kernel`` and ``dx`` as single products over all timesteps.
+* the backward kernel keeps every step's ``dz`` in one ``(4H, T, N)`` array and forms
+  ``dkernel``, ``drecurrent_kernel`` and ``dx`` as single products over all timesteps;
+* **both cores**: the batch is cut into ``P`` equal blocks (the leading axis of every array) and
+  the blocks run side by side under ``prange`` — the recurrence never mixes batch rows, so the
+  blocks are independent until their weight gradients are summed. BLAS itself is kept to one
+  thread (see :mod:`lstm_np._threads`): a second BLAS thread per small product costs more in
+  synchronisation than it gains.
 
 The elementwise helpers take distinct input and output arrays (or work in place on one): when
 two arguments may overlap, LLVM guards the vector loop with a runtime check and falls back to
@@ -20,7 +26,7 @@ scalar code, which is four times slower.
 """
 import numpy as np
 
-from .._jit import njit
+from .._jit import njit, prange
 from .activations import activate, derivative
 
 
@@ -75,32 +81,51 @@ def _gate_grad(upstream, other, gate, code, dz):
         dz[k] = upstream[k] * other[k] * derivative(code, gate[k])
 
 
-# --- the sequence kernels ----------------------------------------------------------------------
+# --- one block of the batch, all timesteps ----------------------------------------------------
 @njit
-def lstm_forward_sequence(xw, recurrent_kernel_t, h0, c0, activation, recurrent_activation):
-    """Run the LSTM over ``T`` steps.
+def _project(kernel_t, bias, x, out):
+    """out = kernel_t @ x + bias: ``kernel_t (4H, D)``, ``x (D, M)``, ``out (4H, M)``."""
+    H4, D = kernel_t.shape
+    if D > 8:
+        np.dot(kernel_t, x, out)
+        for j in range(H4):
+            _add_scalar_inplace(out[j], bias[j])
+    else:                                           # an outer product: a loop beats BLAS
+        for j in range(H4):
+            _fill(out[j], bias[j])
+            for d in range(D):
+                _axpy(kernel_t[j, d], x[d], out[j])
 
-    Parameters
-    ----------
-    xw : (4H, T, N) — ``kernel.T @ x_t + bias`` for every step.
-    recurrent_kernel_t : (4H, H) — the transposed recurrent kernel, gate blocks ``i, f, g, o``.
-    h0, c0 : (H, N) — initial hidden and cell state.
-    activation, recurrent_activation : int codes (see ``lstm_np.activations.CODES``).
 
-    Returns
-    -------
-    h : (H, T + 1, N) — ``h[:, 0] = h0``, ``h[:, t + 1] = h_t``.
-    c : (T + 1, H, N) — ``c[0] = c0``, ``c[t + 1] = c_t``.
-    gates : (T, 4H, N) — the activated gates ``i, f, g, o`` of every step.
-    act_c : (T, H, N) — ``activation(c_t)``, kept for the backward pass.
+@njit
+def _add_scalar_inplace(a, b):
+    for k in range(a.shape[0]):
+        a[k] += b
+
+
+@njit
+def _fill(a, b):
+    for k in range(a.shape[0]):
+        a[k] = b
+
+
+@njit
+def _axpy(alpha, x, y):
+    for k in range(y.shape[0]):
+        y[k] += alpha * x[k]
+
+
+@njit
+def _forward_block(xw, recurrent_kernel_t, h0, c0, activation, recurrent_activation,
+                   h, c, gates, act_c):
+    """The recurrence over ``T`` steps for one block of ``N`` sequences, into given arrays.
+
+    ``xw (4H, T, N)`` the projected inputs, ``h (H, T + 1, N)``, ``c (T + 1, H, N)``,
+    ``gates (T, 4H, N)``, ``act_c (T, H, N)``.
     """
     H4, T, N = xw.shape
     H = H4 // 4
     HN = H * N
-    h = np.empty((H, T + 1, N), dtype=xw.dtype)
-    c = np.empty((T + 1, H, N), dtype=xw.dtype)
-    gates = np.empty((T, H4, N), dtype=xw.dtype)
-    act_c = np.empty((T, H, N), dtype=xw.dtype)
     h_t = h0.copy()                                   # (H, N), contiguous for the product
     h[:, 0, :] = h0
     c[0] = c0
@@ -119,46 +144,22 @@ def lstm_forward_sequence(xw, recurrent_kernel_t, h0, c0, activation, recurrent_
         _mul(o, a_t, h_t.reshape(HN))                         # h = o * act(c)
         for j in range(H):
             h[j, t + 1] = h_t[j]
-    return h, c, gates, act_c
 
 
 @njit
-def lstm_backward_sequence(dh_seq, dh_last, dc_last, gates, c, act_c, recurrent_kernel,
-                           activation, recurrent_activation):
-    """Backpropagation through time.
-
-    With ``dh = dh_seq[t] + dh_next`` (the loss's own gradient at ``h_t`` plus what flows back
-    from step ``t + 1``), the chain rule through ``h_t = o * act(c_t)`` and
-    ``c_t = f * c_{t-1} + i * g`` gives::
-
-        dc   = dc_next + dh * o * act'(c_t)
-        dz_i = dc * g * σ'(i)        dz_f = dc * c_{t-1} * σ'(f)
-        dz_g = dc * i * act'(g)      dz_o = dh * act(c_t) * σ'(o)      (σ = recurrent_activation)
-        dc_next = dc * f             dh_next = recurrent_kernel @ dz
-
-    Parameters
-    ----------
-    dh_seq : (T, H, N) — dL/dh_t from above (zeros except the last step when the layer
-        returns only its last output).
-    dh_last, dc_last : (H, N) — extra gradient on the final state ``h_T`` and ``c_T``.
-    gates, c, act_c : the forward caches (see :func:`lstm_forward_sequence`).
-    recurrent_kernel : (H, 4H).
-
-    Returns
-    -------
-    dz : (4H, T, N) — gradient at the gate pre-activations of every step.
-    dh0, dc0 : (H, N) — gradient at the initial state.
-    """
+def _backward_block(dh_seq, dh_last, dc_last, gates, c, act_c, recurrent_kernel,
+                    activation, recurrent_activation, dz_all, dh_next, dc_next):
+    """BPTT for one block; writes ``dz_all (4H, T, N)`` and leaves dL/dh_0, dL/dc_0 in
+    ``dh_next, dc_next (H, N)``."""
     T, H4, N = gates.shape
     H = H4 // 4
     HN = H * N
     dtype = gates.dtype
-    dz_all = np.empty((H4, T, N), dtype=dtype)
     dz_t = np.empty((H4, N), dtype=dtype)
     dh = np.empty(HN, dtype=dtype)
     dc = np.empty(HN, dtype=dtype)
-    dh_next = dh_last.copy()
-    dc_next = dc_last.copy()
+    dh_next[:] = dh_last
+    dc_next[:] = dc_last
     dz = dz_t.reshape(H4 * N)
     dz_i, dz_f, dz_g, dz_o = dz[:HN], dz[HN:2 * HN], dz[2 * HN:3 * HN], dz[3 * HN:]
     for t in range(T - 1, -1, -1):
@@ -173,5 +174,100 @@ def lstm_backward_sequence(dh_seq, dh_last, dc_last, gates, c, act_c, recurrent_
         _gate_grad(dc, i, g, activation, dz_g)
         _mul(dc, f, dc_next.reshape(HN))
         np.dot(recurrent_kernel, dz_t, dh_next)      # dL/dh_{t-1} through all four gates
-        dz_all[:, t, :] = dz_t
-    return dz_all, dh_next, dc_next
+        for j in range(H4):
+            dz_all[j, t] = dz_t[j]
+
+
+# --- the sequence kernels: P blocks side by side -----------------------------------------------
+@njit(parallel=True)
+def lstm_forward_sequence(x, kernel_t, bias, recurrent_kernel_t, h0, c0, activation,
+                          recurrent_activation):
+    """Run the LSTM over ``T`` steps.
+
+    Parameters
+    ----------
+    x : (P, D, T, N) — the input, the batch cut into ``P`` blocks of ``N``.
+    kernel_t : (4H, D), bias : (4H,), recurrent_kernel_t : (4H, H) — the transposed weights,
+        gate blocks ``i, f, g, o``.
+    h0, c0 : (P, H, N) — initial hidden and cell state.
+    activation, recurrent_activation : int codes (see ``lstm_np.activations.CODES``).
+
+    Returns
+    -------
+    h : (P, H, T + 1, N) — ``h[:, :, 0] = h0``, ``h[:, :, t + 1] = h_t``.
+    c : (P, T + 1, H, N) — ``c[:, 0] = c0``, ``c[:, t + 1] = c_t``.
+    gates : (P, T, 4H, N) — the activated gates ``i, f, g, o`` of every step.
+    act_c : (P, T, H, N) — ``activation(c_t)``, kept for the backward pass.
+    """
+    P, D, T, N = x.shape
+    H4 = kernel_t.shape[0]
+    H = H4 // 4
+    dtype = x.dtype
+    xw = np.empty((P, H4, T, N), dtype=dtype)
+    h = np.empty((P, H, T + 1, N), dtype=dtype)
+    c = np.empty((P, T + 1, H, N), dtype=dtype)
+    gates = np.empty((P, T, H4, N), dtype=dtype)
+    act_c = np.empty((P, T, H, N), dtype=dtype)
+    for p in prange(P):
+        _project(kernel_t, bias, x[p].reshape(D, T * N), xw[p].reshape(H4, T * N))
+        _forward_block(xw[p], recurrent_kernel_t, h0[p], c0[p], activation,
+                       recurrent_activation, h[p], c[p], gates[p], act_c[p])
+    return h, c, gates, act_c
+
+
+@njit(parallel=True)
+def lstm_backward_sequence(dh_seq, dh_last, dc_last, x, h, c, gates, act_c, kernel,
+                           recurrent_kernel, activation, recurrent_activation, need_dx):
+    """Backpropagation through time, and the weight gradients.
+
+    With ``dh = dh_seq[t] + dh_next`` (the loss's own gradient at ``h_t`` plus what flows back
+    from step ``t + 1``), the chain rule through ``h_t = o * act(c_t)`` and
+    ``c_t = f * c_{t-1} + i * g`` gives::
+
+        dc   = dc_next + dh * o * act'(c_t)
+        dz_i = dc * g * σ'(i)        dz_f = dc * c_{t-1} * σ'(f)
+        dz_g = dc * i * act'(g)      dz_o = dh * act(c_t) * σ'(o)      (σ = recurrent_activation)
+        dc_next = dc * f             dh_next = recurrent_kernel @ dz
+
+    and, summed over every step and sequence, ``dkernel = x dzᵀ``,
+    ``drecurrent_kernel = h_{t-1} dzᵀ``, ``dbias = Σ dz``, ``dx = kernel dz``.
+
+    Parameters
+    ----------
+    dh_seq : (P, T, H, N) — dL/dh_t from above (zeros except the last step when the layer
+        returns only its last output).
+    dh_last, dc_last : (P, H, N) — extra gradient on the final state ``h_T`` and ``c_T``.
+    x, h, c, gates, act_c : the input and forward caches (see :func:`lstm_forward_sequence`).
+    kernel : (D, 4H), recurrent_kernel : (H, 4H).
+    need_dx : bool — skip ``dx`` (the first layer of a model has no use for it).
+
+    Returns
+    -------
+    dkernel : (D, 4H), drecurrent_kernel : (H, 4H), dbias : (4H,)
+    dx : (P, D, T, N) — zeros when ``need_dx`` is false.
+    dh0, dc0 : (P, H, N) — gradient at the initial state.
+    """
+    P, T, H4, N = gates.shape
+    H = H4 // 4
+    D = x.shape[1]
+    dtype = gates.dtype
+    dz_all = np.empty((P, H4, T, N), dtype=dtype)
+    dh0 = np.empty((P, H, N), dtype=dtype)
+    dc0 = np.empty((P, H, N), dtype=dtype)
+    dkernel = np.zeros((P, D, H4), dtype=dtype)
+    drecurrent = np.zeros((P, H, H4), dtype=dtype)
+    dbias = np.zeros((P, H4), dtype=dtype)
+    dx = np.zeros((P, D, T, N), dtype=dtype)
+    for p in prange(P):
+        _backward_block(dh_seq[p], dh_last[p], dc_last[p], gates[p], c[p], act_c[p],
+                        recurrent_kernel, activation, recurrent_activation, dz_all[p],
+                        dh0[p], dc0[p])
+        dz = dz_all[p].reshape(H4, T * N)
+        np.dot(x[p].reshape(D, T * N), dz.T, dkernel[p])
+        h_prev = np.ascontiguousarray(h[p, :, :T, :]).reshape(H, T * N)
+        np.dot(h_prev, dz.T, drecurrent[p])
+        for j in range(H4):
+            dbias[p, j] = dz[j].sum()
+        if need_dx:
+            np.dot(kernel, dz, dx[p].reshape(D, T * N))
+    return (dkernel.sum(axis=0), drecurrent.sum(axis=0), dbias.sum(axis=0), dx, dh0, dc0)

@@ -12,6 +12,7 @@ from .. import activations, initializers
 from ..activations import sigmoid
 from ..gates import gate_slice, split_gates
 from ..kernels.lstm import lstm_backward_sequence, lstm_forward_sequence
+from .._runtime import kernel_threads
 from .base import Layer
 
 
@@ -72,23 +73,53 @@ def lstm_cell_backward(dh, dc_next, cache, kernel, recurrent_kernel):
 # The sequence layer.
 # --------------------------------------------------------------------------------------------
 class LSTMCache(NamedTuple):
-    """What the backward pass needs, in the kernels' unit-major layout (see kernels/lstm.py)."""
-    x: np.ndarray          # (D, T, N) the input
-    h: np.ndarray          # (H, T + 1, N), h[:, 0] is the initial state
-    c: np.ndarray          # (T + 1, H, N)
-    gates: np.ndarray      # (T, 4H, N) activated i, f, g, o
-    act_c: np.ndarray      # (T, H, N) activation(c_t)
+    """What the backward pass needs, in the kernels' layout (see kernels/lstm.py): the batch
+    cut into ``P`` blocks of ``B`` sequences (the last block padded with zeros), units before
+    batch."""
+    x: np.ndarray          # (P, D, T, B) the input
+    h: np.ndarray          # (P, H, T + 1, B), h[:, :, 0] is the initial state
+    c: np.ndarray          # (P, T + 1, H, B)
+    gates: np.ndarray      # (P, T, 4H, B) activated i, f, g, o
+    act_c: np.ndarray      # (P, T, H, B) activation(c_t)
+    n: int                 # the real batch size N <= P * B
     has_initial_state: bool
 
     def batch_major(self):
         """The cache as batch-first arrays ``(N, T, ...)``: ``i, f, g, o, c, h`` for learners
         and plots (``c`` and ``h`` without the initial state)."""
-        H = self.h.shape[0]
-        gates = self.gates.transpose(2, 0, 1)                      # (N, T, 4H)
+        P, T, H4, B = self.gates.shape
+        H = H4 // 4
+        gates = from_blocks(self.gates.transpose(0, 3, 1, 2), self.n)        # (N, T, 4H)
         out = {name: gates[..., k * H:(k + 1) * H] for k, name in enumerate("ifgo")}
-        out["c"] = self.c[1:].transpose(2, 0, 1)
-        out["h"] = self.h[:, 1:].transpose(2, 1, 0)
+        out["c"] = from_blocks(self.c[:, 1:].transpose(0, 3, 1, 2), self.n)
+        out["h"] = from_blocks(self.h[:, :, 1:].transpose(0, 3, 2, 1), self.n)
         return out
+
+
+def blocks_for(n):
+    """How many blocks to cut a batch of ``n`` into: one per compiled thread, unless the
+    blocks would be too small to be worth a thread."""
+    threads = kernel_threads()
+    return threads if n >= 8 * threads else 1
+
+
+def to_blocks(a, P, axes):
+    """``(N, ...)`` → ``(P, ...)`` with the batch axis last, zero-padded to ``P * B`` rows.
+
+    ``axes`` orders the remaining axes of ``a`` (1-based) before the batch, e.g. ``(2, 1)`` takes
+    ``x (N, T, D)`` to ``(P, D, T, B)``.
+    """
+    N = a.shape[0]
+    B = -(-N // P)
+    if P * B != N:
+        a = np.concatenate([a, np.zeros((P * B - N,) + a.shape[1:], a.dtype)])
+    a = a.reshape((P, B) + a.shape[1:])
+    return np.ascontiguousarray(a.transpose((0,) + tuple(k + 1 for k in axes) + (1,)))
+
+
+def from_blocks(a, n):
+    """``(P, B, ...)`` → ``(N, ...)``: merge the blocks, drop the padding."""
+    return np.ascontiguousarray(a.reshape((-1,) + a.shape[2:])[:n])
 
 
 class LSTM(Layer):
@@ -143,6 +174,7 @@ class LSTM(Layer):
     """
 
     kind = "lstm"
+    can_skip_input_gradient = True       # backward(..., need_dx=False) skips dx
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  return_sequences=False, return_state=False, unit_forget_bias=True,
@@ -186,60 +218,63 @@ class LSTM(Layer):
         dtype = kernel.dtype
         N, T, D = x.shape
         H = self.units
-        x_u = np.ascontiguousarray(np.asarray(x, dtype=dtype).transpose(2, 1, 0))  # (D, T, N)
-        xw = (kernel.T @ x_u.reshape(D, T * N)).reshape(4 * H, T, N)              # (4H, T, N)
-        if self.use_bias:
-            xw += self.params["bias"][:, None, None]
+        P = blocks_for(N)
+        x_b = to_blocks(np.asarray(x, dtype=dtype), P, (2, 1))                 # (P, D, T, B)
         if initial_state is None:
-            h0 = np.zeros((H, N), dtype)
-            c0 = np.zeros((H, N), dtype)
+            h0 = c0 = np.zeros((P, H, x_b.shape[-1]), dtype)
         else:
-            h0, c0 = (np.ascontiguousarray(np.asarray(s, dtype=dtype).T) for s in initial_state)
+            h0, c0 = (to_blocks(np.asarray(s, dtype=dtype), P, (1,)) for s in initial_state)
+        bias = self.params["bias"] if self.use_bias else np.zeros(4 * H, dtype)
         h, c, gates, act_c = lstm_forward_sequence(
-            xw, np.ascontiguousarray(recurrent_kernel.T), h0, c0,
-            activations.CODES[self.activation], activations.CODES[self.recurrent_activation])
-        cache = LSTMCache(x_u, h, c, gates, act_c, initial_state is not None)
+            x_b, np.ascontiguousarray(kernel.T), bias, np.ascontiguousarray(recurrent_kernel.T),
+            h0, c0, activations.CODES[self.activation],
+            activations.CODES[self.recurrent_activation])
+        cache = LSTMCache(x_b, h, c, gates, act_c, N, initial_state is not None)
         if self.return_sequences:
-            y = np.ascontiguousarray(h[:, 1:].transpose(2, 1, 0))                 # (N, T, H)
+            y = from_blocks(h[:, :, 1:].transpose(0, 3, 2, 1), N)               # (N, T, H)
         else:
-            y = np.ascontiguousarray(h[:, T].T)                                   # (N, H)
+            y = from_blocks(h[:, :, T].transpose(0, 2, 1), N)                   # (N, H)
         if self.return_state:
-            return [y, np.ascontiguousarray(h[:, T].T), np.ascontiguousarray(c[T].T)], cache
+            return [y, from_blocks(h[:, :, T].transpose(0, 2, 1), N),
+                    from_blocks(c[:, T].transpose(0, 2, 1), N)], cache
         return y, cache
 
     # --- backward -------------------------------------------------------------------------
-    def backward(self, dy, cache):
-        x_u, h, c, gates, act_c, has_initial_state = cache
-        D, T, N = x_u.shape
+    def backward(self, dy, cache, need_dx=True):
+        x_b, h, c, gates, act_c, N, has_initial_state = cache
+        P, D, T, B = x_b.shape
         H = self.units
         dtype = gates.dtype
-        dh_last = np.zeros((H, N), dtype)
-        dc_last = np.zeros((H, N), dtype)
+        dh_last = np.zeros((N, H), dtype)
+        dc_last = np.zeros((N, H), dtype)
         if self.return_state:
             dy, dh_state, dc_state = dy
             if dh_state is not None:
-                dh_last += np.asarray(dh_state, dtype).T
+                dh_last += dh_state
             if dc_state is not None:
-                dc_last += np.asarray(dc_state, dtype).T
+                dc_last += dc_state
         if dy is not None and self.return_sequences:
-            dh_seq = np.ascontiguousarray(np.asarray(dy, dtype).transpose(1, 2, 0))  # (T, H, N)
+            dh_seq = to_blocks(np.asarray(dy, dtype), P, (1, 2))                 # (P, T, H, B)
         else:
-            dh_seq = np.zeros((T, H, N), dtype)
+            dh_seq = np.zeros((P, T, H, B), dtype)
             if dy is not None:
-                dh_last += np.asarray(dy, dtype).T
+                dh_last += dy
         kernel, recurrent_kernel = self.params["kernel"], self.params["recurrent_kernel"]
-        dz, dh0, dc0 = lstm_backward_sequence(
-            dh_seq, dh_last, dc_last, gates, c, act_c, np.ascontiguousarray(recurrent_kernel),
-            activations.CODES[self.activation], activations.CODES[self.recurrent_activation])
-        dz2 = dz.reshape(4 * H, T * N)
-        # weight gradients: one product over all timesteps instead of T small ones
-        grads = {"kernel": x_u.reshape(D, T * N) @ dz2.T,
-                 "recurrent_kernel": h[:, :T].reshape(H, T * N) @ dz2.T}
+        dkernel, drecurrent_kernel, dbias, dx, dh0, dc0 = lstm_backward_sequence(
+            dh_seq, to_blocks(dh_last, P, (1,)), to_blocks(dc_last, P, (1,)), x_b, h, c, gates,
+            act_c, np.ascontiguousarray(kernel), np.ascontiguousarray(recurrent_kernel),
+            activations.CODES[self.activation], activations.CODES[self.recurrent_activation],
+            need_dx or has_initial_state)
+        grads = {"kernel": dkernel, "recurrent_kernel": drecurrent_kernel}
         if self.use_bias:
-            grads["bias"] = dz2.sum(axis=1)
-        dx = np.ascontiguousarray((kernel @ dz2).reshape(D, T, N).transpose(2, 1, 0))
+            grads["bias"] = dbias
+        if not need_dx:
+            dx = None
+        else:
+            dx = from_blocks(dx.transpose(0, 3, 2, 1), N)                       # (N, T, D)
         if has_initial_state:
-            return [dx, np.ascontiguousarray(dh0.T), np.ascontiguousarray(dc0.T)], grads
+            return [dx, from_blocks(dh0.transpose(0, 2, 1), N),
+                    from_blocks(dc0.transpose(0, 2, 1), N)], grads
         return dx, grads
 
     def get_config(self):
