@@ -27,26 +27,37 @@ scalar code, which is four times slower.
 import numpy as np
 
 from .._jit import njit, prange
-from .activations import activate, derivative
+from .activations import SIGMOID, TANH, activate, derivative, sigmoid_vec, tanh_vec
 
 
 # --- elementwise pieces, each a single straight loop -------------------------------------------
+# The activation code is tested once, outside the loop, so that each loop body is branch-free.
 @njit
 def _activate_inplace(code, a):
-    for k in range(a.shape[0]):
-        a[k] = activate(code, a[k])
-
-
-@njit
-def _add_inplace(a, b):
-    for k in range(a.shape[0]):
-        a[k] += b[k]
+    """a = act(a) (one array, so no aliasing check stands in LLVM's way)."""
+    if code == SIGMOID:
+        for k in range(a.shape[0]):
+            a[k] = sigmoid_vec(a[k])
+    elif code == TANH:
+        for k in range(a.shape[0]):
+            a[k] = tanh_vec(a[k])
+    else:
+        for k in range(a.shape[0]):
+            a[k] = activate(code, a[k])
 
 
 @njit
 def _activate(code, a, out):
-    for k in range(a.shape[0]):
-        out[k] = activate(code, a[k])
+    """out = act(a), ``out`` distinct from ``a``."""
+    if code == SIGMOID:
+        for k in range(a.shape[0]):
+            out[k] = sigmoid_vec(a[k])
+    elif code == TANH:
+        for k in range(a.shape[0]):
+            out[k] = tanh_vec(a[k])
+    else:
+        for k in range(a.shape[0]):
+            out[k] = activate(code, a[k])
 
 
 @njit
@@ -69,16 +80,43 @@ def _add(a, b, out):
 
 @njit
 def _dc_total(dc_next, dh, o, act_c, activation, dc):
-    """dc = dc_next + dh * o * act'(c)."""
-    for k in range(dc.shape[0]):
-        dc[k] = dc_next[k] + dh[k] * o[k] * derivative(activation, act_c[k])
+    """dc = dc_next + dh * o * act'(c), with act'(c) written through act_c = act(c)."""
+    if activation == TANH:
+        for k in range(dc.shape[0]):
+            dc[k] = dc_next[k] + dh[k] * o[k] * (1 - act_c[k] * act_c[k])
+    else:
+        for k in range(dc.shape[0]):
+            dc[k] = dc_next[k] + dh[k] * o[k] * derivative(activation, act_c[k])
 
 
 @njit
 def _gate_grad(upstream, other, gate, code, dz):
     """dz = upstream * other * act'(gate), the gradient at one gate's pre-activation."""
-    for k in range(dz.shape[0]):
-        dz[k] = upstream[k] * other[k] * derivative(code, gate[k])
+    if code == SIGMOID:
+        for k in range(dz.shape[0]):
+            dz[k] = upstream[k] * other[k] * (gate[k] * (1 - gate[k]))
+    elif code == TANH:
+        for k in range(dz.shape[0]):
+            dz[k] = upstream[k] * other[k] * (1 - gate[k] * gate[k])
+    else:
+        for k in range(dz.shape[0]):
+            dz[k] = upstream[k] * other[k] * derivative(code, gate[k])
+
+
+@njit
+def _add_step(a, b, t):
+    """a += b[:, t, :] — one timestep of a (rows, T, N) array."""
+    for j in range(a.shape[0]):
+        for k in range(a.shape[1]):
+            a[j, k] += b[j, t, k]
+
+
+@njit
+def _store_step(a, t, b):
+    """a[:, t, :] = b — one timestep into a (rows, T, N) array."""
+    for j in range(b.shape[0]):
+        for k in range(b.shape[1]):
+            a[j, t, k] = b[j, k]
 
 
 # --- one block of the batch, all timesteps ----------------------------------------------------
@@ -131,8 +169,7 @@ def _forward_block(xw, recurrent_kernel_t, h0, c0, activation, recurrent_activat
     c[0] = c0
     for t in range(T):
         np.dot(recurrent_kernel_t, h_t, gates[t])     # z = U.T @ h_{t-1}, all four gates
-        for j in range(H4):                           #   + kernel.T @ x_t + bias
-            _add_inplace(gates[t, j], xw[j, t])
+        _add_step(gates[t], xw, t)                    #   + kernel.T @ x_t + bias
         z = gates[t].reshape(H4 * N)
         i, f, g, o = z[:HN], z[HN:2 * HN], z[2 * HN:3 * HN], z[3 * HN:]
         _activate_inplace(recurrent_activation, z[:2 * HN])   # i, f
@@ -142,8 +179,7 @@ def _forward_block(xw, recurrent_kernel_t, h0, c0, activation, recurrent_activat
         _cell_update(f, c[t].reshape(HN), i, g, c_t)          # c = f * c_prev + i * g
         _activate(activation, c_t, a_t)
         _mul(o, a_t, h_t.reshape(HN))                         # h = o * act(c)
-        for j in range(H):
-            h[j, t + 1] = h_t[j]
+        _store_step(h, t + 1, h_t)
 
 
 @njit
@@ -174,8 +210,7 @@ def _backward_block(dh_seq, dh_last, dc_last, gates, c, act_c, recurrent_kernel,
         _gate_grad(dc, i, g, activation, dz_g)
         _mul(dc, f, dc_next.reshape(HN))
         np.dot(recurrent_kernel, dz_t, dh_next)      # dL/dh_{t-1} through all four gates
-        for j in range(H4):
-            dz_all[j, t] = dz_t[j]
+        _store_step(dz_all, t, dz_t)
 
 
 # --- the sequence kernels: P blocks side by side -----------------------------------------------

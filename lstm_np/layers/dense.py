@@ -97,7 +97,8 @@ class Dropout(Layer):
                 return x, None
             rng = np.random.default_rng() if rng is None else rng
             keep = 1.0 - self.rate
-            mask = (rng.random(x.shape) < keep).astype(x.dtype) / np.asarray(keep, x.dtype)
+            uniform = rng.random(x.shape, dtype=np.float32 if x.dtype == np.float32 else np.float64)
+            mask = (uniform < keep).astype(x.dtype) / np.asarray(keep, x.dtype)
         return x * mask, mask
 
     def backward(self, dy, cache):
