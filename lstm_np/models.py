@@ -155,12 +155,17 @@ class Sequential:
         return int(sum(layer.count_params() for layer in self.layers))
 
     # --- computing ------------------------------------------------------------------------
-    def forward(self, x, training=False):
-        """Run every layer; return the output and the list of their caches."""
+    def forward(self, x, training=False, keep_cache=True):
+        """Run every layer; return the output and the list of their caches (``None`` entries
+        where ``keep_cache=False`` let a layer skip what only the backward pass needs)."""
         caches = []
         with single_threaded_blas():
             for layer in self.layers:
-                x, cache = layer.forward(x, training=training, rng=self.rng)
+                if not keep_cache and getattr(layer, "can_skip_cache", False):
+                    x, cache = layer.forward(x, training=training, rng=self.rng,
+                                             keep_cache=False)
+                else:
+                    x, cache = layer.forward(x, training=training, rng=self.rng)
                 caches.append(cache)
         return x, caches
 
@@ -197,7 +202,7 @@ class Sequential:
 
     def _loss_only(self, x, y):
         loss_fn = self._loss_fn if self.loss else losses_mod.mean_squared_error
-        return loss_fn(self.forward(x, training=False)[0], y)[0]
+        return loss_fn(self.forward(x, training=False, keep_cache=False)[0], y)[0]
 
     def train_on_batch(self, x, y):
         """One optimizer step on one batch (dropout on); returns the batch loss."""
@@ -281,7 +286,7 @@ class Sequential:
         (default: up to 1024 rows per pass; the result does not depend on it)."""
         x = self._check_input(x)
         batch_size = batch_size or 1024
-        outputs = [self.forward(x[i:i + batch_size], training=False)[0]
+        outputs = [self.forward(x[i:i + batch_size], training=False, keep_cache=False)[0]
                    for i in range(0, len(x), batch_size)]
         return np.concatenate(outputs) if outputs else np.zeros((0,))
 

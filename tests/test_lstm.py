@@ -198,3 +198,19 @@ def test_backward_can_skip_the_input_gradient(rng):
     assert dx_none is None and dx.shape == x.shape
     for key in grads:
         np.testing.assert_array_equal(grads_skip[key], grads[key])
+
+
+@pytest.mark.parametrize("steps", [4, 5])
+@pytest.mark.parametrize("return_sequences", [True, False])
+def test_prediction_without_cache_gives_the_same_outputs(rng, steps, return_sequences):
+    """forward(keep_cache=False), which keeps no per-step state, returns what the training
+    forward returns, final cell state included (an odd and an even number of steps)."""
+    layer = LSTM(H, return_sequences=return_sequences, return_state=True)
+    layer.build((steps, D), rng, "float64")
+    x = rng.normal(size=(6, steps, D))
+    state = [rng.normal(size=(6, H)), rng.normal(size=(6, H))]
+    kept, cache = layer.forward(x, initial_state=state)
+    lean, no_cache = layer.forward(x, initial_state=state, keep_cache=False)
+    assert no_cache is None and cache is not None
+    for a, b in zip(lean, kept):
+        np.testing.assert_array_equal(a, b)

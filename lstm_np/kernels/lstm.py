@@ -155,11 +155,13 @@ def _axpy(alpha, x, y):
 
 @njit
 def _forward_block(xw, recurrent_kernel_t, h0, c0, activation, recurrent_activation,
-                   h, c, gates, act_c):
+                   h, c, gates, act_c, keep):
     """The recurrence over ``T`` steps for one block of ``N`` sequences, into given arrays.
 
-    ``xw (4H, T, N)`` the projected inputs, ``h (H, T + 1, N)``, ``c (T + 1, H, N)``,
-    ``gates (T, 4H, N)``, ``act_c (T, H, N)``.
+    ``xw (4H, T, N)`` the projected inputs, ``h (H, T + 1, N)``. With ``keep`` (training),
+    every step is kept for the backward pass: ``c (T + 1, H, N)``, ``gates (T, 4H, N)``,
+    ``act_c (T, H, N)``; without it (inference) ``c`` holds two steps in turn and ``gates``,
+    ``act_c`` one.
     """
     H4, T, N = xw.shape
     H = H4 // 4
@@ -168,15 +170,16 @@ def _forward_block(xw, recurrent_kernel_t, h0, c0, activation, recurrent_activat
     h[:, 0, :] = h0
     c[0] = c0
     for t in range(T):
-        np.dot(recurrent_kernel_t, h_t, gates[t])     # z = U.T @ h_{t-1}, all four gates
-        _add_step(gates[t], xw, t)                    #   + kernel.T @ x_t + bias
-        z = gates[t].reshape(H4 * N)
+        s, prev, now = (t, t, t + 1) if keep else (0, t % 2, (t + 1) % 2)
+        np.dot(recurrent_kernel_t, h_t, gates[s])     # z = U.T @ h_{t-1}, all four gates
+        _add_step(gates[s], xw, t)                    #   + kernel.T @ x_t + bias
+        z = gates[s].reshape(H4 * N)
         i, f, g, o = z[:HN], z[HN:2 * HN], z[2 * HN:3 * HN], z[3 * HN:]
         _activate_inplace(recurrent_activation, z[:2 * HN])   # i, f
         _activate_inplace(activation, g)
         _activate_inplace(recurrent_activation, o)
-        c_t, a_t = c[t + 1].reshape(HN), act_c[t].reshape(HN)
-        _cell_update(f, c[t].reshape(HN), i, g, c_t)          # c = f * c_prev + i * g
+        c_t, a_t = c[now].reshape(HN), act_c[s].reshape(HN)
+        _cell_update(f, c[prev].reshape(HN), i, g, c_t)       # c = f * c_prev + i * g
         _activate(activation, c_t, a_t)
         _mul(o, a_t, h_t.reshape(HN))                         # h = o * act(c)
         _store_step(h, t + 1, h_t)
@@ -216,7 +219,7 @@ def _backward_block(dh_seq, dh_last, dc_last, gates, c, act_c, recurrent_kernel,
 # --- the sequence kernels: P blocks side by side -----------------------------------------------
 @njit(parallel=True)
 def lstm_forward_sequence(x, kernel_t, bias, recurrent_kernel_t, h0, c0, activation,
-                          recurrent_activation):
+                          recurrent_activation, keep=True):
     """Run the LSTM over ``T`` steps.
 
     Parameters
@@ -226,6 +229,8 @@ def lstm_forward_sequence(x, kernel_t, bias, recurrent_kernel_t, h0, c0, activat
         gate blocks ``i, f, g, o``.
     h0, c0 : (P, H, N) — initial hidden and cell state.
     activation, recurrent_activation : int codes (see ``lstm_np.activations.CODES``).
+    keep : bool — keep every step's ``c``, gates and ``act(c)`` for the backward pass. Without
+        it (inference) only ``h`` is complete and ``c[:, T % 2]`` is the final cell state.
 
     Returns
     -------
@@ -240,13 +245,14 @@ def lstm_forward_sequence(x, kernel_t, bias, recurrent_kernel_t, h0, c0, activat
     dtype = x.dtype
     xw = np.empty((P, H4, T, N), dtype=dtype)
     h = np.empty((P, H, T + 1, N), dtype=dtype)
-    c = np.empty((P, T + 1, H, N), dtype=dtype)
-    gates = np.empty((P, T, H4, N), dtype=dtype)
-    act_c = np.empty((P, T, H, N), dtype=dtype)
+    steps = T if keep else 1
+    c = np.empty((P, T + 1 if keep else 2, H, N), dtype=dtype)
+    gates = np.empty((P, steps, H4, N), dtype=dtype)
+    act_c = np.empty((P, steps, H, N), dtype=dtype)
     for p in prange(P):
         _project(kernel_t, bias, x[p].reshape(D, T * N), xw[p].reshape(H4, T * N))
         _forward_block(xw[p], recurrent_kernel_t, h0[p], c0[p], activation,
-                       recurrent_activation, h[p], c[p], gates[p], act_c[p])
+                       recurrent_activation, h[p], c[p], gates[p], act_c[p], keep)
     return h, c, gates, act_c
 
 

@@ -175,6 +175,7 @@ class LSTM(Layer):
 
     kind = "lstm"
     can_skip_input_gradient = True       # backward(..., need_dx=False) skips dx
+    can_skip_cache = True                # forward(..., keep_cache=False) for prediction
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  return_sequences=False, return_state=False, unit_forget_bias=True,
@@ -213,7 +214,9 @@ class LSTM(Layer):
         return (T, self.units) if self.return_sequences else (self.units,)
 
     # --- forward --------------------------------------------------------------------------
-    def forward(self, x, training=False, rng=None, initial_state=None):
+    def forward(self, x, training=False, rng=None, initial_state=None, keep_cache=True):
+        """``keep_cache=False`` (prediction) keeps no per-step state and returns ``None`` as
+        the cache: less memory, and faster."""
         kernel, recurrent_kernel = self.params["kernel"], self.params["recurrent_kernel"]
         dtype = kernel.dtype
         N, T, D = x.shape
@@ -228,15 +231,17 @@ class LSTM(Layer):
         h, c, gates, act_c = lstm_forward_sequence(
             x_b, np.ascontiguousarray(kernel.T), bias, np.ascontiguousarray(recurrent_kernel.T),
             h0, c0, activations.CODES[self.activation],
-            activations.CODES[self.recurrent_activation])
-        cache = LSTMCache(x_b, h, c, gates, act_c, N, initial_state is not None)
+            activations.CODES[self.recurrent_activation], keep_cache)
+        c_last = c[:, T] if keep_cache else c[:, T % 2]
+        cache = LSTMCache(x_b, h, c, gates, act_c, N, initial_state is not None) if keep_cache \
+            else None
         if self.return_sequences:
             y = from_blocks(h[:, :, 1:].transpose(0, 3, 2, 1), N)               # (N, T, H)
         else:
             y = from_blocks(h[:, :, T].transpose(0, 2, 1), N)                   # (N, H)
         if self.return_state:
             return [y, from_blocks(h[:, :, T].transpose(0, 2, 1), N),
-                    from_blocks(c[:, T].transpose(0, 2, 1), N)], cache
+                    from_blocks(c_last.transpose(0, 2, 1), N)], cache
         return y, cache
 
     # --- backward -------------------------------------------------------------------------
