@@ -368,6 +368,12 @@ class Sequential:
         atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path, write):
     """Call ``write(file)`` on a temporary file beside ``path``, then rename it into place, so an
     interrupted write never leaves a half-written file behind."""
@@ -375,6 +381,7 @@ def atomic_write(path, write):
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
     try:
+        os.fchmod(fd, 0o666 & ~_umask())          # mkstemp makes 0600; give what open() would
         with os.fdopen(fd, "wb") as f:
             write(f)
         os.replace(tmp, path)
@@ -399,6 +406,10 @@ def load_model(path):
     except Exception as err:
         raise ModelFileError(f"{path} is not a readable lstm_np model file ({type(err).__name__}"
                              f": {err})") from None
+    if "config" not in arrays:
+        raise ModelFileError(f"{path} is a NumPy archive but not an lstm_np model file (it has "
+                             "no 'config' entry); give the model.npz written by "
+                             "Sequential.save or python -m lstm_np.train")
     try:
         config = json.loads(str(arrays["config"]))
         extra = json.loads(str(arrays.get("extra", np.array("{}"))))

@@ -186,10 +186,22 @@ def test_load_refuses_pickles_and_foreign_files(tmp_path):
         load_model(junk)
     foreign = tmp_path / "foreign.npz"
     np.savez(foreign, a=np.zeros(3))
-    with pytest.raises(ModelFileError, match="not an lstm_np model"):
+    with pytest.raises(ModelFileError, match="not an lstm_np model file .it has no 'config'"):
         load_model(foreign)
     with pytest.raises(ModelFileError, match="does not exist"):
         load_model(tmp_path / "missing.npz")
+
+
+def test_saved_files_get_the_usual_permissions(tmp_path):
+    """Atomic saving goes through a temporary file (mkstemp makes it 0600); the final file
+    must carry the permissions a plain open() would give under the current umask."""
+    import os
+
+    path = tmp_path / "model.npz"
+    seed_model().save(path)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~mask
 
 
 def test_wrong_input_shape_is_a_clear_error(rng):
