@@ -7,8 +7,9 @@ peers), trained in float32 with Adam and MSE, batch 64, reshuffled every epoch.
 Procedure, per data set and repeat: build all models; one untimed warm-up epoch each (JIT and
 graph compilation happen here); then timed epochs *interleaved* — lstm_np, torch, keras, then
 torch, keras, lstm_np, … (the order rotates) — so machine noise hits every library alike.
-Predict time is the median of 5 interleaved runs on the test windows. Peak memory comes from
-separate, sequential subprocesses (see ``MEMORY_METHOD``).
+Predict time is the median of 5 interleaved runs on the test windows. Peak memory, import
+time and first-epoch overhead (first minus second epoch in a fresh process) come from separate,
+sequential subprocesses (see ``MEMORY_METHOD``).
 
     python benchmarks/compare.py                       # both data sets, 5 timed epochs
     python benchmarks/compare.py --smoke --peers lstm_np --out /tmp/bench
@@ -35,7 +36,7 @@ WINDOW, TEST_DAYS, BATCH_SIZE = 60, 60, 64
 SMOKE_WINDOWS = 256
 PREDICT_RUNS = 5
 MEMORY_METHOD = ("peak RSS (VmHWM) of a fresh subprocess that imports the library, builds the "
-                 "seed model, trains one epoch and predicts, minus the peak RSS of a subprocess "
+                 "seed model, trains two epochs and predicts, minus the peak RSS of a subprocess "
                  "that only loads the same windows with numpy")
 
 
@@ -236,17 +237,25 @@ def load_windows(dataset, smoke):
 
 
 def probe(lib, data_path, threads, seed):
-    """Body of a memory subprocess: load the windows, optionally train ``lib``; print peak RSS."""
+    """Body of a fresh subprocess: import ``lib``, train two epochs, predict; print the peak RSS,
+    the import time and both epoch times (the first carries the start-up cost: Numba's cache
+    load, graph building)."""
     bc.set_thread_env(threads)
+    report = {}
     if lib != "baseline":                                 # the baseline imports nothing more
+        start = time.perf_counter()
+        for module in bc.PEER_MODULES.get(lib, ("lstm_np",)):
+            __import__(module)
+        report["import_seconds"] = time.perf_counter() - start
         bc.apply_threads(threads, [lib] if lib in bc.PEER_MODULES else [])
     data = np.load(data_path)
     x, y, x_test = data["x"], data["y"], data["x_test"]
     if lib != "baseline":
         runner = RUNNERS[lib](None, seed, x, y)
-        runner.train_epoch()
+        report["first_epoch_seconds"] = seconds(runner.train_epoch)
+        report["second_epoch_seconds"] = seconds(runner.train_epoch)
         runner.predict(x_test)
-    print(json.dumps({"peak_rss_kb": peak_rss_kb()}))
+    print(json.dumps({"peak_rss_kb": peak_rss_kb(), **report}))
 
 
 def peak_rss_kb():
@@ -266,8 +275,9 @@ def peak_rss_kb():
 
 
 def measure_memory(libs, x, y, x_test, options):
-    """Peak RSS in MB per library: a fresh process each, one after another, net of a baseline."""
-    peaks = {}
+    """Peak RSS in MB per library: a fresh process each, one after another, net of a baseline;
+    with each library's import time and first-epoch overhead (first minus second epoch)."""
+    peaks, startup = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         data_path = os.path.join(tmp, "windows.npz")
         np.savez(data_path, x=x, y=y, x_test=x_test)
@@ -277,15 +287,21 @@ def measure_memory(libs, x, y, x_test, options):
                    "--seed", str(options.seed)]
             run = subprocess.run(cmd, capture_output=True, text=True)
             try:
-                peaks[lib] = json.loads(run.stdout.strip().splitlines()[-1])["peak_rss_kb"] / 1024
+                report = json.loads(run.stdout.strip().splitlines()[-1])
+                peaks[lib] = report["peak_rss_kb"] / 1024
             except (IndexError, ValueError, KeyError):
                 print(f"  memory probe for {lib} failed:\n{run.stderr[-2000:]}", file=sys.stderr)
-                peaks[lib] = None
+                peaks[lib], report = None, {}
+            if "first_epoch_seconds" in report:
+                startup[lib] = {"import_seconds": report["import_seconds"],
+                                "first_epoch_overhead_seconds":
+                                    report["first_epoch_seconds"] - report["second_epoch_seconds"]}
     base = peaks.pop("baseline")
     print("  peak RSS (MB): baseline " + fmt(base, ".0f") + ", "
           + ", ".join(f"{lib} {fmt(peak, '.0f')}" for lib, peak in peaks.items()), flush=True)
     return {lib: {"peak_rss_mb": peak, "peak_rss_net_mb": None if peak is None or base is None
-                  else peak - base} for lib, peak in peaks.items()}, base
+                  else peak - base, **startup.get(lib, {})}
+            for lib, peak in peaks.items()}, base
 
 
 # ------------------------------------------------------------------------------------------
@@ -340,7 +356,8 @@ def run_dataset(dataset, libs, options):
                         "median_predict_seconds": bc.median(predicts[lib]),
                         "predict_seconds": predicts[lib],
                         "test_mae_usd": bc.median(maes[lib]), "test_mae_usd_per_repeat": maes[lib],
-                        **memory.get(lib, {"peak_rss_mb": None, "peak_rss_net_mb": None}),
+                        "peak_rss_mb": None, "peak_rss_net_mb": None, "import_seconds": None,
+                        "first_epoch_overhead_seconds": None, **memory.get(lib, {}),
                         "initial_max_abs_diff_vs_lstm_np": initial_diff.get(lib),
                         "details": details.get(lib, {})}
     ratios = {}
@@ -380,8 +397,9 @@ def markdown(reports, env):
     if env["missing_peers"]:
         lines += [f"Not measured: {', '.join(env['missing_peers'])} (not installed).", ""]
     lines += ["| data set | library | median epoch (s) | predict (ms) | peak RSS net (MB) "
+              "| import (s) | 1st-epoch overhead (s) "
               "| test MAE ($) | lstm_np ÷ this, epoch | lstm_np ÷ this, predict |",
-              "|---|---|---:|---:|---:|---:|---:|---:|"]
+              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for rep in reports:
         for lib, res in rep["results"].items():
             ratio = rep["ratios"].get(f"lstm_np/{lib}", {})
@@ -389,7 +407,9 @@ def markdown(reports, env):
                 f"| {rep['dataset']} ({rep['n_train']} windows) | {lib} "
                 f"| {fmt(res['median_epoch_seconds'], '.3f')} "
                 f"| {fmt(res['median_predict_seconds'] and res['median_predict_seconds'] * 1e3, '.1f')} "
-                f"| {fmt(res['peak_rss_net_mb'], '.0f')} | {fmt(res['test_mae_usd'], ',.0f')} "
+                f"| {fmt(res['peak_rss_net_mb'], '.0f')} | {fmt(res['import_seconds'], '.2f')} "
+                f"| {fmt(res['first_epoch_overhead_seconds'], '.2f')} "
+                f"| {fmt(res['test_mae_usd'], ',.0f')} "
                 f"| {fmt(ratio.get('epoch'), '.2f')} | {fmt(ratio.get('predict'), '.2f')} |")
     lines += ["", "Method: same initial weights (lstm_np's, copied into the peers), float32, batch "
               f"{BATCH_SIZE}, shuffled every epoch; one untimed warm-up epoch per library, then "

@@ -34,10 +34,12 @@ def test_compare_smoke_writes_json_markdown_and_chart(tmp_path):
         assert lstm_np["median_predict_seconds"] > 0
         assert lstm_np["test_mae_usd"] > 0
         assert lstm_np["peak_rss_mb"] > 0
+        assert 0 < lstm_np["import_seconds"] < 60
+        assert lstm_np["first_epoch_overhead_seconds"] is not None
         assert report["threads"]["requested"] == 2
         assert report["machine"]["cpu"]
     table = (tmp_path / "compare.md").read_text()
-    assert "| lstm_np |" in table and "Smoke run" in table
+    assert "| lstm_np |" in table and "Smoke run" in table and "1st-epoch overhead" in table
     assert_png(tmp_path / "compare.png")
 
 
