@@ -1,5 +1,9 @@
 """Optimizers. Their state lives here, keyed by parameter path (``"lstm/kernel"``)."""
+import math
+
 import numpy as np
+
+from ._jit import njit
 
 
 class Optimizer:
@@ -72,15 +76,22 @@ class Adam(Optimizer):
     def _update(self, path, w, g):
         m = self.m.setdefault(path, np.zeros_like(w))
         v = self.v.setdefault(path, np.zeros_like(w))
-        m *= self.beta_1
-        m += (1 - self.beta_1) * g
-        v *= self.beta_2
-        v += (1 - self.beta_2) * (g * g)
-        w -= (self._lr_t * m / (np.sqrt(v) + self.epsilon)).astype(w.dtype, copy=False)
+        g = np.ascontiguousarray(g, dtype=w.dtype)
+        _adam_step(w.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1), self.beta_1,
+                   self.beta_2, self._lr_t, self.epsilon)      # views: w, m, v are contiguous
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
                 "epsilon": self.epsilon}
+
+
+@njit
+def _adam_step(w, g, m, v, beta_1, beta_2, lr_t, epsilon):
+    """Adam's update, element by element in one pass (in float64, stored in the arrays' type)."""
+    for k in range(w.shape[0]):
+        m[k] = beta_1 * m[k] + (1 - beta_1) * g[k]
+        v[k] = beta_2 * v[k] + (1 - beta_2) * (g[k] * g[k])
+        w[k] -= lr_t * m[k] / (math.sqrt(v[k]) + epsilon)
 
 
 OPTIMIZERS = {"adam": Adam, "sgd": SGD}
