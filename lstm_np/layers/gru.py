@@ -12,6 +12,7 @@ from .. import activations, initializers
 from ..activations import sigmoid
 from ..gates import GRU_GATES, split_gates
 from ..kernels.gru import gru_backward_sequence, gru_forward_sequence
+from .._runtime import single_threaded_blas
 from .base import Layer
 
 
@@ -179,9 +180,10 @@ class GRU(Layer):
             if isinstance(initial_state, (list, tuple)):
                 (initial_state,) = initial_state
             h0 = np.ascontiguousarray(initial_state, dtype=dtype)
-        h, gates, recurrent_h = gru_forward_sequence(
-            xw, recurrent_kernel, recurrent_bias, h0, activations.CODES[self.activation],
-            activations.CODES[self.recurrent_activation])
+        with single_threaded_blas():      # the kernels' own BLAS calls
+            h, gates, recurrent_h = gru_forward_sequence(
+                xw, recurrent_kernel, recurrent_bias, h0, activations.CODES[self.activation],
+                activations.CODES[self.recurrent_activation])
         cache = GRUCache(x_tm, h, gates, recurrent_h, initial_state is not None)
         # (N, T, H) or (N, H)
         y = h[1:].transpose(1, 0, 2) if self.return_sequences else h[T]
@@ -209,9 +211,10 @@ class GRU(Layer):
             dh_seq = np.zeros((T, N, H), dtype)
             dh_last += dy
         kernel, recurrent_kernel = self.params["kernel"], self.params["recurrent_kernel"]
-        dxw, dhu, dh0 = gru_backward_sequence(
-            dh_seq, dh_last, gates, h, recurrent_h, np.ascontiguousarray(recurrent_kernel.T),
-            activations.CODES[self.activation], activations.CODES[self.recurrent_activation])
+        with single_threaded_blas():      # the kernels' own BLAS calls
+            dxw, dhu, dh0 = gru_backward_sequence(
+                dh_seq, dh_last, gates, h, recurrent_h, np.ascontiguousarray(recurrent_kernel.T),
+                activations.CODES[self.activation], activations.CODES[self.recurrent_activation])
         dxw2, dhu2 = dxw.reshape(T * N, 3 * H), dhu.reshape(T * N, 3 * H)
         # weight gradients: one product over all timesteps instead of T small ones
         grads = {"kernel": x_tm.reshape(T * N, D).T @ dxw2,

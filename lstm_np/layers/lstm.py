@@ -12,7 +12,7 @@ from .. import activations, initializers
 from ..activations import sigmoid
 from ..gates import gate_slice, split_gates
 from ..kernels.lstm import lstm_backward_sequence, lstm_forward_sequence
-from .._runtime import kernel_threads
+from .._runtime import kernel_threads, single_threaded_blas
 from .base import Layer
 
 
@@ -235,10 +235,11 @@ class LSTM(Layer):
         else:
             h0, c0 = (to_blocks(np.asarray(s, dtype=dtype), P, (1,)) for s in initial_state)
         bias = self.params["bias"] if self.use_bias else np.zeros(4 * H, dtype)
-        h, c, gates, act_c = lstm_forward_sequence(
-            x_b, np.ascontiguousarray(kernel.T), bias, np.ascontiguousarray(recurrent_kernel.T),
-            h0, c0, activations.CODES[self.activation],
-            activations.CODES[self.recurrent_activation], keep_cache)
+        with single_threaded_blas():      # the kernels' own BLAS calls
+            h, c, gates, act_c = lstm_forward_sequence(
+                x_b, np.ascontiguousarray(kernel.T), bias, np.ascontiguousarray(recurrent_kernel.T),
+                h0, c0, activations.CODES[self.activation],
+                activations.CODES[self.recurrent_activation], keep_cache)
         c_last = c[:, T] if keep_cache else c[:, T % 2]
         cache = LSTMCache(x_b, h, c, gates, act_c, N, initial_state is not None) if keep_cache \
             else None
@@ -272,11 +273,12 @@ class LSTM(Layer):
             if dy is not None:
                 dh_last += dy
         kernel, recurrent_kernel = self.params["kernel"], self.params["recurrent_kernel"]
-        dkernel, drecurrent_kernel, dbias, dx, dh0, dc0 = lstm_backward_sequence(
-            dh_seq, to_blocks(dh_last, P, (1,)), to_blocks(dc_last, P, (1,)), x_b, h, c, gates,
-            act_c, np.ascontiguousarray(kernel), np.ascontiguousarray(recurrent_kernel),
-            activations.CODES[self.activation], activations.CODES[self.recurrent_activation],
-            need_dx or has_initial_state)
+        with single_threaded_blas():      # the kernels' own BLAS calls
+            dkernel, drecurrent_kernel, dbias, dx, dh0, dc0 = lstm_backward_sequence(
+                dh_seq, to_blocks(dh_last, P, (1,)), to_blocks(dc_last, P, (1,)), x_b, h, c, gates,
+                act_c, np.ascontiguousarray(kernel), np.ascontiguousarray(recurrent_kernel),
+                activations.CODES[self.activation], activations.CODES[self.recurrent_activation],
+                need_dx or has_initial_state)
         grads = {"kernel": dkernel, "recurrent_kernel": drecurrent_kernel}
         if self.use_bias:
             grads["bias"] = dbias

@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import activations, initializers
 from ..kernels.simple_rnn import simple_rnn_backward_sequence, simple_rnn_forward_sequence
+from .._runtime import single_threaded_blas
 from .base import Layer
 
 
@@ -144,8 +145,9 @@ class SimpleRNN(Layer):
             if isinstance(initial_state, (list, tuple)):
                 (initial_state,) = initial_state
             h0 = np.ascontiguousarray(initial_state, dtype=dtype)
-        h = simple_rnn_forward_sequence(xw, recurrent_kernel, h0,
-                                        activations.CODES[self.activation])
+        with single_threaded_blas():      # the kernels' own BLAS calls
+            h = simple_rnn_forward_sequence(xw, recurrent_kernel, h0,
+                                            activations.CODES[self.activation])
         cache = SimpleRNNCache(x_tm, h, initial_state is not None)
         # (N, T, H) or (N, H)
         y = h[1:].transpose(1, 0, 2) if self.return_sequences else h[T]
@@ -173,9 +175,10 @@ class SimpleRNN(Layer):
             dh_seq = np.zeros((T, N, H), dtype)
             dh_last += dy
         kernel, recurrent_kernel = self.params["kernel"], self.params["recurrent_kernel"]
-        da, dh0 = simple_rnn_backward_sequence(dh_seq, dh_last, h,
-                                               np.ascontiguousarray(recurrent_kernel.T),
-                                               activations.CODES[self.activation])
+        with single_threaded_blas():      # the kernels' own BLAS calls
+            da, dh0 = simple_rnn_backward_sequence(dh_seq, dh_last, h,
+                                                   np.ascontiguousarray(recurrent_kernel.T),
+                                                   activations.CODES[self.activation])
         da2 = da.reshape(T * N, H)
         # weight gradients: one product over all timesteps instead of T small ones
         grads = {"kernel": x_tm.reshape(T * N, D).T @ da2,
