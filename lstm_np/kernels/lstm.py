@@ -104,6 +104,13 @@ def _gate_grad(upstream, other, gate, code, dz):
 
 
 @njit
+def _gate_blocks(z, HN):
+    """The four gate blocks of one step's flattened ``(4H, N)`` array, in Keras's order
+    ``i, f, g, o`` (``lstm_np.gates.LSTM_GATES``), each ``H * N`` long."""
+    return z[:HN], z[HN:2 * HN], z[2 * HN:3 * HN], z[3 * HN:]
+
+
+@njit
 def _add_step(a, b, t):
     """a += b[:, t, :] — one timestep of a (rows, T, N) array."""
     for j in range(a.shape[0]):
@@ -174,7 +181,7 @@ def _forward_block(xw, recurrent_kernel_t, h0, c0, activation, recurrent_activat
         np.dot(recurrent_kernel_t, h_t, gates[s])     # z = U.T @ h_{t-1}, all four gates
         _add_step(gates[s], xw, t)                    #   + kernel.T @ x_t + bias
         z = gates[s].reshape(H4 * N)
-        i, f, g, o = z[:HN], z[HN:2 * HN], z[2 * HN:3 * HN], z[3 * HN:]
+        i, f, g, o = _gate_blocks(z, HN)
         _activate_inplace(recurrent_activation, z[:2 * HN])   # i, f
         _activate_inplace(activation, g)
         _activate_inplace(recurrent_activation, o)
@@ -200,10 +207,10 @@ def _backward_block(dh_seq, dh_last, dc_last, gates, c, act_c, recurrent_kernel,
     dh_next[:] = dh_last
     dc_next[:] = dc_last
     dz = dz_t.reshape(H4 * N)
-    dz_i, dz_f, dz_g, dz_o = dz[:HN], dz[HN:2 * HN], dz[2 * HN:3 * HN], dz[3 * HN:]
+    dz_i, dz_f, dz_g, dz_o = _gate_blocks(dz, HN)
     for t in range(T - 1, -1, -1):
         z = gates[t].reshape(H4 * N)
-        i, f, g, o = z[:HN], z[HN:2 * HN], z[2 * HN:3 * HN], z[3 * HN:]
+        i, f, g, o = _gate_blocks(z, HN)
         a_t, c_prev = act_c[t].reshape(HN), c[t].reshape(HN)
         _add(dh_seq[t].reshape(HN), dh_next.reshape(HN), dh)
         _dc_total(dc_next.reshape(HN), dh, o, a_t, activation, dc)
