@@ -302,8 +302,7 @@ def lstm_backward_sequence(dh_seq, dh_last, dc_last, x, h, c, gates, act_c, kern
     dz_all = np.empty((P, H4, T, N), dtype=dtype)
     dh0 = np.empty((P, H, N), dtype=dtype)
     dc0 = np.empty((P, H, N), dtype=dtype)
-    dkernel = np.zeros((P, D, H4), dtype=dtype)
-    drecurrent = np.zeros((P, H, H4), dtype=dtype)
+    dweights = np.zeros((P, D + H, H4), dtype=dtype)   # [dkernel; drecurrent_kernel] per block
     dbias = np.zeros((P, H4), dtype=dtype)
     dx = np.zeros((P, D, T, N), dtype=dtype)
     for p in prange(P):
@@ -311,11 +310,14 @@ def lstm_backward_sequence(dh_seq, dh_last, dc_last, x, h, c, gates, act_c, kern
                         recurrent_kernel, activation, recurrent_activation, dz_all[p],
                         dh0[p], dc0[p])
         dz = dz_all[p].reshape(H4, T * N)
-        np.dot(x[p].reshape(D, T * N), dz.T, dkernel[p])
-        h_prev = np.ascontiguousarray(h[p, :, :T, :]).reshape(H, T * N)
-        np.dot(h_prev, dz.T, drecurrent[p])
+        inputs = np.empty((D + H, T, N), dtype=dtype)        # [x_t; h_{t-1}] for every step
+        inputs[:D] = x[p]
+        inputs[D:] = h[p, :, :T, :]
+        np.dot(inputs.reshape(D + H, T * N), dz.T, dweights[p])   # one product for both
         for j in range(H4):
             dbias[p, j] = dz[j].sum()
         if need_dx:
             np.dot(kernel, dz, dx[p].reshape(D, T * N))
-    return (dkernel.sum(axis=0), drecurrent.sum(axis=0), dbias.sum(axis=0), dx, dh0, dc0)
+    dweights_total = dweights.sum(axis=0)
+    return (dweights_total[:D].copy(), dweights_total[D:].copy(), dbias.sum(axis=0), dx, dh0,
+            dc0)
