@@ -1,79 +1,208 @@
 """The GRU over a whole sequence, forward and backward through time, compiled by Numba.
 
 Same math as :func:`lstm_np.layers.gru.gru_cell_forward` / ``gru_cell_backward`` (Keras's
-``reset_after=True``), arranged as in :mod:`lstm_np.kernels.lstm`:
+``reset_after=True``), arranged for speed as in :mod:`lstm_np.kernels.lstm`, whose elementwise
+pieces it shares:
 
-* the input projection ``x_t @ kernel + input_bias`` of every timestep arrives precomputed as
-  one ``(T, N, 3H)`` array ``xw``;
-* each step does one fused ``(N, H) @ (H, 3H)`` product for all three blocks, written into
-  preallocated memory (``np.dot(a, b, out)``), then one pass over the gate values — possible
-  because with ``reset_after=True`` the reset gate multiplies ``h_{t-1} @ U_h + b'_h`` *after*
-  the product;
-* nothing is allocated inside the time loop;
-* the backward kernel returns the gradients at the two projections of every step and the
-  caller forms the weight gradients as single products over all timesteps.
+* **unit-major arrays.** A step's gates are stored as ``(3H, N)`` — units along the rows, the
+  batch along the columns — so each block ``z, r, h̃`` is one contiguous run of ``H*N`` numbers
+  and the gate math runs as long, branch-free loops that LLVM compiles to SIMD code;
+* the input projection ``kernel.T @ x_t + b`` of every timestep is computed once per block,
+  before the time loop, as one ``(3H, T*N)`` product (a plain loop for a handful of features).
+  The recurrent biases of ``z`` and ``r`` are folded into it by the caller: they are added to
+  the same sum. Only ``b'_h`` stays in the loop, since the reset gate scales it;
+* each step does one fused ``(3H, H) @ (H, N)`` product for all three blocks into preallocated
+  memory — possible because with ``reset_after=True`` the reset gate multiplies
+  ``h_{t-1} @ U_h + b'_h`` *after* the product; nothing is allocated inside the time loop;
+* the backward kernel keeps every step's gradients at the two projections in ``(3H, T, N)``
+  arrays and forms ``dkernel``, ``drecurrent_kernel`` and ``dx`` as single products over all
+  timesteps;
+* **both cores**: the batch is cut into ``P`` blocks (the leading axis of every array) that run
+  side by side under ``prange``; their weight gradients are summed at the end.
 
-Arrays are time-major, ``(T, N, ...)``; blocks along the last axis are ``z, r, h``
-(:data:`lstm_np.gates.GRU_GATES`).
+Blocks along the gate axis are ``z, r, h`` (:data:`lstm_np.gates.GRU_GATES`); ``z`` and ``r``
+come first and share ``recurrent_activation``, so the kernels activate them as one run.
 """
 import numpy as np
 
-from .._jit import njit
+from .._jit import njit, prange
 from ..gates import CANDIDATE, RESET, UPDATE
-from .activations import activate, derivative
+from .activations import SIGMOID, TANH, derivative
+from .lstm import _activate, _add, _add_step, _gate_grad, _mul, _project, _store_step
+
+
+# --- elementwise pieces, each a single straight loop (see kernels/lstm.py) ---------------------
+@njit
+def _gate_blocks(a, HN):
+    """The blocks ``z, r, h̃`` of one step's flattened ``(3H, N)`` array, each ``H * N`` long."""
+    return (a[UPDATE * HN:(UPDATE + 1) * HN], a[RESET * HN:(RESET + 1) * HN],
+            a[CANDIDATE * HN:(CANDIDATE + 1) * HN])
 
 
 @njit
-def gru_forward_sequence(xw, recurrent_kernel, recurrent_bias, h0, activation,
-                         recurrent_activation):
+def _add_rows(a, bias, out):
+    """out = a + bias[:, None]: ``a, out (H, N)``, one bias per unit."""
+    for j in range(a.shape[0]):
+        for k in range(a.shape[1]):
+            out[j, k] = a[j, k] + bias[j]
+
+
+@njit
+def _candidate_input(xw_h, t, r, recurrent_h, out):
+    """out = xw_h[:, t, :] + r * recurrent_h, the candidate's pre-activation."""
+    for j in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            out[j, k] = xw_h[j, t, k] + r[j, k] * recurrent_h[j, k]
+
+
+@njit
+def _interpolate_inplace(z, hh, h):
+    """h = z * h + (1 - z) * h̃ (one in-place array, so no aliasing check)."""
+    for k in range(h.shape[0]):
+        h[k] = z[k] * h[k] + (1 - z[k]) * hh[k]
+
+
+@njit
+def _load_step(a, t, out):
+    """out = a[:, t, :] — one timestep of a (rows, T, N) array."""
+    for j in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            out[j, k] = a[j, t, k]
+
+
+@njit
+def _candidate_grad(dh, z, hh, code, out):
+    """out = dh * (1 - z) * act'(h̃), the gradient at the candidate's pre-activation."""
+    if code == TANH:
+        for k in range(out.shape[0]):
+            out[k] = dh[k] * (1 - z[k]) * (1 - hh[k] * hh[k])
+    else:
+        for k in range(out.shape[0]):
+            out[k] = dh[k] * (1 - z[k]) * derivative(code, hh[k])
+
+
+@njit
+def _update_grad(dh, h_prev, hh, z, code, out):
+    """out = dh * (h_{t-1} - h̃) * σ'(z), the gradient at the update gate's pre-activation."""
+    if code == SIGMOID:
+        for k in range(out.shape[0]):
+            out[k] = dh[k] * (h_prev[k] - hh[k]) * (z[k] * (1 - z[k]))
+    else:
+        for k in range(out.shape[0]):
+            out[k] = dh[k] * (h_prev[k] - hh[k]) * derivative(code, z[k])
+
+
+# --- one block of the batch, all timesteps ----------------------------------------------------
+@njit
+def _forward_block(xw, recurrent_kernel_t, recurrent_bias_h, h0, activation,
+                   recurrent_activation, h, gates, recurrent_h, keep):
+    """The recurrence over ``T`` steps for one block of ``N`` sequences, into given arrays.
+
+    ``xw (3H, T, N)`` the projected inputs, ``h (H, T + 1, N)``. With ``keep`` (training) every
+    step is kept for the backward pass: ``gates (T, 3H, N)``, ``recurrent_h (T, H, N)``; without
+    it (inference) they hold one step.
+    """
+    H3, T, N = xw.shape
+    H = H3 // 3
+    HN = H * N
+    hu = np.empty((H3, N), dtype=xw.dtype)          # h_{t-1} @ U, all three blocks
+    a_h = np.empty((H, N), dtype=xw.dtype)          # the candidate's pre-activation
+    hu_zr = hu[:2 * H]                               # z and r: the first two blocks
+    hu_h = hu[CANDIDATE * H:]
+    xw_zr, xw_h = xw[:2 * H], xw[CANDIDATE * H:]
+    h_t = h0.copy()                                  # (H, N), contiguous for the product
+    h[:, 0, :] = h0
+    for t in range(T):
+        s = t if keep else 0
+        np.dot(recurrent_kernel_t, h_t, hu)
+        _add_step(hu_zr, xw_zr, t)                   # + kernel.T @ x_t + b + b'  (z and r)
+        g = gates[s].reshape(H3 * N)
+        z, r, hh = _gate_blocks(g, HN)
+        _activate(recurrent_activation, hu_zr.reshape(2 * HN), g[:2 * HN])     # z, r
+        _add_rows(hu_h, recurrent_bias_h, recurrent_h[s])    # h_{t-1} @ U_h + b'_h
+        _candidate_input(xw_h, t, r.reshape(H, N), recurrent_h[s], a_h)
+        _activate(activation, a_h.reshape(HN), hh)
+        _interpolate_inplace(z, hh, h_t.reshape(HN))         # h = z * h_{t-1} + (1 - z) * h̃
+        _store_step(h, t + 1, h_t)
+
+
+@njit
+def _backward_block(dh_seq, dh_last, h, gates, recurrent_h, recurrent_kernel, activation,
+                    recurrent_activation, dxw_all, dhu_all, dh_next):
+    """BPTT for one block; writes ``dxw_all, dhu_all (3H, T, N)`` and leaves dL/dh_0 in
+    ``dh_next (H, N)``."""
+    T, H3, N = gates.shape
+    H = H3 // 3
+    HN = H * N
+    dtype = gates.dtype
+    dhu_t = np.empty((H3, N), dtype=dtype)
+    da_h = np.empty((H, N), dtype=dtype)
+    h_prev = np.empty((H, N), dtype=dtype)
+    dh_rec = np.empty((H, N), dtype=dtype)
+    dh = np.empty(HN, dtype=dtype)
+    dh_direct = np.empty(HN, dtype=dtype)           # the dh * z path that skips the product
+    dh_next[:] = dh_last
+    da_z, da_r, dhu_h = _gate_blocks(dhu_t.reshape(H3 * N), HN)
+    dxw_zr, dxw_h = dxw_all[:2 * H], dxw_all[CANDIDATE * H:]
+    for t in range(T - 1, -1, -1):
+        z, r, hh = _gate_blocks(gates[t].reshape(H3 * N), HN)
+        _add(dh_seq[t].reshape(HN), dh_next.reshape(HN), dh)
+        _load_step(h, t, h_prev)
+        _candidate_grad(dh, z, hh, activation, da_h.reshape(HN))
+        _gate_grad(da_h.reshape(HN), recurrent_h[t].reshape(HN), r, recurrent_activation, da_r)
+        _update_grad(dh, h_prev.reshape(HN), hh, z, recurrent_activation, da_z)
+        _mul(da_h.reshape(HN), r, dhu_h)
+        _mul(dh, z, dh_direct)
+        np.dot(recurrent_kernel, dhu_t, dh_rec)      # dL/dh_{t-1} through all three blocks
+        _add(dh_rec.reshape(HN), dh_direct, dh_next.reshape(HN))
+        _store_step(dhu_all, t, dhu_t)
+        _store_step(dxw_zr, t, dhu_t[:2 * H])        # z and r: the same at both projections
+        _store_step(dxw_h, t, da_h)
+
+
+# --- the sequence kernels: P blocks side by side -----------------------------------------------
+@njit(parallel=True)
+def gru_forward_sequence(x, kernel_t, input_bias, recurrent_kernel_t, recurrent_bias_h, h0,
+                         activation, recurrent_activation, keep=True):
     """Run the GRU over ``T`` steps.
 
     Parameters
     ----------
-    xw : (T, N, 3H) array — ``x_t @ kernel + input_bias`` for every step.
-    recurrent_kernel : (H, 3H) array, blocks ``z, r, h``.
-    recurrent_bias : (3H,) array — ``b'`` (zeros when the layer has no bias).
-    h0 : (N, H) array — the initial state.
+    x : (P, D, T, N) — the input, the batch cut into ``P`` blocks of ``N``.
+    kernel_t : (3H, D), recurrent_kernel_t : (3H, H) — the transposed weights, blocks
+        ``z, r, h``.
+    input_bias : (3H,) — ``b``, plus ``b'`` in the ``z`` and ``r`` blocks.
+    recurrent_bias_h : (H,) — ``b'_h``, which the reset gate scales.
+    h0 : (P, H, N) — the initial state.
     activation, recurrent_activation : int codes (see ``lstm_np.activations.CODES``).
+    keep : bool — keep every step's gates and ``recurrent_h`` for the backward pass.
 
     Returns
     -------
-    h : (T + 1, N, H) — ``h[0] = h0``, ``h[t + 1] = h_t``.
-    gates : (T, N, 3H) — the activated ``z, r, h̃`` of every step.
-    recurrent_h : (T, N, H) — ``h_{t-1} @ U_h + b'_h``, which the reset gate scales; kept for
-        the backward pass.
+    h : (P, H, T + 1, N) — ``h[:, :, 0] = h0``, ``h[:, :, t + 1] = h_t``.
+    gates : (P, T, 3H, N) — the activated ``z, r, h̃`` of every step (one step without keep).
+    recurrent_h : (P, T, H, N) — ``h_{t-1} @ U_h + b'_h``, kept for the backward pass.
     """
-    T, N, H3 = xw.shape
+    P, D, T, N = x.shape
+    H3 = kernel_t.shape[0]
     H = H3 // 3
-    zo, ro, ho = UPDATE * H, RESET * H, CANDIDATE * H      # column offsets of the blocks
-    h = np.empty((T + 1, N, H), dtype=xw.dtype)
-    gates = np.empty((T, N, H3), dtype=xw.dtype)
-    recurrent_h = np.empty((T, N, H), dtype=xw.dtype)
-    h[0] = h0
-    for t in range(T):
-        g = gates[t]                                   # (N, 3H), overwritten in place
-        np.dot(h[t], recurrent_kernel, g)              # h_{t-1} @ U for all three blocks
-        xw_t, h_prev, h_t, rh_t = xw[t], h[t], h[t + 1], recurrent_h[t]
-        for n in range(N):
-            for j in range(H):
-                z = activate(recurrent_activation,
-                             xw_t[n, zo + j] + g[n, zo + j] + recurrent_bias[zo + j])
-                r = activate(recurrent_activation,
-                             xw_t[n, ro + j] + g[n, ro + j] + recurrent_bias[ro + j])
-                rh = g[n, ho + j] + recurrent_bias[ho + j]
-                hh = activate(activation, xw_t[n, ho + j] + r * rh)
-                g[n, zo + j] = z
-                g[n, ro + j] = r
-                g[n, ho + j] = hh
-                rh_t[n, j] = rh
-                h_t[n, j] = z * h_prev[n, j] + (1.0 - z) * hh
+    dtype = x.dtype
+    steps = T if keep else 1
+    xw = np.empty((P, H3, T, N), dtype=dtype)
+    h = np.empty((P, H, T + 1, N), dtype=dtype)
+    gates = np.empty((P, steps, H3, N), dtype=dtype)
+    recurrent_h = np.empty((P, steps, H, N), dtype=dtype)
+    for p in prange(P):
+        _project(kernel_t, input_bias, x[p].reshape(D, T * N), xw[p].reshape(H3, T * N))
+        _forward_block(xw[p], recurrent_kernel_t, recurrent_bias_h, h0[p], activation,
+                       recurrent_activation, h[p], gates[p], recurrent_h[p], keep)
     return h, gates, recurrent_h
 
 
-@njit
-def gru_backward_sequence(dh_seq, dh_last, gates, h, recurrent_h, recurrent_kernel_t,
-                          activation, recurrent_activation):
-    """Backpropagation through time.
+@njit(parallel=True)
+def gru_backward_sequence(dh_seq, dh_last, x, h, gates, recurrent_h, kernel, recurrent_kernel,
+                          activation, recurrent_activation, need_dx):
+    """Backpropagation through time, and the weight gradients.
 
     With ``dh = dh_seq[t] + dh_next`` and ``a_z, a_r, a_h`` the pre-activations of ``z, r, h̃``,
     the chain rule through ``h_t = z * h_{t-1} + (1 - z) * h̃`` and
@@ -83,45 +212,47 @@ def gru_backward_sequence(dh_seq, dh_last, gates, h, recurrent_h, recurrent_kern
         da_r = da_h * recurrent_h * σ'(r)          da_z = dh * (h_{t-1} - h̃) * σ'(z)
         dxw  = [da_z, da_r, da_h]                  (gradient at x_t @ W + b)
         dhu  = [da_z, da_r, da_h * r]              (gradient at h_{t-1} @ U + b')
-        dh_next = dh * z + dhu @ recurrent_kernel.T
+        dh_next = dh * z + recurrent_kernel @ dhu
+
+    and, summed over every step and sequence, ``dkernel = x dxwᵀ``,
+    ``drecurrent_kernel = h_{t-1} dhuᵀ``, ``dbias = [Σ dxw, Σ dhu]``, ``dx = kernel dxw``.
 
     Parameters
     ----------
-    dh_seq : (T, N, H) — dL/dh_t from above.
-    dh_last : (N, H) — extra gradient on the final state ``h_T``.
-    gates, h, recurrent_h : the forward caches.
-    recurrent_kernel_t : (3H, H) — the transposed recurrent kernel, contiguous.
+    dh_seq : (P, T, H, N) — dL/dh_t from above.
+    dh_last : (P, H, N) — extra gradient on the final state ``h_T``.
+    x, h, gates, recurrent_h : the input and forward caches (see :func:`gru_forward_sequence`).
+    kernel : (D, 3H), recurrent_kernel : (H, 3H).
+    need_dx : bool — skip ``dx`` (the first layer of a model has no use for it).
 
     Returns
     -------
-    dxw, dhu : (T, N, 3H) — gradients at the input and recurrent projections of every step.
-    dh0 : (N, H) — gradient at the initial state.
+    dkernel : (D, 3H), drecurrent_kernel : (H, 3H), dbias : (2, 3H)
+    dx : (P, D, T, N) — zeros when ``need_dx`` is false.
+    dh0 : (P, H, N) — gradient at the initial state.
     """
-    T, N, H = recurrent_h.shape
-    zo, ro, ho = UPDATE * H, RESET * H, CANDIDATE * H
-    dxw = np.empty((T, N, 3 * H), dtype=gates.dtype)
-    dhu = np.empty((T, N, 3 * H), dtype=gates.dtype)
-    dh_next = dh_last.copy()
-    dh_direct = np.empty((N, H), dtype=gates.dtype)     # the dh * z path that skips the product
-    for t in range(T - 1, -1, -1):
-        g, h_prev, rh_t, dh_t = gates[t], h[t], recurrent_h[t], dh_seq[t]
-        dxw_t, dhu_t = dxw[t], dhu[t]
-        for n in range(N):
-            for j in range(H):
-                z = g[n, zo + j]
-                r = g[n, ro + j]
-                hh = g[n, ho + j]
-                dh = dh_t[n, j] + dh_next[n, j]
-                da_h = dh * (1.0 - z) * derivative(activation, hh)
-                da_r = da_h * rh_t[n, j] * derivative(recurrent_activation, r)
-                da_z = dh * (h_prev[n, j] - hh) * derivative(recurrent_activation, z)
-                dxw_t[n, zo + j] = da_z
-                dxw_t[n, ro + j] = da_r
-                dxw_t[n, ho + j] = da_h
-                dhu_t[n, zo + j] = da_z
-                dhu_t[n, ro + j] = da_r
-                dhu_t[n, ho + j] = da_h * r
-                dh_direct[n, j] = dh * z
-        np.dot(dhu_t, recurrent_kernel_t, dh_next)     # dL/dh_{t-1} through all three blocks
-        dh_next += dh_direct
-    return dxw, dhu, dh_next
+    P, T, H3, N = gates.shape
+    H = H3 // 3
+    D = x.shape[1]
+    dtype = gates.dtype
+    dxw_all = np.empty((P, H3, T, N), dtype=dtype)
+    dhu_all = np.empty((P, H3, T, N), dtype=dtype)
+    dh0 = np.empty((P, H, N), dtype=dtype)
+    dkernel = np.zeros((P, D, H3), dtype=dtype)
+    drecurrent = np.zeros((P, H, H3), dtype=dtype)
+    dbias = np.zeros((P, 2, H3), dtype=dtype)
+    dx = np.zeros((P, D, T, N), dtype=dtype)
+    for p in prange(P):
+        _backward_block(dh_seq[p], dh_last[p], h[p], gates[p], recurrent_h[p], recurrent_kernel,
+                        activation, recurrent_activation, dxw_all[p], dhu_all[p], dh0[p])
+        dxw = dxw_all[p].reshape(H3, T * N)
+        dhu = dhu_all[p].reshape(H3, T * N)
+        np.dot(x[p].reshape(D, T * N), dxw.T, dkernel[p])
+        h_prev = np.ascontiguousarray(h[p, :, :T, :]).reshape(H, T * N)
+        np.dot(h_prev, dhu.T, drecurrent[p])
+        for j in range(H3):
+            dbias[p, 0, j] = dxw[j].sum()
+            dbias[p, 1, j] = dhu[j].sum()
+        if need_dx:
+            np.dot(kernel, dxw, dx[p].reshape(D, T * N))
+    return dkernel.sum(axis=0), drecurrent.sum(axis=0), dbias.sum(axis=0), dx, dh0

@@ -10,10 +10,11 @@ import numpy as np
 
 from .. import activations, initializers
 from ..activations import sigmoid
-from ..gates import GRU_GATES, split_gates
+from ..gates import GRU_GATES, gate_slice, split_gates
 from ..kernels.gru import gru_backward_sequence, gru_forward_sequence
 from .._runtime import single_threaded_blas
 from .base import Layer
+from .blocks import blocks_for, from_blocks, to_blocks
 
 
 # --------------------------------------------------------------------------------------------
@@ -67,11 +68,25 @@ def gru_cell_backward(dh, cache, kernel, recurrent_kernel):
 # The sequence layer.
 # --------------------------------------------------------------------------------------------
 class GRUCache(NamedTuple):
-    x_tm: np.ndarray          # (T, N, D) the input, time-major
-    h: np.ndarray             # (T + 1, N, H), h[0] is the initial state
-    gates: np.ndarray         # (T, N, 3H) activated z, r, h̃
-    recurrent_h: np.ndarray   # (T, N, H) h_{t-1} @ U_h + b'_h
+    """What the backward pass needs, in the kernels' layout (see kernels/gru.py): the batch cut
+    into ``P`` blocks of ``B`` sequences (the last block padded with zeros), units before
+    batch."""
+    x: np.ndarray             # (P, D, T, B) the input
+    h: np.ndarray             # (P, H, T + 1, B), h[:, :, 0] is the initial state
+    gates: np.ndarray         # (P, T, 3H, B) activated z, r, h̃
+    recurrent_h: np.ndarray   # (P, T, H, B) h_{t-1} @ U_h + b'_h
+    n: int                    # the real batch size N <= P * B
     has_initial_state: bool
+
+    def batch_major(self):
+        """The cache as batch-first arrays ``(N, T, H)``: ``z, r, hh`` (h̃) and ``h`` (without
+        the initial state), for learners and plots."""
+        H = self.recurrent_h.shape[2]
+        gates = from_blocks(self.gates.transpose(0, 3, 1, 2), self.n)        # (N, T, 3H)
+        out = {name: gates[..., gate_slice(gate, H, GRU_GATES)]
+               for name, gate in zip(("z", "r", "hh"), GRU_GATES)}
+        out["h"] = from_blocks(self.h[:, :, 1:].transpose(0, 3, 2, 1), self.n)
+        return out
 
 
 class GRU(Layer):
@@ -124,6 +139,8 @@ class GRU(Layer):
     """
 
     kind = "gru"
+    can_skip_input_gradient = True       # backward(..., need_dx=False) skips dx
+    can_skip_cache = True                # forward(..., keep_cache=False) for prediction
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  return_sequences=False, return_state=False, reset_after=True,
@@ -162,40 +179,49 @@ class GRU(Layer):
         return (T, self.units) if self.return_sequences else (self.units,)
 
     # --- forward --------------------------------------------------------------------------
-    def forward(self, x, training=False, rng=None, initial_state=None):
+    def forward(self, x, training=False, rng=None, initial_state=None, keep_cache=True):
+        """``keep_cache=False`` (prediction) keeps no per-step state and returns ``None`` as
+        the cache: less memory, and faster."""
         kernel, recurrent_kernel = self.params["kernel"], self.params["recurrent_kernel"]
         dtype = kernel.dtype
         N, T, D = x.shape
         H = self.units
-        x_tm = np.ascontiguousarray(x.transpose(1, 0, 2), dtype=dtype)           # (T, N, D)
-        xw = (x_tm.reshape(T * N, D) @ kernel).reshape(T, N, 3 * H)              # (T, N, 3H)
-        if self.use_bias:
-            xw += self.params["bias"][0]
-            recurrent_bias = np.ascontiguousarray(self.params["bias"][1])        # (3H,)
-        else:
-            recurrent_bias = np.zeros(3 * H, dtype)
+        P = blocks_for(N)
+        x_b = to_blocks(np.asarray(x, dtype=dtype), P, (2, 1))                 # (P, D, T, B)
         if initial_state is None:
-            h0 = np.zeros((N, H), dtype)
+            h0 = np.zeros((P, H, x_b.shape[-1]), dtype)
         else:
             if isinstance(initial_state, (list, tuple)):
                 (initial_state,) = initial_state
-            h0 = np.ascontiguousarray(initial_state, dtype=dtype)
+            h0 = to_blocks(np.asarray(initial_state, dtype=dtype), P, (1,))    # (P, H, B)
+        bias = self.params["bias"] if self.use_bias else np.zeros((2, 3 * H), dtype)
+        # b' of z and r joins the same sum as b, so it rides along with the input projection;
+        # b'_h stays apart, since the reset gate scales it
+        input_bias = bias[0].copy()
+        for gate in ("z", "r"):
+            input_bias[gate_slice(gate, H, GRU_GATES)] += bias[1, gate_slice(gate, H, GRU_GATES)]
+        recurrent_bias_h = np.ascontiguousarray(bias[1, gate_slice("h", H, GRU_GATES)])
         with single_threaded_blas():      # the kernels' own BLAS calls
             h, gates, recurrent_h = gru_forward_sequence(
-                xw, recurrent_kernel, recurrent_bias, h0, activations.CODES[self.activation],
-                activations.CODES[self.recurrent_activation])
-        cache = GRUCache(x_tm, h, gates, recurrent_h, initial_state is not None)
-        # (N, T, H) or (N, H)
-        y = h[1:].transpose(1, 0, 2) if self.return_sequences else h[T]
-        y = np.ascontiguousarray(y)
+                x_b, np.ascontiguousarray(kernel.T), input_bias,
+                np.ascontiguousarray(recurrent_kernel.T), recurrent_bias_h, h0,
+                activations.CODES[self.activation],
+                activations.CODES[self.recurrent_activation], keep_cache)
+        cache = GRUCache(x_b, h, gates, recurrent_h, N, initial_state is not None) \
+            if keep_cache else None
+        h_last = from_blocks(h[:, :, T].transpose(0, 2, 1), N)                 # (N, H)
+        if self.return_sequences:
+            y = from_blocks(h[:, :, 1:].transpose(0, 3, 2, 1), N)               # (N, T, H)
+        else:
+            y = h_last
         if self.return_state:
-            return [y, h[T].copy()], cache
+            return [y, h_last.copy()], cache
         return y, cache
 
     # --- backward -------------------------------------------------------------------------
-    def backward(self, dy, cache):
-        x_tm, h, gates, recurrent_h, has_initial_state = cache
-        T, N, D = x_tm.shape
+    def backward(self, dy, cache, need_dx=True):
+        x_b, h, gates, recurrent_h, N, has_initial_state = cache
+        P, D, T, B = x_b.shape
         H = self.units
         dtype = gates.dtype
         dh_last = np.zeros((N, H), dtype)
@@ -203,27 +229,25 @@ class GRU(Layer):
             dy, dh_state = dy
             if dh_state is not None:
                 dh_last += dh_state
-        if dy is None:
-            dh_seq = np.zeros((T, N, H), dtype)
-        elif self.return_sequences:
-            dh_seq = np.ascontiguousarray(np.asarray(dy, dtype).transpose(1, 0, 2))  # (T, N, H)
+        if dy is not None and self.return_sequences:
+            dh_seq = to_blocks(np.asarray(dy, dtype), P, (1, 2))                 # (P, T, H, B)
         else:
-            dh_seq = np.zeros((T, N, H), dtype)
-            dh_last += dy
+            dh_seq = np.zeros((P, T, H, B), dtype)
+            if dy is not None:
+                dh_last += dy
         kernel, recurrent_kernel = self.params["kernel"], self.params["recurrent_kernel"]
         with single_threaded_blas():      # the kernels' own BLAS calls
-            dxw, dhu, dh0 = gru_backward_sequence(
-                dh_seq, dh_last, gates, h, recurrent_h, np.ascontiguousarray(recurrent_kernel.T),
-                activations.CODES[self.activation], activations.CODES[self.recurrent_activation])
-        dxw2, dhu2 = dxw.reshape(T * N, 3 * H), dhu.reshape(T * N, 3 * H)
-        # weight gradients: one product over all timesteps instead of T small ones
-        grads = {"kernel": x_tm.reshape(T * N, D).T @ dxw2,
-                 "recurrent_kernel": h[:T].reshape(T * N, H).T @ dhu2}
+            dkernel, drecurrent_kernel, dbias, dx, dh0 = gru_backward_sequence(
+                dh_seq, to_blocks(dh_last, P, (1,)), x_b, h, gates, recurrent_h,
+                np.ascontiguousarray(kernel), np.ascontiguousarray(recurrent_kernel),
+                activations.CODES[self.activation], activations.CODES[self.recurrent_activation],
+                need_dx or has_initial_state)
+        grads = {"kernel": dkernel, "recurrent_kernel": drecurrent_kernel}
         if self.use_bias:
-            grads["bias"] = np.stack([dxw2.sum(axis=0), dhu2.sum(axis=0)])
-        dx = np.ascontiguousarray((dxw2 @ kernel.T).reshape(T, N, D).transpose(1, 0, 2))
+            grads["bias"] = dbias
+        dx = from_blocks(dx.transpose(0, 3, 2, 1), N) if need_dx else None      # (N, T, D)
         if has_initial_state:
-            return [dx, dh0], grads
+            return [dx, from_blocks(dh0.transpose(0, 2, 1), N)], grads
         return dx, grads
 
     def get_config(self):

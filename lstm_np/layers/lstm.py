@@ -12,8 +12,9 @@ from .. import activations, initializers
 from ..activations import sigmoid
 from ..gates import gate_slice, split_gates
 from ..kernels.lstm import lstm_backward_sequence, lstm_forward_sequence
-from .._runtime import kernel_threads, single_threaded_blas
+from .._runtime import single_threaded_blas
 from .base import Layer
+from .blocks import blocks_for, from_blocks, to_blocks
 
 
 # --------------------------------------------------------------------------------------------
@@ -94,39 +95,6 @@ class LSTMCache(NamedTuple):
         out["c"] = from_blocks(self.c[:, 1:].transpose(0, 3, 1, 2), self.n)
         out["h"] = from_blocks(self.h[:, :, 1:].transpose(0, 3, 2, 1), self.n)
         return out
-
-
-def blocks_for(n):
-    """How many blocks to cut a batch of ``n`` into: about 16 sequences each — a step's gates
-    then stay in the core's L1 cache (a batch of 64 trained 6% faster as four blocks than as
-    two) — and a multiple of the compiled threads, so every core gets the same work; a single
-    block when the batch is too small to share."""
-    threads = kernel_threads()
-    if n < 8 * threads:
-        return 1
-    return threads * max(1, round(n / (BLOCK_WIDTH * threads)))
-
-
-BLOCK_WIDTH = 16
-
-
-def to_blocks(a, P, axes):
-    """``(N, ...)`` → ``(P, ...)`` with the batch axis last, zero-padded to ``P * B`` rows.
-
-    ``axes`` orders the remaining axes of ``a`` (1-based) before the batch, e.g. ``(2, 1)`` takes
-    ``x (N, T, D)`` to ``(P, D, T, B)``.
-    """
-    N = a.shape[0]
-    B = -(-N // P)
-    if P * B != N:
-        a = np.concatenate([a, np.zeros((P * B - N,) + a.shape[1:], a.dtype)])
-    a = a.reshape((P, B) + a.shape[1:])
-    return np.ascontiguousarray(a.transpose((0,) + tuple(k + 1 for k in axes) + (1,)))
-
-
-def from_blocks(a, n):
-    """``(P, B, ...)`` → ``(N, ...)``: merge the blocks, drop the padding."""
-    return np.ascontiguousarray(a.reshape((-1,) + a.shape[2:])[:n])
 
 
 class LSTM(Layer):
