@@ -2,75 +2,145 @@
 Numba.
 
 Same math as :func:`lstm_np.layers.simple_rnn.simple_rnn_cell_forward` / ``..._backward``,
-arranged as in :mod:`lstm_np.kernels.lstm`: the input projection ``x_t @ kernel + bias`` of every
-step arrives precomputed as one ``(T, N, H)`` array ``xw``; each step does one
-``np.dot(h_{t-1}, U, h_t)`` straight into the output array and activates it in place; nothing is
-allocated inside the time loop; the backward kernel returns every ``da_t`` and the caller forms
-the weight gradients as single products over all timesteps.
+arranged for speed as in :mod:`lstm_np.kernels.lstm`, whose elementwise pieces it shares:
 
-Arrays are time-major, ``(T, N, ...)``.
+* **unit-major arrays**, ``(H, N)`` per step, so the activation runs as one long, branch-free
+  loop that LLVM compiles to SIMD code;
+* the input projection ``kernel.T @ x_t + bias`` of every timestep is computed once per block,
+  before the time loop, as one ``(H, T*N)`` product (a plain loop for a handful of features);
+* each step does one ``(H, H) @ (H, N)`` product into preallocated memory; nothing is allocated
+  inside the time loop;
+* the backward kernel keeps every step's ``da`` in one ``(H, T, N)`` array and forms
+  ``dkernel`` and ``drecurrent_kernel`` (as one product over ``[x_t; h_{t-1}]``) and ``dx`` as
+  single products over all timesteps;
+* **both cores**: the batch is cut into ``P`` blocks (the leading axis of every array) that run
+  side by side under ``prange``; their weight gradients are summed at the end.
 """
 import numpy as np
 
-from .._jit import njit
-from .activations import activate, derivative
+from .._jit import njit, prange
+from .activations import SIGMOID, TANH, derivative
+from .lstm import _activate, _add_step, _project, _store_step
 
 
 @njit
-def simple_rnn_forward_sequence(xw, recurrent_kernel, h0, activation):
-    """Run ``h_t = act(xw_t + h_{t-1} @ recurrent_kernel)`` over ``T`` steps.
+def _pre_activation_grad(dh_t, dh_next, h, t, code, da):
+    """da = (dh_t + dh_next) * act'(a_t), with act'(a_t) written through ``h_t = h[:, t, :]``."""
+    H, N = da.shape
+    if code == TANH:
+        for j in range(H):
+            for k in range(N):
+                da[j, k] = (dh_t[j, k] + dh_next[j, k]) * (1 - h[j, t, k] * h[j, t, k])
+    elif code == SIGMOID:
+        for j in range(H):
+            for k in range(N):
+                da[j, k] = (dh_t[j, k] + dh_next[j, k]) * (h[j, t, k] * (1 - h[j, t, k]))
+    else:
+        for j in range(H):
+            for k in range(N):
+                da[j, k] = (dh_t[j, k] + dh_next[j, k]) * derivative(code, h[j, t, k])
+
+
+# --- one block of the batch, all timesteps ----------------------------------------------------
+@njit
+def _forward_block(xw, recurrent_kernel_t, h0, activation, h):
+    """The recurrence over ``T`` steps for one block of ``N`` sequences: ``xw (H, T, N)`` the
+    projected inputs, ``h (H, T + 1, N)`` the states."""
+    H, T, N = xw.shape
+    a = np.empty((H, N), dtype=xw.dtype)             # the pre-activation
+    h_t = h0.copy()                                  # (H, N), contiguous for the product
+    h[:, 0, :] = h0
+    for t in range(T):
+        np.dot(recurrent_kernel_t, h_t, a)           # recurrent_kernel.T @ h_{t-1}
+        _add_step(a, xw, t)                          #   + kernel.T @ x_t + bias
+        _activate(activation, a.reshape(H * N), h_t.reshape(H * N))
+        _store_step(h, t + 1, h_t)
+
+
+@njit
+def _backward_block(dh_seq, dh_last, h, recurrent_kernel, activation, da_all, dh_next):
+    """BPTT for one block; writes ``da_all (H, T, N)`` and leaves dL/dh_0 in ``dh_next``."""
+    T, H, N = dh_seq.shape
+    da_t = np.empty((H, N), dtype=h.dtype)
+    dh_next[:] = dh_last
+    for t in range(T - 1, -1, -1):
+        _pre_activation_grad(dh_seq[t], dh_next, h, t + 1, activation, da_t)
+        np.dot(recurrent_kernel, da_t, dh_next)      # dL/dh_{t-1}
+        _store_step(da_all, t, da_t)
+
+
+# --- the sequence kernels: P blocks side by side -----------------------------------------------
+@njit(parallel=True)
+def simple_rnn_forward_sequence(x, kernel_t, bias, recurrent_kernel_t, h0, activation):
+    """Run ``h_t = act(x_t @ kernel + h_{t-1} @ recurrent_kernel + bias)`` over ``T`` steps.
 
     Parameters
     ----------
-    xw : (T, N, H) array — ``x_t @ kernel + bias`` for every step.
-    recurrent_kernel : (H, H) array.
-    h0 : (N, H) array — the initial state.
+    x : (P, D, T, N) — the input, the batch cut into ``P`` blocks of ``N``.
+    kernel_t : (H, D), bias : (H,), recurrent_kernel_t : (H, H) — the transposed weights.
+    h0 : (P, H, N) — the initial state.
     activation : int code (see ``lstm_np.activations.CODES``).
 
     Returns
     -------
-    h : (T + 1, N, H) — ``h[0] = h0``, ``h[t + 1] = h_t``.
+    h : (P, H, T + 1, N) — ``h[:, :, 0] = h0``, ``h[:, :, t + 1] = h_t``.
     """
-    T, N, H = xw.shape
-    h = np.empty((T + 1, N, H), dtype=xw.dtype)
-    h[0] = h0
-    for t in range(T):
-        h_t, xw_t = h[t + 1], xw[t]
-        np.dot(h[t], recurrent_kernel, h_t)            # h_{t-1} @ U, into h_t's own memory
-        for n in range(N):
-            for j in range(H):
-                h_t[n, j] = activate(activation, h_t[n, j] + xw_t[n, j])
+    P, D, T, N = x.shape
+    H = kernel_t.shape[0]
+    xw = np.empty((P, H, T, N), dtype=x.dtype)
+    h = np.empty((P, H, T + 1, N), dtype=x.dtype)
+    for p in prange(P):
+        _project(kernel_t, bias, x[p].reshape(D, T * N), xw[p].reshape(H, T * N))
+        _forward_block(xw[p], recurrent_kernel_t, h0[p], activation, h[p])
     return h
 
 
-@njit
-def simple_rnn_backward_sequence(dh_seq, dh_last, h, recurrent_kernel_t, activation):
-    """Backpropagation through time.
+@njit(parallel=True)
+def simple_rnn_backward_sequence(dh_seq, dh_last, x, h, kernel, recurrent_kernel, activation,
+                                 need_dx):
+    """Backpropagation through time, and the weight gradients.
 
     With ``dh = dh_seq[t] + dh_next`` and ``a_t`` the pre-activation::
 
-        da_t    = dh * act'(h_t)
-        dh_next = da_t @ recurrent_kernel.T
+        da_t    = dh * act'(a_t)
+        dh_next = recurrent_kernel @ da_t
+
+    and, summed over every step and sequence, ``dkernel = x daᵀ``,
+    ``drecurrent_kernel = h_{t-1} daᵀ``, ``dbias = Σ da``, ``dx = kernel da``.
 
     Parameters
     ----------
-    dh_seq : (T, N, H) — dL/dh_t from above.
-    dh_last : (N, H) — extra gradient on the final state ``h_T``.
-    h : (T + 1, N, H) — the forward states.
-    recurrent_kernel_t : (H, H) — the transposed recurrent kernel, contiguous.
+    dh_seq : (P, T, H, N) — dL/dh_t from above.
+    dh_last : (P, H, N) — extra gradient on the final state ``h_T``.
+    x, h : the input and the forward states (see :func:`simple_rnn_forward_sequence`).
+    kernel : (D, H), recurrent_kernel : (H, H).
+    need_dx : bool — skip ``dx`` (the first layer of a model has no use for it).
 
     Returns
     -------
-    da : (T, N, H) — gradient at the pre-activation of every step.
-    dh0 : (N, H) — gradient at the initial state.
+    dkernel : (D, H), drecurrent_kernel : (H, H), dbias : (H,)
+    dx : (P, D, T, N) — zeros when ``need_dx`` is false.
+    dh0 : (P, H, N) — gradient at the initial state.
     """
-    T, N, H = dh_seq.shape
-    da = np.empty((T, N, H), dtype=h.dtype)
-    dh_next = dh_last.copy()
-    for t in range(T - 1, -1, -1):
-        h_t, da_t, dh_t = h[t + 1], da[t], dh_seq[t]
-        for n in range(N):
-            for j in range(H):
-                da_t[n, j] = (dh_t[n, j] + dh_next[n, j]) * derivative(activation, h_t[n, j])
-        np.dot(da_t, recurrent_kernel_t, dh_next)      # dL/dh_{t-1}
-    return da, dh_next
+    P, T, H, N = dh_seq.shape
+    D = x.shape[1]
+    dtype = h.dtype
+    da_all = np.empty((P, H, T, N), dtype=dtype)
+    dh0 = np.empty((P, H, N), dtype=dtype)
+    dweights = np.zeros((P, D + H, H), dtype=dtype)     # [dkernel; drecurrent_kernel] per block
+    dbias = np.zeros((P, H), dtype=dtype)
+    dx = np.zeros((P, D, T, N), dtype=dtype)
+    for p in prange(P):
+        _backward_block(dh_seq[p], dh_last[p], h[p], recurrent_kernel, activation, da_all[p],
+                        dh0[p])
+        da = da_all[p].reshape(H, T * N)
+        inputs = np.empty((D + H, T, N), dtype=dtype)            # [x_t; h_{t-1}] for every step
+        inputs[:D] = x[p]
+        inputs[D:] = h[p, :, :T, :]
+        np.dot(inputs.reshape(D + H, T * N), da.T, dweights[p])  # one product for both
+        for j in range(H):
+            dbias[p, j] = da[j].sum()
+        if need_dx:
+            np.dot(kernel, da, dx[p].reshape(D, T * N))
+    dweights_total = dweights.sum(axis=0)
+    return dweights_total[:D].copy(), dweights_total[D:].copy(), dbias.sum(axis=0), dx, dh0

@@ -12,6 +12,7 @@ from .. import activations, initializers
 from ..kernels.simple_rnn import simple_rnn_backward_sequence, simple_rnn_forward_sequence
 from .._runtime import single_threaded_blas
 from .base import Layer
+from .blocks import blocks_for, from_blocks, to_blocks
 
 
 # --------------------------------------------------------------------------------------------
@@ -49,9 +50,17 @@ def simple_rnn_cell_backward(dh, cache, kernel, recurrent_kernel, activation="ta
 # The sequence layer.
 # --------------------------------------------------------------------------------------------
 class SimpleRNNCache(NamedTuple):
-    x_tm: np.ndarray       # (T, N, D) the input, time-major
-    h: np.ndarray          # (T + 1, N, H), h[0] is the initial state
+    """What the backward pass needs, in the kernels' layout (see kernels/simple_rnn.py): the
+    batch cut into ``P`` blocks of ``B`` sequences (the last block padded with zeros), units
+    before batch."""
+    x: np.ndarray          # (P, D, T, B) the input
+    h: np.ndarray          # (P, H, T + 1, B), h[:, :, 0] is the initial state
+    n: int                 # the real batch size N <= P * B
     has_initial_state: bool
+
+    def batch_major(self):
+        """The states ``h`` as a batch-first array ``(N, T, H)`` (without the initial state)."""
+        return {"h": from_blocks(self.h[:, :, 1:].transpose(0, 3, 2, 1), self.n)}
 
 
 class SimpleRNN(Layer):
@@ -98,6 +107,8 @@ class SimpleRNN(Layer):
     """
 
     kind = "simple_rnn"
+    can_skip_input_gradient = True       # backward(..., need_dx=False) skips dx
+    can_skip_cache = True                # forward(..., keep_cache=False) for prediction
 
     def __init__(self, units, activation="tanh", use_bias=True, return_sequences=False,
                  return_state=False, kernel_initializer="glorot_uniform",
@@ -130,36 +141,39 @@ class SimpleRNN(Layer):
         return (T, self.units) if self.return_sequences else (self.units,)
 
     # --- forward --------------------------------------------------------------------------
-    def forward(self, x, training=False, rng=None, initial_state=None):
+    def forward(self, x, training=False, rng=None, initial_state=None, keep_cache=True):
+        """``keep_cache=False`` (prediction) returns ``None`` as the cache."""
         kernel, recurrent_kernel = self.params["kernel"], self.params["recurrent_kernel"]
         dtype = kernel.dtype
         N, T, D = x.shape
         H = self.units
-        x_tm = np.ascontiguousarray(x.transpose(1, 0, 2), dtype=dtype)           # (T, N, D)
-        xw = (x_tm.reshape(T * N, D) @ kernel).reshape(T, N, H)                  # (T, N, H)
-        if self.use_bias:
-            xw += self.params["bias"]
+        P = blocks_for(N)
+        x_b = to_blocks(np.asarray(x, dtype=dtype), P, (2, 1))                 # (P, D, T, B)
         if initial_state is None:
-            h0 = np.zeros((N, H), dtype)
+            h0 = np.zeros((P, H, x_b.shape[-1]), dtype)
         else:
             if isinstance(initial_state, (list, tuple)):
                 (initial_state,) = initial_state
-            h0 = np.ascontiguousarray(initial_state, dtype=dtype)
+            h0 = to_blocks(np.asarray(initial_state, dtype=dtype), P, (1,))    # (P, H, B)
+        bias = self.params["bias"] if self.use_bias else np.zeros(H, dtype)
         with single_threaded_blas():      # the kernels' own BLAS calls
-            h = simple_rnn_forward_sequence(xw, recurrent_kernel, h0,
-                                            activations.CODES[self.activation])
-        cache = SimpleRNNCache(x_tm, h, initial_state is not None)
-        # (N, T, H) or (N, H)
-        y = h[1:].transpose(1, 0, 2) if self.return_sequences else h[T]
-        y = np.ascontiguousarray(y)
+            h = simple_rnn_forward_sequence(
+                x_b, np.ascontiguousarray(kernel.T), bias,
+                np.ascontiguousarray(recurrent_kernel.T), h0, activations.CODES[self.activation])
+        cache = SimpleRNNCache(x_b, h, N, initial_state is not None) if keep_cache else None
+        h_last = from_blocks(h[:, :, T].transpose(0, 2, 1), N)                 # (N, H)
+        if self.return_sequences:
+            y = from_blocks(h[:, :, 1:].transpose(0, 3, 2, 1), N)               # (N, T, H)
+        else:
+            y = h_last
         if self.return_state:
-            return [y, h[T].copy()], cache
+            return [y, h_last.copy()], cache
         return y, cache
 
     # --- backward -------------------------------------------------------------------------
-    def backward(self, dy, cache):
-        x_tm, h, has_initial_state = cache
-        T, N, D = x_tm.shape
+    def backward(self, dy, cache, need_dx=True):
+        x_b, h, N, has_initial_state = cache
+        P, D, T, B = x_b.shape
         H = self.units
         dtype = h.dtype
         dh_last = np.zeros((N, H), dtype)
@@ -167,27 +181,24 @@ class SimpleRNN(Layer):
             dy, dh_state = dy
             if dh_state is not None:
                 dh_last += dh_state
-        if dy is None:
-            dh_seq = np.zeros((T, N, H), dtype)
-        elif self.return_sequences:
-            dh_seq = np.ascontiguousarray(np.asarray(dy, dtype).transpose(1, 0, 2))  # (T, N, H)
+        if dy is not None and self.return_sequences:
+            dh_seq = to_blocks(np.asarray(dy, dtype), P, (1, 2))                 # (P, T, H, B)
         else:
-            dh_seq = np.zeros((T, N, H), dtype)
-            dh_last += dy
+            dh_seq = np.zeros((P, T, H, B), dtype)
+            if dy is not None:
+                dh_last += dy
         kernel, recurrent_kernel = self.params["kernel"], self.params["recurrent_kernel"]
         with single_threaded_blas():      # the kernels' own BLAS calls
-            da, dh0 = simple_rnn_backward_sequence(dh_seq, dh_last, h,
-                                                   np.ascontiguousarray(recurrent_kernel.T),
-                                                   activations.CODES[self.activation])
-        da2 = da.reshape(T * N, H)
-        # weight gradients: one product over all timesteps instead of T small ones
-        grads = {"kernel": x_tm.reshape(T * N, D).T @ da2,
-                 "recurrent_kernel": h[:T].reshape(T * N, H).T @ da2}
+            dkernel, drecurrent_kernel, dbias, dx, dh0 = simple_rnn_backward_sequence(
+                dh_seq, to_blocks(dh_last, P, (1,)), x_b, h, np.ascontiguousarray(kernel),
+                np.ascontiguousarray(recurrent_kernel), activations.CODES[self.activation],
+                need_dx or has_initial_state)
+        grads = {"kernel": dkernel, "recurrent_kernel": drecurrent_kernel}
         if self.use_bias:
-            grads["bias"] = da2.sum(axis=0)
-        dx = np.ascontiguousarray((da2 @ kernel.T).reshape(T, N, D).transpose(1, 0, 2))
+            grads["bias"] = dbias
+        dx = from_blocks(dx.transpose(0, 3, 2, 1), N) if need_dx else None      # (N, T, D)
         if has_initial_state:
-            return [dx, dh0], grads
+            return [dx, from_blocks(dh0.transpose(0, 2, 1), N)], grads
         return dx, grads
 
     def get_config(self):
