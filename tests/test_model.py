@@ -213,17 +213,25 @@ def test_wrong_input_shape_is_a_clear_error(rng):
 JIT_OFF_SCRIPT = """
 import sys, numpy as np
 sys.path.insert(0, {tests!r})
+from lstm_np import GRU, LSTM, Dense, Sequential, SimpleRNN
 from test_model import small_model, randomise
-model = small_model()
-randomise(model, np.random.default_rng(5))
-rng = np.random.default_rng(6)
-loss, grads = model.compute_gradients(rng.normal(size=(3, 4, 3)), rng.normal(size=(3, 2)))
-np.savez({out!r}, loss=loss, *grads)
+mixed = Sequential([LSTM(5, return_sequences=True, input_shape=(4, 3)),
+                    GRU(6, return_sequences=True), SimpleRNN(4), Dense(2)], dtype="float64")
+arrays = {{}}
+for name, model, n in (("lstm", small_model(), 3), ("mixed", mixed, 20)):  # 20: several blocks
+    randomise(model, np.random.default_rng(5))
+    rng = np.random.default_rng(6)
+    x, y = rng.normal(size=(n, 4, 3)), rng.normal(size=(n, 2))
+    loss, grads = model.compute_gradients(x, y)
+    arrays.update({{f"{{name}}_loss": loss, f"{{name}}_predict": model.predict(x)}})
+    arrays.update({{f"{{name}}_grad{{k}}": g for k, g in enumerate(grads)}})
+np.savez({out!r}, **arrays)
 """
 
 
 def test_kernels_run_without_the_jit(tmp_path):
-    """NUMBA_DISABLE_JIT=1 runs the very same kernels as Python and gets the same numbers."""
+    """NUMBA_DISABLE_JIT=1 runs the very same kernels (LSTM, GRU, SimpleRNN) as Python and gets
+    the same numbers."""
     results = {}
     for flag in ("0", "1"):
         out = str(tmp_path / f"jit{flag}.npz")
