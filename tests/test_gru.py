@@ -229,32 +229,6 @@ def test_matches_torch_gru(rng):
     np.testing.assert_allclose(dh0, h0_torch.grad[0].numpy(), rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("return_sequences", [True, False])
-def test_cutting_the_batch_into_blocks_changes_nothing(rng, monkeypatch, return_sequences):
-    """The kernels run the batch as P blocks side by side, the last one zero-padded: any P
-    gives the same outputs, state and gradients as one block (N = 7 makes P = 2, 3 pad)."""
-    import lstm_np.layers.gru as gru_module
-
-    layer = make_layer(rng, return_sequences=return_sequences, return_state=True)
-    x, h0 = rng.normal(size=(7, T, D)), rng.normal(size=(7, H))
-    dy = [rng.normal(size=(7, *layer.compute_output_shape((T, D)))), rng.normal(size=(7, H))]
-    results = []
-    for P in (1, 2, 3, 7):
-        monkeypatch.setattr(gru_module, "blocks_for", lambda n, P=P: P)
-        ys, cache = layer.forward(x, initial_state=[h0])
-        assert cache.gates.shape[0] == P
-        dxs, grads = layer.backward(dy, cache)
-        results.append((ys, dxs, grads, cache.batch_major()))
-    ys1, dxs1, grads1, record1 = results[0]
-    for ys, dxs, grads, record in results[1:]:
-        for a, b in zip(ys + dxs, ys1 + dxs1):
-            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
-        for key in grads1:
-            np.testing.assert_allclose(grads[key], grads1[key], rtol=1e-12, atol=1e-14)
-        for key in record1:      # BLAS may sum in another order for another block width
-            np.testing.assert_allclose(record[key], record1[key], rtol=1e-13, atol=1e-15)
-
-
 def test_the_cache_reads_back_batch_first(rng):
     """batch_major() gives the gates and states of the readable cell, step by step."""
     layer = make_layer(rng)
@@ -265,28 +239,3 @@ def test_the_cache_reads_back_batch_first(rng):
         h, cell = gru_cell_forward(x[:, t], h, kernel, recurrent_kernel, bias)
         for name, expected in (("z", cell.z), ("r", cell.r), ("hh", cell.hh), ("h", h)):
             np.testing.assert_allclose(record[name][:, t], expected, rtol=0, atol=1e-12)
-
-
-def test_backward_can_skip_the_input_gradient(rng):
-    layer = make_layer(rng, return_sequences=True)
-    x = rng.normal(size=(N, T, D))
-    y, cache = layer.forward(x)
-    dy = rng.normal(size=y.shape)
-    dx_none, grads_skip = layer.backward(dy, cache, need_dx=False)
-    dx, grads = layer.backward(dy, cache)
-    assert dx_none is None and dx.shape == x.shape
-    for key in grads:
-        np.testing.assert_array_equal(grads_skip[key], grads[key])
-
-
-@pytest.mark.parametrize("return_sequences", [True, False])
-def test_prediction_without_cache_gives_the_same_outputs(rng, return_sequences):
-    """forward(keep_cache=False), which keeps no per-step state, returns what the training
-    forward returns, final state included."""
-    layer = make_layer(rng, return_sequences=return_sequences, return_state=True)
-    x, h0 = rng.normal(size=(6, T, D)), rng.normal(size=(6, H))
-    kept, cache = layer.forward(x, initial_state=[h0])
-    lean, no_cache = layer.forward(x, initial_state=[h0], keep_cache=False)
-    assert no_cache is None and cache is not None
-    for a, b in zip(lean, kept):
-        np.testing.assert_array_equal(a, b)
