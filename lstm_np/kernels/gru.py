@@ -1,8 +1,8 @@
 """The GRU over a whole sequence, forward and backward through time, compiled by Numba.
 
 Same math as :func:`lstm_np.layers.gru.gru_cell_forward` / ``gru_cell_backward`` (Keras's
-``reset_after=True``), arranged for speed as in :mod:`lstm_np.kernels.lstm`, whose elementwise
-pieces it shares:
+``reset_after=True``), arranged for speed as in :mod:`lstm_np.kernels.lstm` (the loops they
+share are in :mod:`.loops`):
 
 * **unit-major arrays.** A step's gates are stored as ``(3H, N)`` — units along the rows, the
   batch along the columns — so each block ``z, r, h̃`` is one contiguous run of ``H*N`` numbers
@@ -28,10 +28,10 @@ import numpy as np
 from .._jit import njit, prange
 from ..gates import CANDIDATE, RESET, UPDATE
 from .activations import SIGMOID, TANH, derivative
-from .lstm import _activate, _add, _add_step, _gate_grad, _mul, _project, _store_step
+from .loops import add, add_step, apply_activation, gate_grad, multiply, project, store_step
 
 
-# --- elementwise pieces, each a single straight loop (see kernels/lstm.py) ---------------------
+# --- the GRU's own elementwise pieces (the shared ones are in loops.py) -----------------------
 @njit
 def _gate_blocks(a, HN):
     """The blocks ``z, r, h̃`` of one step's flattened ``(3H, N)`` array, each ``H * N`` long."""
@@ -115,15 +115,15 @@ def _forward_block(xw, recurrent_kernel_t, recurrent_bias_h, h0, activation,
     for t in range(T):
         s = t if keep else 0
         np.dot(recurrent_kernel_t, h_t, hu)
-        _add_step(hu_zr, xw_zr, t)                   # + kernel.T @ x_t + b + b'  (z and r)
+        add_step(hu_zr, xw_zr, t)                   # + kernel.T @ x_t + b + b'  (z and r)
         g = gates[s].reshape(H3 * N)
         z, r, hh = _gate_blocks(g, HN)
-        _activate(recurrent_activation, hu_zr.reshape(2 * HN), g[:2 * HN])     # z, r
+        apply_activation(recurrent_activation, hu_zr.reshape(2 * HN), g[:2 * HN])     # z, r
         _add_rows(hu_h, recurrent_bias_h, recurrent_h[s])    # h_{t-1} @ U_h + b'_h
         _candidate_input(xw_h, t, r.reshape(H, N), recurrent_h[s], a_h)
-        _activate(activation, a_h.reshape(HN), hh)
+        apply_activation(activation, a_h.reshape(HN), hh)
         _interpolate_inplace(z, hh, h_t.reshape(HN))         # h = z * h_{t-1} + (1 - z) * h̃
-        _store_step(h, t + 1, h_t)
+        store_step(h, t + 1, h_t)
 
 
 @njit
@@ -146,18 +146,18 @@ def _backward_block(dh_seq, dh_last, h, gates, recurrent_h, recurrent_kernel, ac
     dxw_zr, dxw_h = dxw_all[:2 * H], dxw_all[CANDIDATE * H:]
     for t in range(T - 1, -1, -1):
         z, r, hh = _gate_blocks(gates[t].reshape(H3 * N), HN)
-        _add(dh_seq[t].reshape(HN), dh_next.reshape(HN), dh)
+        add(dh_seq[t].reshape(HN), dh_next.reshape(HN), dh)
         _load_step(h, t, h_prev)
         _candidate_grad(dh, z, hh, activation, da_h.reshape(HN))
-        _gate_grad(da_h.reshape(HN), recurrent_h[t].reshape(HN), r, recurrent_activation, da_r)
+        gate_grad(da_h.reshape(HN), recurrent_h[t].reshape(HN), r, recurrent_activation, da_r)
         _update_grad(dh, h_prev.reshape(HN), hh, z, recurrent_activation, da_z)
-        _mul(da_h.reshape(HN), r, dhu_h)
-        _mul(dh, z, dh_direct)
+        multiply(da_h.reshape(HN), r, dhu_h)
+        multiply(dh, z, dh_direct)
         np.dot(recurrent_kernel, dhu_t, dh_rec)      # dL/dh_{t-1} through all three blocks
-        _add(dh_rec.reshape(HN), dh_direct, dh_next.reshape(HN))
-        _store_step(dhu_all, t, dhu_t)
-        _store_step(dxw_zr, t, dhu_t[:2 * H])        # z and r: the same at both projections
-        _store_step(dxw_h, t, da_h)
+        add(dh_rec.reshape(HN), dh_direct, dh_next.reshape(HN))
+        store_step(dhu_all, t, dhu_t)
+        store_step(dxw_zr, t, dhu_t[:2 * H])        # z and r: the same at both projections
+        store_step(dxw_h, t, da_h)
 
 
 # --- the sequence kernels: P blocks side by side -----------------------------------------------
@@ -193,7 +193,7 @@ def gru_forward_sequence(x, kernel_t, input_bias, recurrent_kernel_t, recurrent_
     gates = np.empty((P, steps, H3, N), dtype=dtype)
     recurrent_h = np.empty((P, steps, H, N), dtype=dtype)
     for p in prange(P):
-        _project(kernel_t, input_bias, x[p].reshape(D, T * N), xw[p].reshape(H3, T * N))
+        project(kernel_t, input_bias, x[p].reshape(D, T * N), xw[p].reshape(H3, T * N))
         _forward_block(xw[p], recurrent_kernel_t, recurrent_bias_h, h0[p], activation,
                        recurrent_activation, h[p], gates[p], recurrent_h[p], keep)
     return h, gates, recurrent_h

@@ -17,65 +17,24 @@ for speed:
 * **both cores**: the batch is cut into ``P`` equal blocks (the leading axis of every array) and
   the blocks run side by side under ``prange`` — the recurrence never mixes batch rows, so the
   blocks are independent until their weight gradients are summed. BLAS itself is kept to one
-  thread (see :mod:`lstm_np._threads`): a second BLAS thread per small product costs more in
+  thread (see :mod:`lstm_np._runtime`): a second BLAS thread per small product costs more in
   synchronisation than it gains.
 
-The elementwise helpers take distinct input and output arrays (or work in place on one): when
-two arguments may overlap, LLVM guards the vector loop with a runtime check and falls back to
-scalar code, which is four times slower.
+The elementwise loops shared with the GRU and SimpleRNN kernels are in :mod:`.loops`.
 """
 import numpy as np
 
 from .._jit import njit, prange
-from .activations import SIGMOID, TANH, activate, derivative, sigmoid_vec, tanh_vec
+from .activations import TANH, derivative
+from .loops import (add, add_step, apply_activation, apply_activation_inplace,
+                    block_weight_gradients, gate_grad, multiply, project, store_step)
 
 
-# --- elementwise pieces, each a single straight loop -------------------------------------------
-# The activation code is tested once, outside the loop, so that each loop body is branch-free.
-@njit
-def _activate_inplace(code, a):
-    """a = act(a) (one array, so no aliasing check stands in LLVM's way)."""
-    if code == SIGMOID:
-        for k in range(a.shape[0]):
-            a[k] = sigmoid_vec(a[k])
-    elif code == TANH:
-        for k in range(a.shape[0]):
-            a[k] = tanh_vec(a[k])
-    else:
-        for k in range(a.shape[0]):
-            a[k] = activate(code, a[k])
-
-
-@njit
-def _activate(code, a, out):
-    """out = act(a), ``out`` distinct from ``a``."""
-    if code == SIGMOID:
-        for k in range(a.shape[0]):
-            out[k] = sigmoid_vec(a[k])
-    elif code == TANH:
-        for k in range(a.shape[0]):
-            out[k] = tanh_vec(a[k])
-    else:
-        for k in range(a.shape[0]):
-            out[k] = activate(code, a[k])
-
-
-@njit
-def _mul(a, b, out):
-    for k in range(a.shape[0]):
-        out[k] = a[k] * b[k]
-
-
+# --- the LSTM's own elementwise pieces (the shared ones are in loops.py) -----------------------
 @njit
 def _cell_update(f, c_prev, i, g, c):
     for k in range(c.shape[0]):
         c[k] = f[k] * c_prev[k] + i[k] * g[k]
-
-
-@njit
-def _add(a, b, out):
-    for k in range(a.shape[0]):
-        out[k] = a[k] + b[k]
 
 
 @njit
@@ -90,76 +49,13 @@ def _dc_total(dc_next, dh, o, act_c, activation, dc):
 
 
 @njit
-def _gate_grad(upstream, other, gate, code, dz):
-    """dz = upstream * other * act'(gate), the gradient at one gate's pre-activation."""
-    if code == SIGMOID:
-        for k in range(dz.shape[0]):
-            dz[k] = upstream[k] * other[k] * (gate[k] * (1 - gate[k]))
-    elif code == TANH:
-        for k in range(dz.shape[0]):
-            dz[k] = upstream[k] * other[k] * (1 - gate[k] * gate[k])
-    else:
-        for k in range(dz.shape[0]):
-            dz[k] = upstream[k] * other[k] * derivative(code, gate[k])
-
-
-@njit
 def _gate_blocks(z, HN):
     """The four gate blocks of one step's flattened ``(4H, N)`` array, in Keras's order
     ``i, f, g, o`` (``lstm_np.gates.LSTM_GATES``), each ``H * N`` long."""
     return z[:HN], z[HN:2 * HN], z[2 * HN:3 * HN], z[3 * HN:]
 
 
-@njit
-def _add_step(a, b, t):
-    """a += b[:, t, :] — one timestep of a (rows, T, N) array."""
-    for j in range(a.shape[0]):
-        for k in range(a.shape[1]):
-            a[j, k] += b[j, t, k]
-
-
-@njit
-def _store_step(a, t, b):
-    """a[:, t, :] = b — one timestep into a (rows, T, N) array."""
-    for j in range(b.shape[0]):
-        for k in range(b.shape[1]):
-            a[j, t, k] = b[j, k]
-
-
 # --- one block of the batch, all timesteps ----------------------------------------------------
-@njit
-def _project(kernel_t, bias, x, out):
-    """out = kernel_t @ x + bias: ``kernel_t (4H, D)``, ``x (D, M)``, ``out (4H, M)``."""
-    H4, D = kernel_t.shape
-    if D > 8:
-        np.dot(kernel_t, x, out)
-        for j in range(H4):
-            _add_scalar_inplace(out[j], bias[j])
-    else:                                           # an outer product: a loop beats BLAS
-        for j in range(H4):
-            _fill(out[j], bias[j])
-            for d in range(D):
-                _axpy(kernel_t[j, d], x[d], out[j])
-
-
-@njit
-def _add_scalar_inplace(a, b):
-    for k in range(a.shape[0]):
-        a[k] += b
-
-
-@njit
-def _fill(a, b):
-    for k in range(a.shape[0]):
-        a[k] = b
-
-
-@njit
-def _axpy(alpha, x, y):
-    for k in range(y.shape[0]):
-        y[k] += alpha * x[k]
-
-
 @njit
 def _forward_block(xw, recurrent_kernel_t, h0, c0, activation, recurrent_activation,
                    h, c, gates, act_c, keep):
@@ -178,18 +74,18 @@ def _forward_block(xw, recurrent_kernel_t, h0, c0, activation, recurrent_activat
     c[0] = c0
     for t in range(T):
         s, prev, now = (t, t, t + 1) if keep else (0, t % 2, (t + 1) % 2)
-        np.dot(recurrent_kernel_t, h_t, gates[s])     # z = U.T @ h_{t-1}, all four gates
-        _add_step(gates[s], xw, t)                    #   + kernel.T @ x_t + bias
+        np.dot(recurrent_kernel_t, h_t, gates[s])     # z = h_{t-1} @ recurrent_kernel
+        add_step(gates[s], xw, t)                     #   + x_t @ kernel + bias
         z = gates[s].reshape(H4 * N)
         i, f, g, o = _gate_blocks(z, HN)
-        _activate_inplace(recurrent_activation, z[:2 * HN])   # i, f
-        _activate_inplace(activation, g)
-        _activate_inplace(recurrent_activation, o)
+        apply_activation_inplace(recurrent_activation, z[:2 * HN])   # i = σ(z_i), f = σ(z_f)
+        apply_activation_inplace(activation, g)                      # g = tanh(z_g)
+        apply_activation_inplace(recurrent_activation, o)            # o = σ(z_o)
         c_t, a_t = c[now].reshape(HN), act_c[s].reshape(HN)
-        _cell_update(f, c[prev].reshape(HN), i, g, c_t)       # c = f * c_prev + i * g
-        _activate(activation, c_t, a_t)
-        _mul(o, a_t, h_t.reshape(HN))                         # h = o * act(c)
-        _store_step(h, t + 1, h_t)
+        _cell_update(f, c[prev].reshape(HN), i, g, c_t)              # c_t = f * c_{t-1} + i * g
+        apply_activation(activation, c_t, a_t)                       # tanh(c_t)
+        multiply(o, a_t, h_t.reshape(HN))                            # h_t = o * tanh(c_t)
+        store_step(h, t + 1, h_t)
 
 
 @njit
@@ -212,15 +108,15 @@ def _backward_block(dh_seq, dh_last, dc_last, gates, c, act_c, recurrent_kernel,
         z = gates[t].reshape(H4 * N)
         i, f, g, o = _gate_blocks(z, HN)
         a_t, c_prev = act_c[t].reshape(HN), c[t].reshape(HN)
-        _add(dh_seq[t].reshape(HN), dh_next.reshape(HN), dh)
-        _dc_total(dc_next.reshape(HN), dh, o, a_t, activation, dc)
-        _gate_grad(dh, a_t, o, recurrent_activation, dz_o)
-        _gate_grad(dc, g, i, recurrent_activation, dz_i)
-        _gate_grad(dc, c_prev, f, recurrent_activation, dz_f)
-        _gate_grad(dc, i, g, activation, dz_g)
-        _mul(dc, f, dc_next.reshape(HN))
-        np.dot(recurrent_kernel, dz_t, dh_next)      # dL/dh_{t-1} through all four gates
-        _store_step(dz_all, t, dz_t)
+        add(dh_seq[t].reshape(HN), dh_next.reshape(HN), dh)         # dh = dh_t + dh_next
+        _dc_total(dc_next.reshape(HN), dh, o, a_t, activation, dc)   # dc = dc_next + dh o tanh'
+        gate_grad(dh, a_t, o, recurrent_activation, dz_o)            # dz_o = dh tanh(c_t) σ'(o)
+        gate_grad(dc, g, i, recurrent_activation, dz_i)              # dz_i = dc g σ'(i)
+        gate_grad(dc, c_prev, f, recurrent_activation, dz_f)         # dz_f = dc c_{t-1} σ'(f)
+        gate_grad(dc, i, g, activation, dz_g)                        # dz_g = dc i tanh'(g)
+        multiply(dc, f, dc_next.reshape(HN))                         # dc_next = dc * f
+        np.dot(recurrent_kernel, dz_t, dh_next)                      # dh_next = dz @ U.T
+        store_step(dz_all, t, dz_t)
 
 
 # --- the sequence kernels: P blocks side by side -----------------------------------------------
@@ -257,7 +153,7 @@ def lstm_forward_sequence(x, kernel_t, bias, recurrent_kernel_t, h0, c0, activat
     gates = np.empty((P, steps, H4, N), dtype=dtype)
     act_c = np.empty((P, steps, H, N), dtype=dtype)
     for p in prange(P):
-        _project(kernel_t, bias, x[p].reshape(D, T * N), xw[p].reshape(H4, T * N))
+        project(kernel_t, bias, x[p].reshape(D, T * N), xw[p].reshape(H4, T * N))
         _forward_block(xw[p], recurrent_kernel_t, h0[p], c0[p], activation,
                        recurrent_activation, h[p], c[p], gates[p], act_c[p], keep)
     return h, c, gates, act_c
@@ -309,15 +205,8 @@ def lstm_backward_sequence(dh_seq, dh_last, dc_last, x, h, c, gates, act_c, kern
         _backward_block(dh_seq[p], dh_last[p], dc_last[p], gates[p], c[p], act_c[p],
                         recurrent_kernel, activation, recurrent_activation, dz_all[p],
                         dh0[p], dc0[p])
-        dz = dz_all[p].reshape(H4, T * N)
-        inputs = np.empty((D + H, T, N), dtype=dtype)        # [x_t; h_{t-1}] for every step
-        inputs[:D] = x[p]
-        inputs[D:] = h[p, :, :T, :]
-        np.dot(inputs.reshape(D + H, T * N), dz.T, dweights[p])   # one product for both
-        for j in range(H4):
-            dbias[p, j] = dz[j].sum()
-        if need_dx:
-            np.dot(kernel, dz, dx[p].reshape(D, T * N))
+        block_weight_gradients(x[p], h[p], dz_all[p].reshape(H4, T * N), kernel, need_dx,
+                               dweights[p], dbias[p], dx[p].reshape(D, T * N))
     dweights_total = dweights.sum(axis=0)
     return (dweights_total[:D].copy(), dweights_total[D:].copy(), dbias.sum(axis=0), dx, dh0,
             dc0)

@@ -2,7 +2,7 @@
 Numba.
 
 Same math as :func:`lstm_np.layers.simple_rnn.simple_rnn_cell_forward` / ``..._backward``,
-arranged for speed as in :mod:`lstm_np.kernels.lstm`, whose elementwise pieces it shares:
+arranged for speed as in :mod:`lstm_np.kernels.lstm` (the shared loops are in :mod:`.loops`):
 
 * **unit-major arrays**, ``(H, N)`` per step, so the activation runs as one long, branch-free
   loop that LLVM compiles to SIMD code;
@@ -20,7 +20,7 @@ import numpy as np
 
 from .._jit import njit, prange
 from .activations import SIGMOID, TANH, derivative
-from .lstm import _activate, _add_step, _project, _store_step
+from .loops import add_step, apply_activation, block_weight_gradients, project, store_step
 
 
 @njit
@@ -52,9 +52,9 @@ def _forward_block(xw, recurrent_kernel_t, h0, activation, h):
     h[:, 0, :] = h0
     for t in range(T):
         np.dot(recurrent_kernel_t, h_t, a)           # recurrent_kernel.T @ h_{t-1}
-        _add_step(a, xw, t)                          #   + kernel.T @ x_t + bias
-        _activate(activation, a.reshape(H * N), h_t.reshape(H * N))
-        _store_step(h, t + 1, h_t)
+        add_step(a, xw, t)                          #   + kernel.T @ x_t + bias
+        apply_activation(activation, a.reshape(H * N), h_t.reshape(H * N))
+        store_step(h, t + 1, h_t)
 
 
 @njit
@@ -66,7 +66,7 @@ def _backward_block(dh_seq, dh_last, h, recurrent_kernel, activation, da_all, dh
     for t in range(T - 1, -1, -1):
         _pre_activation_grad(dh_seq[t], dh_next, h, t + 1, activation, da_t)
         np.dot(recurrent_kernel, da_t, dh_next)      # dL/dh_{t-1}
-        _store_step(da_all, t, da_t)
+        store_step(da_all, t, da_t)
 
 
 # --- the sequence kernels: P blocks side by side -----------------------------------------------
@@ -90,7 +90,7 @@ def simple_rnn_forward_sequence(x, kernel_t, bias, recurrent_kernel_t, h0, activ
     xw = np.empty((P, H, T, N), dtype=x.dtype)
     h = np.empty((P, H, T + 1, N), dtype=x.dtype)
     for p in prange(P):
-        _project(kernel_t, bias, x[p].reshape(D, T * N), xw[p].reshape(H, T * N))
+        project(kernel_t, bias, x[p].reshape(D, T * N), xw[p].reshape(H, T * N))
         _forward_block(xw[p], recurrent_kernel_t, h0[p], activation, h[p])
     return h
 
@@ -133,14 +133,7 @@ def simple_rnn_backward_sequence(dh_seq, dh_last, x, h, kernel, recurrent_kernel
     for p in prange(P):
         _backward_block(dh_seq[p], dh_last[p], h[p], recurrent_kernel, activation, da_all[p],
                         dh0[p])
-        da = da_all[p].reshape(H, T * N)
-        inputs = np.empty((D + H, T, N), dtype=dtype)            # [x_t; h_{t-1}] for every step
-        inputs[:D] = x[p]
-        inputs[D:] = h[p, :, :T, :]
-        np.dot(inputs.reshape(D + H, T * N), da.T, dweights[p])  # one product for both
-        for j in range(H):
-            dbias[p, j] = da[j].sum()
-        if need_dx:
-            np.dot(kernel, da, dx[p].reshape(D, T * N))
+        block_weight_gradients(x[p], h[p], da_all[p].reshape(H, T * N), kernel, need_dx,
+                               dweights[p], dbias[p], dx[p].reshape(D, T * N))
     dweights_total = dweights.sum(axis=0)
     return dweights_total[:D].copy(), dweights_total[D:].copy(), dbias.sum(axis=0), dx, dh0

@@ -1,0 +1,137 @@
+"""Compiled loops the recurrent kernels share (:mod:`.lstm`, :mod:`.gru`, :mod:`.simple_rnn`).
+
+Each elementwise piece is a single straight loop over a contiguous array. The activation code is
+tested once, outside the loop, so the loop body is branch-free and LLVM compiles it to SIMD code.
+The pieces take distinct input and output arrays, or work in place on one: when two arguments
+may overlap, LLVM guards the vector loop with a runtime check and falls back to scalar code,
+which is four times slower — hence both ``apply_activation`` and ``apply_activation_inplace``.
+"""
+import numpy as np
+
+from .._jit import njit
+from .activations import SIGMOID, TANH, activate, derivative, sigmoid_vec, tanh_vec
+
+
+@njit
+def apply_activation_inplace(code, a):
+    """a = act(a) (one array, so no aliasing check stands in LLVM's way)."""
+    if code == SIGMOID:
+        for k in range(a.shape[0]):
+            a[k] = sigmoid_vec(a[k])
+    elif code == TANH:
+        for k in range(a.shape[0]):
+            a[k] = tanh_vec(a[k])
+    else:
+        for k in range(a.shape[0]):
+            a[k] = activate(code, a[k])
+
+
+@njit
+def apply_activation(code, a, out):
+    """out = act(a), ``out`` distinct from ``a``."""
+    if code == SIGMOID:
+        for k in range(a.shape[0]):
+            out[k] = sigmoid_vec(a[k])
+    elif code == TANH:
+        for k in range(a.shape[0]):
+            out[k] = tanh_vec(a[k])
+    else:
+        for k in range(a.shape[0]):
+            out[k] = activate(code, a[k])
+
+
+@njit
+def multiply(a, b, out):
+    for k in range(a.shape[0]):
+        out[k] = a[k] * b[k]
+
+
+@njit
+def add(a, b, out):
+    for k in range(a.shape[0]):
+        out[k] = a[k] + b[k]
+
+
+@njit
+def gate_grad(upstream, other, gate, code, dz):
+    """dz = upstream * other * act'(gate), the gradient at one gate's pre-activation."""
+    if code == SIGMOID:
+        for k in range(dz.shape[0]):
+            dz[k] = upstream[k] * other[k] * (gate[k] * (1 - gate[k]))
+    elif code == TANH:
+        for k in range(dz.shape[0]):
+            dz[k] = upstream[k] * other[k] * (1 - gate[k] * gate[k])
+    else:
+        for k in range(dz.shape[0]):
+            dz[k] = upstream[k] * other[k] * derivative(code, gate[k])
+
+
+@njit
+def add_step(a, b, t):
+    """a += b[:, t, :] — one timestep of a (rows, T, N) array."""
+    for j in range(a.shape[0]):
+        for k in range(a.shape[1]):
+            a[j, k] += b[j, t, k]
+
+
+@njit
+def store_step(a, t, b):
+    """a[:, t, :] = b — one timestep into a (rows, T, N) array."""
+    for j in range(b.shape[0]):
+        for k in range(b.shape[1]):
+            a[j, t, k] = b[j, k]
+
+
+@njit
+def project(kernel_t, bias, x, out):
+    """out = kernel_t @ x + bias: ``kernel_t (4H, D)``, ``x (D, M)``, ``out (4H, M)``."""
+    H4, D = kernel_t.shape
+    if D > 8:
+        np.dot(kernel_t, x, out)
+        for j in range(H4):
+            _add_scalar_inplace(out[j], bias[j])
+    else:                                           # an outer product: a loop beats BLAS
+        for j in range(H4):
+            _fill(out[j], bias[j])
+            for d in range(D):
+                _axpy(kernel_t[j, d], x[d], out[j])
+
+
+@njit
+def _add_scalar_inplace(a, b):
+    for k in range(a.shape[0]):
+        a[k] += b
+
+
+@njit
+def _fill(a, b):
+    for k in range(a.shape[0]):
+        a[k] = b
+
+
+@njit
+def _axpy(alpha, x, y):
+    for k in range(y.shape[0]):
+        y[k] += alpha * x[k]
+
+
+@njit
+def block_weight_gradients(x, h, dz, kernel, need_dx, dweights, dbias, dx):
+    """One block's share of the weight gradients, each a single product over all timesteps.
+
+    ``x (D, T, N)`` the input, ``h (H, T + 1, N)`` the states (``h[:, t]`` is ``h_{t-1}`` of
+    step ``t``), ``dz (G, T*N)`` the gradient at the pre-activations of every step. Writes
+    ``dweights (D + H, G)`` = ``[x_t; h_{t-1}] dzᵀ`` — ``dkernel`` stacked on
+    ``drecurrent_kernel``, one product for both — ``dbias (G,)`` = ``Σ dz`` and, if ``need_dx``,
+    ``dx (D, T*N)`` = ``kernel dz``.
+    """
+    D, T, N = x.shape
+    H = h.shape[0]
+    inputs = np.empty((D + H, T, N), dtype=dz.dtype)         # [x_t; h_{t-1}] for every step
+    inputs[:D] = x
+    inputs[D:] = h[:, :T, :]
+    np.dot(inputs.reshape(D + H, T * N), dz.T, dweights)
+    for j in range(dz.shape[0]):
+        dbias[j] = dz[j].sum()
+    if need_dx:
+        np.dot(kernel, dz, dx)
