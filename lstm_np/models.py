@@ -8,7 +8,6 @@ import numpy as np
 
 from . import losses as losses_mod
 from . import optimizers as optimizers_mod
-from ._runtime import single_threaded_blas
 from .layers import LAYERS, Layer
 
 FORMAT = "lstm_np.Sequential"
@@ -159,26 +158,23 @@ class Sequential:
         """Run every layer; return the output and the list of their caches (``None`` entries
         where ``keep_cache=False`` let a layer skip what only the backward pass needs)."""
         caches = []
-        with single_threaded_blas():
-            for layer in self.layers:
-                if not keep_cache and getattr(layer, "can_skip_cache", False):
-                    x, cache = layer.forward(x, training=training, rng=self.rng,
-                                             keep_cache=False)
-                else:
-                    x, cache = layer.forward(x, training=training, rng=self.rng)
-                caches.append(cache)
+        for layer in self.layers:
+            if not keep_cache and getattr(layer, "can_skip_cache", False):
+                x, cache = layer.forward(x, training=training, rng=self.rng, keep_cache=False)
+            else:
+                x, cache = layer.forward(x, training=training, rng=self.rng)
+            caches.append(cache)
         return x, caches
 
     def backward(self, dy, caches):
         """Backpropagate ``dy``; return the gradients keyed like :attr:`params`."""
         grads = {}
-        with single_threaded_blas():
-            for layer, cache in zip(reversed(self.layers), reversed(caches)):
-                if layer is self.layers[0] and getattr(layer, "can_skip_input_gradient", False):
-                    dy, layer_grads = layer.backward(dy, cache, need_dx=False)   # not needed
-                else:
-                    dy, layer_grads = layer.backward(dy, cache)
-                grads.update({f"{layer.name}/{k}": v for k, v in layer_grads.items()})
+        for layer, cache in zip(reversed(self.layers), reversed(caches)):
+            if layer is self.layers[0] and getattr(layer, "can_skip_input_gradient", False):
+                dy, layer_grads = layer.backward(dy, cache, need_dx=False)   # nobody needs it
+            else:
+                dy, layer_grads = layer.backward(dy, cache)
+            grads.update({f"{layer.name}/{k}": v for k, v in layer_grads.items()})
         return {path: grads[path] for path in self.params}
 
     def compile(self, optimizer="adam", loss="mse", metrics=None):
