@@ -18,6 +18,12 @@ from .._jit import HAVE_NUMBA, njit
 
 LINEAR, SIGMOID, TANH, RELU, HARD_SIGMOID = 0, 1, 2, 3, 4
 LN2_HI, LN2_LO = 0.693145751953125, 1.42860682030941723212e-6     # LN2_HI has 16 trailing zero bits
+# the same constants in float32, for the float32 twins (typed, so no float64 creeps in)
+F32_M40, F32_40, F32_HALF, F32_1 = (np.float32(v) for v in (-40.0, 40.0, 0.5, 1.0))
+F32_LOG2E = np.float32(1.4426950408889634)
+F32_LN2_HI, F32_LN2_LO = np.float32(0.693359375), np.float32(-2.12194440e-4)   # HI: 9 bits
+F32_C3, F32_C4, F32_C5, F32_C6, F32_C7 = (np.float32(1 / math.factorial(n)) for n in range(3, 8))
+F32_TWO_M60 = np.float32(2.0 ** -60)
 
 
 @njit(inline="always")
@@ -53,13 +59,6 @@ def _exp32(x):
     two_k = (np.float32(np.int64(1) << (m + 30)) * np.float32(np.int64(1) << (ki - m + 30))
              * F32_TWO_M60)
     return p * two_k
-
-
-F32_M40, F32_40, F32_HALF, F32_1 = (np.float32(v) for v in (-40.0, 40.0, 0.5, 1.0))
-F32_LOG2E = np.float32(1.4426950408889634)
-F32_LN2_HI, F32_LN2_LO = np.float32(0.693359375), np.float32(-2.12194440e-4)   # HI: 9 bits
-F32_C3, F32_C4, F32_C5, F32_C6, F32_C7 = (np.float32(1 / math.factorial(n)) for n in range(3, 8))
-F32_TWO_M60 = np.float32(2.0 ** -60)
 
 
 @njit(inline="always")
