@@ -1,17 +1,156 @@
-"""``python -m lstm_np.backtest``: walk-forward evaluation against the naive forecast.
+"""``python -m lstm_np.backtest``: does a network beat the naive forecast, over many origins, and
+is the difference significant?
 
-Each (model, fold, seed) training is one task of :mod:`lstm_np.forecast.tasks`.
+The train command judges a model on one test period. The backtest judges it on ``--folds``
+consecutive test periods of ``--test-days`` days ending with the data (see
+:mod:`lstm_np.forecast.folds`): in every fold each ``--models`` network is trained from scratch on
+that fold's training part only (scaler, windows, validation split), once per seed, seeded by
+(seed, fold), and forecasts each test day one step ahead from the observed prices before it.
+With several seeds, a model's forecast for a day is the mean of its seeds' forecasts.
+
+Pooled over all test days, per model (:mod:`lstm_np.forecast.stats`): MAE, RMSE, MAPE and MASE
+against the naive forecast (tomorrow = today), direction accuracy with a 95% Wilson interval
+and a binomial p-value, and the Diebold–Mariano test of equal accuracy against naive with the
+verdict it supports.
+
+Each (model, fold, seed) training is one task of :func:`lstm_np.forecast.tasks.run_tasks`: run
+in-process, on ``--workers N`` local processes, or on an existing Dask cluster (``--scheduler``),
+with the same ``forecasts.csv`` bit for bit.
+
+Outputs in ``--out``: ``forecasts.csv`` (every forecast: enough to recompute every statistic, with
+each fold's MASE scale in ``backtest.json``), ``backtest.json``, ``backtest.md`` and
+``backtest.png``, written atomically once every task is done; an interrupted or failed run writes
+none of them.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import io
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
+import pandas as pd
 
+from ..cli import (ArgumentParser, UserError, command, format_date, money, positive_int,
+                   write_bytes, write_json, write_text)
+from ..compare import NAMES, model_list, seed_list
+from ..data import describe, load_prices
 from ..models import NonFiniteLossError
-from ..train import TrainOptions, train_model
-from .folds import Fold, fold_seed, fold_split
+from ..train import (MODELS, TrainOptions, add_data_arguments, add_training_arguments,
+                     check_out_dir, source_name, train_model)
+from . import stats
+from .folds import Fold, fold_seed, fold_split, make_folds
+from .tasks import run_tasks
 
+__all__ = ["Backtest", "BacktestOptions", "FoldTask", "backtest", "main", "run_fold"]
+
+OUTPUT_FILES = ("forecasts.csv", "backtest.json", "backtest.md", "backtest.png")
+CSV_COLUMNS = ("model", "fold", "seed", "date", "y_true", "y_pred", "naive")
+ALPHA = 0.05  # significance level of the verdicts
+
+DESCRIPTION = """\
+Walk-forward backtest: train each --models network from scratch in each of --folds
+consecutive test windows of --test-days days (the last ending with the data), on the
+prices before the window only, for each seed; forecast every test day one step ahead;
+and test, pooled over all test days, whether it beats the naive forecast (tomorrow =
+today): MAE, RMSE, MAPE, MASE, direction accuracy and the Diebold-Mariano test.
+Writes forecasts.csv, backtest.json, backtest.md and backtest.png to --out.
+"""
+
+EPILOG = """\
+examples:
+  python -m lstm_np.backtest --folds 10 --seeds 3 --workers 2     # bundled daily BTC-USD
+  python -m lstm_np.backtest --models lstm,mlp --epochs 10 --train-days 365
+  python -m lstm_np.backtest --csv eth.csv --scheduler tcp://10.0.0.5:8786
+
+on a Dask cluster (every machine with lstm_np installed):
+  dask scheduler                                   # on one machine; prints its address
+  dask worker tcp://10.0.0.5:8786 --nthreads 1 --nworkers 4    # on each of the others
+"""
+
+
+@dataclass
+class BacktestOptions:
+    """Every option of ``python -m lstm_np.backtest``; data and training defaults are train's,
+    except ``test_days`` (one fold's test window)."""
+
+    csv: str | None = None
+    dataset: str | None = None
+    column: str | None = None
+    date_column: str | None = None
+    window: int = 60
+    test_days: int = 30
+    val_split: float = 0.1
+    folds: int = 10
+    train_days: int | None = None
+    models: tuple = MODELS
+    units: tuple = (50, 100)
+    dropout: float = 0.2
+    epochs: int = 50
+    batch_size: int = 64
+    optimizer: str = "adam"
+    learning_rate: float | None = None
+    dtype: str = "float32"
+    seeds: tuple = (0,)
+    dm_loss: str = "squared"
+    workers: int | None = None
+    scheduler: str | None = None
+    out: str | None = None
+    force: bool = False
+    quiet: bool = False
+
+    @property
+    def source(self):
+        return self.csv if self.csv is not None else (self.dataset or "btc-daily")
+
+    def training(self, kind="lstm", seed=0):
+        """The :class:`TrainOptions` of one training."""
+        shared = {k: v for k, v in asdict(self).items() if k in TrainOptions.__dataclass_fields__}
+        return TrainOptions(**{**shared, "model": kind, "seed": seed, "quiet": True})
+
+
+def build_parser():
+    p = ArgumentParser(prog="lstm_np.backtest", epilog=EPILOG, description=DESCRIPTION)
+    d = BacktestOptions()
+    data = add_data_arguments(p)
+    p.set_defaults(test_days=d.test_days)
+    data.add_argument("--folds", type=positive_int, metavar="K", default=d.folds,
+                      help="consecutive test windows of --test-days prices, the last ending with the data")
+    data.add_argument("--train-days", type=positive_int, metavar="N", default=None,
+                      help="train each fold on the N prices before its test window (rolling) "
+                           "instead of all of them (expanding, the default)")
+    training = p.add_argument_group("models and training")
+    training.add_argument("--models", type=model_list, default=",".join(d.models), metavar="M[,M...]",
+                          help="networks to backtest: lstm, gru, rnn (SimpleRNN), mlp")
+    add_training_arguments(training)
+    training.add_argument("--seeds", type=seed_list, default=str(len(d.seeds)), metavar="N|S,S...",
+                          help="seeds per model and fold: a count (3 = seeds 0,1,2) or a list (0,4,7); "
+                               "a day's forecast is the mean over the seeds")
+    test = p.add_argument_group("statistics")
+    test.add_argument("--dm-loss", choices=stats.LOSSES, default=d.dm_loss,
+                      help="loss of the Diebold-Mariano test: squared or absolute errors")
+    run = p.add_argument_group("where the trainings run")
+    where = run.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=positive_int, metavar="N",
+                       help="start N single-threaded Dask worker processes on this machine")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="send the trainings to an existing Dask cluster, e.g. tcp://10.0.0.5:8786")
+    out = p.add_argument_group("output")
+    out.add_argument("--out", metavar="DIR", help="output folder (default: runs/backtest-<YYYYmmdd-HHMMSS>)")
+    out.add_argument("--force", action="store_true", help="write into a non-empty --out folder")
+    out.add_argument("--quiet", action="store_true",
+                     help="print only the table and the verdicts: no data notes, no progress bar")
+    return p
+
+
+def parse_args(argv=None):
+    """Parse the command line into :class:`BacktestOptions`."""
+    return BacktestOptions(**vars(build_parser().parse_args(argv)))
+
+
+# ------------------------------------------------------------------------- tasks ---
 
 @dataclass(frozen=True)
 class FoldTask:
@@ -34,8 +173,6 @@ def run_fold(task, series):
     dict with ``y_pred`` (the test window's one-step forecasts in the series' units), ``epochs``
     and ``train_seconds``, or with ``error`` (one sentence) if the training diverged.
     """
-    from ..cli import UserError
-
     split = fold_split(series, task.fold, task.options.window, task.options.val_split)
     options = replace(task.options, model=task.model, seed=fold_seed(task.seed, task.fold.fold),
                       quiet=True)
@@ -45,3 +182,339 @@ def run_fold(task, series):
         return {"error": " ".join(str(err).split())}
     return {"y_pred": np.asarray(predicted, dtype=np.float64), "epochs": len(history.epoch),
             "train_seconds": float(sum(history.seconds))}
+
+
+def warm_up(opts, series, fold):
+    """Train each network one epoch on one batch of ``fold``, so that Numba compiles (or loads)
+    its kernels into the on-disk cache once, here, before the workers start."""
+    split = fold_split(series, fold, opts.window, opts.val_split)
+    n = min(len(split.x_train), opts.batch_size)
+    tiny = replace(split, x_train=split.x_train[:n], y_train=split.y_train[:n],
+                   x_val=split.x_val[:n], y_val=split.y_val[:n], x_test=split.x_test[:2])
+    for kind in opts.models:
+        try:
+            train_model(replace(opts.training(kind), epochs=1), tiny)
+        except (UserError, NonFiniteLossError):
+            pass  # a diverging warm-up still compiled the kernels; the real run reports it
+
+
+# ---------------------------------------------------------------------- backtest ---
+
+@dataclass
+class Backtest:
+    """What a backtest computed: ``report`` is backtest.json, ``forecasts`` forecasts.csv."""
+
+    options: BacktestOptions
+    report: dict
+    forecasts: pd.DataFrame
+    series: object = field(repr=False)
+    folds: list = field(repr=False)
+
+    def save(self, out):
+        """Write forecasts.csv, backtest.json, backtest.md and backtest.png into ``out``, each
+        atomically; if one fails (or Ctrl-C), the ones already written are removed."""
+        writers = {"forecasts.csv": lambda p: write_text(p, forecasts_csv(self.forecasts)),
+                   "backtest.json": lambda p: write_json(p, self.report),
+                   "backtest.md": lambda p: write_text(p, markdown(self.report)),
+                   "backtest.png": lambda p: write_bytes(p, plot_png(self))}
+        created, written = not os.path.exists(out), []
+        try:
+            os.makedirs(out, exist_ok=True)
+            for name in OUTPUT_FILES:
+                path = os.path.join(out, name)
+                writers[name](path)
+                written.append(path)
+        except BaseException:
+            for path in written:
+                if os.path.exists(path):
+                    os.unlink(path)
+            if created and os.path.isdir(out) and not os.listdir(out):
+                os.rmdir(out)
+            raise
+
+
+def backtest(options=None, series=None, *, progress=True, say=None, **overrides):
+    """Run a backtest and return its :class:`Backtest` (nothing is written; see ``save``).
+
+    Parameters
+    ----------
+    options : BacktestOptions, optional
+        Defaults: :class:`BacktestOptions`'s.
+    series : lstm_np.data.PriceSeries, optional
+        The prices; default: loaded from ``options.source``.
+    progress : bool
+        Draw the progress bar over the trainings on stderr.
+    say : callable, optional
+        Where one-line notes go (data notes, the plan); default: nowhere.
+    **overrides
+        Fields of :class:`BacktestOptions`, e.g. ``folds=5, models=("lstm", "mlp")``.
+
+    Examples
+    --------
+    >>> result = backtest(folds=3, test_days=10, models=("mlp",), epochs=2)   # doctest: +SKIP
+    >>> result.report["models"]["mlp"]["verdict"]                              # doctest: +SKIP
+    'not distinguishable from naive (DM p = 0.412)'
+    """
+    start = time.perf_counter()
+    opts = replace(options or BacktestOptions(), **overrides)
+    say = say or (lambda *a, **k: None)
+    if series is None:
+        series = load_prices(opts.source, column=opts.column, date_column=opts.date_column)
+    say(describe(series))
+    for note in series.notes:
+        say(f"  data: {note}")
+    folds = make_folds(len(series.prices), opts.folds, opts.test_days, opts.train_days, opts.window)
+    splits = [fold_split(series, fold, opts.window, opts.val_split) for fold in folds]  # checks each
+    dates = series.dates
+    say(f"{len(folds)} folds of {opts.test_days} test prices, {format_date(splits[0].test_dates[0], dates)} "
+        f"to {format_date(splits[-1].test_dates[-1], dates)}, "
+        + ("expanding training windows" if opts.train_days is None
+           else f"rolling training windows of {opts.train_days} prices")
+        + f"; {len(opts.models)} model(s) x {len(opts.seeds)} seed(s) = "
+          f"{len(folds) * len(opts.models) * len(opts.seeds)} trainings")
+
+    tasks = [FoldTask(kind, fold, seed, opts.training(kind))
+             for kind in opts.models for fold in folds for seed in opts.seeds]
+    results = run_tasks(run_fold, tasks, series, workers=opts.workers, scheduler=opts.scheduler,
+                        warm_up=lambda: warm_up(opts, series, folds[0]), progress=progress,
+                        label="backtest")
+    failed = [f"{task.model} fold {task.fold.fold} seed {task.seed}: {r['error']}"
+              for task, r in zip(tasks, results) if "error" in r]
+    if failed:
+        raise UserError(f"{len(failed)} of {len(tasks)} trainings failed, so nothing was saved "
+                        f"(first: {failed[0]})")
+
+    forecasts = forecast_table(opts, series, folds, splits, tasks, results)
+    scales = [stats.mase_scale(series.prices[f.train_start:f.test_start]) for f in folds]
+    report = summarise(opts, forecasts, scales)
+    report["folds"] = [{"fold": f.fold, "train_start": format_date(dates[f.train_start], dates),
+                        "train_end": format_date(dates[f.test_start - 1], dates),
+                        "test_start": format_date(dates[f.test_start], dates),
+                        "test_end": format_date(dates[f.test_end - 1], dates),
+                        "n_train": f.train_days, "n_test": f.test_days, "mase_scale": scale,
+                        "notes": split.notes}
+                       for f, scale, split in zip(folds, scales, splits)]
+    report["source"], report["column"] = series.source, series.column
+    report["n_prices"], report["data_notes"] = len(series.prices), list(series.notes)
+    report["train_seconds"] = float(sum(r["train_seconds"] for r in results))
+    report["options"] = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(opts).items()}
+    report["seconds"] = time.perf_counter() - start
+    return Backtest(opts, report, forecasts, series, folds)
+
+
+def forecast_table(opts, series, folds, splits, tasks, results):
+    """One row per (model, fold, seed, date), in that order: :data:`CSV_COLUMNS`."""
+    by_task = {(t.model, t.fold.fold, t.seed): r["y_pred"] for t, r in zip(tasks, results)}
+    frames = []
+    for kind in opts.models:
+        for fold, split in zip(folds, splits):
+            days = [format_date(d, series.dates) for d in split.test_dates]
+            for seed in opts.seeds:
+                frames.append(pd.DataFrame({
+                    "model": kind, "fold": fold.fold, "seed": seed, "date": days,
+                    "y_true": split.test_prices, "y_pred": by_task[kind, fold.fold, seed],
+                    "naive": split.naive}))
+    return pd.concat(frames, ignore_index=True)[list(CSV_COLUMNS)]
+
+
+def forecasts_csv(forecasts):
+    """forecasts.csv's text; prices as the shortest decimals that read back to the same float64,
+    so the statistics recomputed from the file are those of the run, bit for bit."""
+    lines = [",".join(CSV_COLUMNS)]
+    for row in forecasts.itertuples(index=False):
+        lines.append(f"{row.model},{row.fold},{row.seed},{row.date},"
+                     f"{float(row.y_true)!r},{float(row.y_pred)!r},{float(row.naive)!r}")
+    return "\n".join(lines) + "\n"
+
+
+def seed_mean(forecasts, kind):
+    """The model's forecast per (fold, date): the mean over seeds, seeds summed in seed order.
+
+    Returns ``(frame, per_seed)``: one row per (fold, date) with y_true, y_pred (the mean) and
+    naive; and the ``(n_seeds, n_days)`` array of each seed's forecasts, seeds sorted.
+    """
+    rows = forecasts[forecasts["model"] == kind]
+    seeds = sorted(rows["seed"].unique())
+    per_seed = np.stack([rows[rows["seed"] == s].sort_values(["fold", "date"])["y_pred"].to_numpy(np.float64)
+                         for s in seeds])
+    first = rows[rows["seed"] == seeds[0]].sort_values(["fold", "date"]).reset_index(drop=True)
+    frame = first[["fold", "date", "y_true", "naive"]].assign(y_pred=per_seed.mean(axis=0))
+    return frame, per_seed, seeds
+
+
+def summarise(opts, forecasts, scales):
+    """backtest.json's ``models`` and ``naive`` from the forecasts and each fold's MASE scale."""
+    models, naive = {}, None
+    for kind in opts.models:
+        frame, per_seed, seeds = seed_mean(forecasts, kind)
+        y_true, y_pred, last = (frame[c].to_numpy(np.float64) for c in ("y_true", "y_pred", "naive"))
+        scale = np.asarray(scales, dtype=np.float64)[frame["fold"].to_numpy() - 1]
+        errors = stats.error_metrics(y_true, y_pred)
+        direction = stats.direction(y_true, y_pred, last)
+        dm = stats.diebold_mariano(y_true, y_pred, last, h=1, loss=opts.dm_loss)
+        models[kind] = {
+            **errors, "mase": stats.mase(y_true, y_pred, scale),
+            "direction_accuracy": direction.accuracy, "direction_ci": list(direction.ci),
+            "direction_pvalue": direction.pvalue, "dm_stat": dm.stat, "dm_pvalue": dm.pvalue,
+            "verdict": stats.verdict(dm, alpha=ALPHA),
+            "mae_by_seed": {str(s): stats.error_metrics(y_true, p)["mae"] for s, p in zip(seeds, per_seed)},
+            "mae_by_fold": {str(k): stats.error_metrics(g["y_true"], g["y_pred"])["mae"]
+                            for k, g in frame.groupby("fold", sort=True)},
+            "name": NAMES[kind], "direction_hits": direction.hits, "direction_n": direction.n,
+            "direction_flat_days": direction.n_flat, "dm_mean_loss_difference": dm.mean_diff,
+            "n_days": len(y_true)}
+        if naive is None:
+            naive = {**stats.error_metrics(y_true, last), "mase": stats.mase(y_true, last, scale),
+                     "mae_by_fold": {str(k): stats.error_metrics(g["y_true"], g["naive"])["mae"]
+                                     for k, g in frame.groupby("fold", sort=True)}}
+    return {"models": models, "naive": naive, "dm_loss": opts.dm_loss, "alpha": ALPHA,
+            "seeds": list(opts.seeds), "forecast": "mean over seeds"}
+
+
+# ----------------------------------------------------------------------- reports ---
+
+def results_table(report):
+    """The pooled statistics as a markdown table, naive last."""
+    rows = ["| model | MAE ($) | RMSE ($) | MAPE | MASE | direction [95% CI] | DM | verdict |",
+            "|---|--:|--:|--:|--:|--:|--:|---|"]
+    for m in report["models"].values():
+        low, high = m["direction_ci"]
+        direction = ("–" if m["direction_accuracy"] is None or np.isnan(m["direction_accuracy"])
+                     else f"{100 * m['direction_accuracy']:.1f}% [{100 * low:.0f}–{100 * high:.0f}%]")
+        dm = "–" if m["dm_stat"] is None or np.isnan(m["dm_stat"]) else f"{m['dm_stat']:+.2f}"
+        rows.append(f"| {m['name']} | {money(m['mae'])} | {money(m['rmse'])} | {m['mape']:.2f}% | "
+                    f"{m['mase']:.3f} | {direction} | {dm} | {m['verdict']} |")
+    n = report["naive"]
+    rows.append(f"| naive (tomorrow = today) | {money(n['mae'])} | {money(n['rmse'])} | "
+                f"{n['mape']:.2f}% | {n['mase']:.3f} | – | – | – |")
+    return "\n".join(rows)
+
+
+def fold_table(report):
+    """MAE per fold (the seed-mean forecast) per model beside naive, as markdown."""
+    names = [m["name"] for m in report["models"].values()]
+    rows = ["| fold | test period | training prices | naive MAE ($) | "
+            + " | ".join(f"{n} MAE ($)" for n in names) + " |",
+            "|--:|---|--:|--:|" + "--:|" * len(names)]
+    for f in report["folds"]:
+        k = str(f["fold"])
+        rows.append(f"| {k} | {f['test_start']} to {f['test_end']} | {f['n_train']} | "
+                    f"{money(report['naive']['mae_by_fold'][k])} | "
+                    + " | ".join(money(m["mae_by_fold"][k]) for m in report["models"].values()) + " |")
+    return "\n".join(rows)
+
+
+def describe_run(report):
+    o = report["options"]
+    folds = report["folds"]
+    training = ("expanding training windows (all prices before each test window)"
+                if o["train_days"] is None else f"rolling training windows of {o['train_days']} prices")
+    seeds = ",".join(map(str, o["seeds"]))
+    return (f"{source_name(report['source'])} {report['column']}: {len(folds)} folds of "
+            f"{o['test_days']} days, {folds[0]['test_start']} to {folds[-1]['test_end']}, "
+            f"{training}. Window {o['window']}, units {','.join(map(str, o['units']))}, "
+            f"{o['epochs']} epochs, batch {o['batch_size']}, dropout {o['dropout']:g}, {o['optimizer']}"
+            f"{'' if o['learning_rate'] is None else ' ' + format(o['learning_rate'], 'g')}, "
+            f"{o['dtype']}; seeds {seeds} (a day's forecast is the mean over the seeds).")
+
+
+def markdown(report):
+    """backtest.md: what ran, the pooled table, how to read it, MAE by fold and by seed."""
+    o = report["options"]
+    n_days = next(iter(report["models"].values()))["n_days"]
+    loss = "squared" if report["dm_loss"] == "squared" else "absolute"
+    seeds = [str(s) for s in o["seeds"]]
+    by_seed = ["| model | " + " | ".join(f"seed {s}" for s in seeds) + " |",
+               "|---|" + "--:|" * len(seeds)]
+    for m in report["models"].values():
+        by_seed.append(f"| {m['name']} | " + " | ".join(money(m["mae_by_seed"][s]) for s in seeds) + " |")
+    return (f"# Backtest\n\n{describe_run(report)}\n\n"
+            f"## Pooled over all {n_days} test days\n\n{results_table(report)}\n\n"
+            f"MASE: each day's absolute error divided by the mean absolute one-day change of its "
+            f"fold's training prices (Hyndman & Koehler 2006); below 1 beats the naive forecast's "
+            f"in-sample error. Direction: share of days on which the forecast moved the same way as "
+            f"the price (days without a move left out, a forecast of no move counted as a miss), "
+            f"with a 95% Wilson interval. DM: the Diebold-Mariano statistic on {loss} errors against "
+            f"naive with the Harvey-Leybourne-Newbold correction, two-sided, Student's t with n - 1 "
+            f"degrees of freedom (R's forecast::dm.test); positive means larger errors than naive. "
+            f"Verdicts at the {report['alpha']:g} level.\n\n"
+            f"## MAE by fold\n\n{fold_table(report)}\n\n"
+            f"## MAE by seed (pooled over folds)\n\n" + "\n".join(by_seed) + "\n\n"
+            f"{report['seconds']:.1f} s in all, {report['train_seconds']:.1f} s of training.\n")
+
+
+def plot_png(result):
+    """The price with every fold's (seed-mean) forecasts and the fold boundaries above; MAE per
+    fold per model against naive below."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
+
+    report, series, folds = result.report, result.series, result.folds
+    dollars = FuncFormatter(lambda v, _: f"\\${v:,.0f}")  # "\\$": a bare "$" pair is math mode
+    fig = Figure(figsize=(11, 8), layout="constrained")
+    top, bottom = fig.subplots(2, 1, height_ratios=[3, 2])
+    context = max(0, folds[0].test_start - folds[0].test_days)
+    top.plot(series.dates[context:], series.prices[context:], color="black", linewidth=1.5,
+             label="price")
+    colours = dict(zip(report["models"], ("tab:blue", "tab:green", "tab:red", "tab:purple")))
+    for kind, m in report["models"].items():
+        frame, _, _ = seed_mean(result.forecasts, kind)
+        for k, (_, g) in enumerate(frame.groupby("fold", sort=True)):
+            top.plot(pd.to_datetime(g["date"]), g["y_pred"], color=colours[kind], linewidth=1,
+                     label=m["name"] if k == 0 else None)
+    for f in folds:
+        top.axvline(series.dates[f.test_start], color="grey", linestyle=":", linewidth=0.8)
+    locator = AutoDateLocator()
+    top.xaxis.set_major_locator(locator)
+    top.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    top.yaxis.set_major_formatter(dollars)
+    top.set_ylabel("price (USD)")
+    top.grid(True, alpha=0.3)
+    top.legend(loc="best", fontsize=9)
+    top.set_title(f"{source_name(report['source'])}: {len(folds)} folds of {report['options']['test_days']} "
+                  f"days (dotted: fold starts), one-step forecasts, mean over "
+                  f"{len(report['options']['seeds'])} seed(s)", fontsize=10)
+
+    x = np.arange(1, len(folds) + 1)
+    width = 0.8 / max(len(report["models"]), 1)
+    for j, (kind, m) in enumerate(report["models"].items()):
+        bottom.bar(x - 0.4 + (j + 0.5) * width, [m["mae_by_fold"][str(k)] for k in x], width,
+                   color=colours[kind], label=m["name"])
+    bottom.plot(x, [report["naive"]["mae_by_fold"][str(k)] for k in x], color="black", marker="o",
+                linestyle="--", linewidth=1.2, label="naive (tomorrow = today)")
+    bottom.set_xticks(x, [f"{k}\n{report['folds'][k - 1]['test_start']}" for k in x], fontsize=8)
+    bottom.yaxis.set_major_formatter(dollars)
+    bottom.set_ylabel("MAE (USD)")
+    bottom.set_xlabel("fold (first test day)")
+    bottom.grid(True, axis="y", alpha=0.3)
+    bottom.legend(loc="best", fontsize=9)
+    buffer = io.BytesIO()
+    FigureCanvasAgg(fig).print_png(buffer)
+    return buffer.getvalue()
+
+
+# ----------------------------------------------------------------------- command ---
+
+@command
+def main(argv=None):
+    """Run the command line; returns the exit code (0 ok, 2 user error, 130 interrupted)."""
+    opts = parse_args(argv)
+    out = opts.out or os.path.join("runs", time.strftime("backtest-%Y%m%d-%H%M%S"))
+    check_out_dir(out, opts.force)
+    say = (lambda *a, **k: None) if opts.quiet else print
+    result = backtest(opts, progress=not opts.quiet, say=say)
+    report = result.report
+    print(f"\n{describe_run(report)}\n")
+    print(results_table(report))
+    print()
+    for m in report["models"].values():
+        print(f"{m['name']}: {m['verdict']}")
+    result.save(out)
+    print(f"saved {', '.join(OUTPUT_FILES)} in {out} ({report['seconds']:.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

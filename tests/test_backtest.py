@@ -1,0 +1,210 @@
+"""``python -m lstm_np.backtest`` and :func:`lstm_np.forecast.backtest.backtest`, run for real on a
+small synthetic price file (3 folds of 10 days, window 5, 2 epochs).
+
+Contract: the command writes forecasts.csv (columns exactly ``model, fold, seed, date, y_true,
+y_pred, naive``), backtest.json (the listed keys), backtest.md and backtest.png; every statistic
+in backtest.json can be recomputed from forecasts.csv (plus the price file, for each fold's MASE
+scale); forecasts.csv is byte-identical whether the trainings ran in-process, on ``--workers 2``
+or on a ``--scheduler``; a bad flag exits 2 with one line and writes nothing; Ctrl-C exits 130 and
+leaves no output folder.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lstm_np.data import load_prices
+from lstm_np.forecast import stats
+from lstm_np.forecast.backtest import CSV_COLUMNS, OUTPUT_FILES, backtest, main
+from test_backtest_tasks import scheduler_and_worker  # noqa: F401  (a fixture)
+
+TINY = ["--folds", "3", "--test-days", "10", "--window", "5", "--units", "4", "--epochs", "2",
+        "--batch-size", "16", "--quiet"]
+MODEL_KEYS = {"mae", "rmse", "mape", "mase", "direction_accuracy", "direction_ci", "direction_pvalue",
+              "dm_stat", "dm_pvalue", "verdict", "mae_by_seed", "mae_by_fold"}
+FOLD_KEYS = {"fold", "train_start", "train_end", "test_start", "test_end"}
+
+
+@pytest.fixture(scope="module")
+def csv(tmp_path_factory):
+    """150 days of a calm random walk around $30,000."""
+    rng = np.random.default_rng(0)
+    n = 150
+    path = tmp_path_factory.mktemp("data") / "btc.csv"
+    pd.DataFrame({"Date": pd.date_range("2021-01-01", periods=n, freq="D").strftime("%Y-%m-%d"),
+                  "Close": 30_000 * np.exp(np.cumsum(rng.normal(0, 0.01, n)))}).to_csv(path, index=False)
+    return path
+
+
+def run(argv, capsys):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def full_run(csv, tmp_path_factory):
+    """Every model, 2 seeds, in-process."""
+    out = tmp_path_factory.mktemp("run") / "bt"
+    assert main([*TINY, "--csv", str(csv), "--seeds", "2", "--out", str(out)]) == 0
+    return out
+
+
+def test_backtest_writes_every_output_with_the_named_columns_and_keys(full_run):
+    assert sorted(os.listdir(full_run)) == sorted(OUTPUT_FILES)
+    forecasts = pd.read_csv(full_run / "forecasts.csv")
+    assert tuple(forecasts.columns) == CSV_COLUMNS
+    assert len(forecasts) == 4 * 3 * 2 * 10            # models x folds x seeds x days
+    assert list(forecasts["model"].unique()) == ["lstm", "gru", "rnn", "mlp"]
+    report = json.loads((full_run / "backtest.json").read_text())
+    assert {"models", "naive", "folds", "options", "seconds"} <= set(report)
+    assert list(report["models"]) == ["lstm", "gru", "rnn", "mlp"]
+    for entry in report["models"].values():
+        assert MODEL_KEYS <= set(entry)
+        assert set(entry["mae_by_seed"]) == {"0", "1"} and set(entry["mae_by_fold"]) == {"1", "2", "3"}
+    assert {"mae", "rmse", "mape", "mase"} <= set(report["naive"])
+    assert [f["fold"] for f in report["folds"]] == [1, 2, 3]
+    assert all(FOLD_KEYS <= set(f) for f in report["folds"])
+    assert report["folds"][-1]["test_end"] == "2021-05-30"        # the last fold ends with the data
+    assert report["options"]["seeds"] == [0, 1] and report["seconds"] > 0
+    md = (full_run / "backtest.md").read_text()
+    for text in ("| LSTM |", "| MLP |", "| naive (tomorrow = today) |", "## MAE by fold",
+                 "mean over the seeds", report["models"]["gru"]["verdict"]):
+        assert text in md
+    assert (full_run / "backtest.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_every_statistic_can_be_recomputed_from_forecasts_csv(full_run, csv):
+    forecasts = pd.read_csv(full_run / "forecasts.csv", dtype={"date": str})
+    report = json.loads((full_run / "backtest.json").read_text())
+    prices = load_prices(str(csv))
+    dates = prices.dates.strftime("%Y-%m-%d")
+    scale = {}
+    for f in report["folds"]:   # the MASE scale from the price file and the fold's training dates
+        train = prices.prices[(dates >= f["train_start"]) & (dates <= f["train_end"])]
+        scale[f["fold"]] = np.mean(np.abs(np.diff(train)))
+    naive_done = False
+    for kind, entry in report["models"].items():
+        rows = forecasts[forecasts["model"] == kind]
+        pivot = rows.pivot_table(index=["fold", "date"], columns="seed", values="y_pred", aggfunc="first")
+        y_pred = pivot.mean(axis=1).to_numpy()                      # the mean over seeds
+        first = rows[rows["seed"] == 0].set_index(["fold", "date"]).loc[pivot.index]
+        y_true, last = first["y_true"].to_numpy(), first["naive"].to_numpy()
+        day_scale = np.array([scale[k] for k, _ in pivot.index])
+        err = y_pred - y_true
+        assert entry["mae"] == pytest.approx(np.mean(np.abs(err)), rel=1e-12)
+        assert entry["rmse"] == pytest.approx(np.sqrt(np.mean(err ** 2)), rel=1e-12)
+        assert entry["mape"] == pytest.approx(100 * np.mean(np.abs(err) / y_true), rel=1e-12)
+        assert entry["mase"] == pytest.approx(np.mean(np.abs(err) / day_scale), rel=1e-12)
+        hits = np.sign(y_pred - last) == np.sign(y_true - last)
+        moved = y_true != last
+        assert entry["direction_accuracy"] == pytest.approx(hits[moved].mean(), rel=1e-12)
+        dm = stats.diebold_mariano(y_true, y_pred, last)
+        assert entry["dm_stat"] == pytest.approx(dm.stat, rel=1e-10)
+        assert entry["dm_pvalue"] == pytest.approx(dm.pvalue, rel=1e-9, abs=1e-300)
+        assert entry["verdict"] == stats.verdict(dm)
+        for seed, mae in entry["mae_by_seed"].items():
+            assert mae == pytest.approx(np.mean(np.abs(pivot[int(seed)].to_numpy() - y_true)), rel=1e-12)
+        for fold, mae in entry["mae_by_fold"].items():
+            in_fold = pivot.index.get_level_values("fold") == int(fold)
+            assert mae == pytest.approx(np.mean(np.abs(err[in_fold])), rel=1e-12)
+        if not naive_done:
+            naive_done = True
+            assert report["naive"]["mae"] == pytest.approx(np.mean(np.abs(last - y_true)), rel=1e-12)
+            assert report["naive"]["mase"] == pytest.approx(np.mean(np.abs(last - y_true) / day_scale),
+                                                            rel=1e-12)
+
+
+def test_the_python_function_returns_what_the_command_writes(csv, full_run):
+    result = backtest(csv=str(csv), folds=3, test_days=10, window=5, units=(4,), epochs=2,
+                      batch_size=16, seeds=(0, 1), progress=False)
+    written = pd.read_csv(full_run / "forecasts.csv", dtype={"date": str})
+    pd.testing.assert_frame_equal(result.forecasts, written, check_exact=True)
+    report = json.loads((full_run / "backtest.json").read_text())
+    assert result.report["models"]["lstm"]["mae"] == report["models"]["lstm"]["mae"]
+
+
+def test_in_process_and_two_workers_write_identical_forecasts(csv, full_run, tmp_path, capsys):
+    code, _, err = run([*TINY, "--csv", csv, "--seeds", "2", "--workers", "2", "--out", tmp_path / "w"],
+                       capsys)
+    assert code == 0, err
+    assert (tmp_path / "w" / "forecasts.csv").read_bytes() == (full_run / "forecasts.csv").read_bytes()
+
+
+def test_existing_scheduler_writes_identical_forecasts(csv, full_run, tmp_path, capsys,
+                                                       scheduler_and_worker):  # noqa: F811
+    code, _, err = run([*TINY, "--csv", csv, "--seeds", "2", "--scheduler", scheduler_and_worker,
+                        "--out", tmp_path / "s"], capsys)
+    assert code == 0, err
+    assert (tmp_path / "s" / "forecasts.csv").read_bytes() == (full_run / "forecasts.csv").read_bytes()
+
+
+def test_rolling_training_windows_and_absolute_loss(csv, tmp_path, capsys):
+    code, out, _ = run([*TINY, "--csv", csv, "--models", "mlp", "--train-days", "40", "--dm-loss", "abs",
+                        "--out", tmp_path / "r"], capsys)
+    assert code == 0
+    report = json.loads((tmp_path / "r" / "backtest.json").read_text())
+    assert [f["n_train"] for f in report["folds"]] == [40, 40, 40]
+    assert [f["train_start"] for f in report["folds"]] == ["2021-03-22", "2021-04-01", "2021-04-11"]
+    forecasts = pd.read_csv(tmp_path / "r" / "forecasts.csv")
+    dm = stats.diebold_mariano(forecasts["y_true"], forecasts["y_pred"], forecasts["naive"], loss="abs")
+    assert report["models"]["mlp"]["dm_stat"] == pytest.approx(dm.stat, rel=1e-10)
+    assert f"MLP: {report['models']['mlp']['verdict']}" in out
+
+
+def test_progress_bar_goes_to_stderr(csv, tmp_path, capsys):
+    argv = [a for a in TINY if a != "--quiet"]
+    code, out, err = run([*argv, "--csv", csv, "--models", "mlp", "--out", tmp_path / "p"], capsys)
+    assert code == 0
+    assert "backtest: 3/3 done" in err and "backtest:" not in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--folds", "0"], "--folds"),
+    (["--folds", "20"], "150 prices; 20 folds of 10 test days"),
+    (["--train-days", "6"], "--train-days 6 is too short for --window 5"),
+    (["--workers", "2", "--scheduler", "tcp://127.0.0.1:1"], "not allowed with argument"),
+    (["--dm-loss", "mse"], "--dm-loss"),
+    (["--models", "lstm,cnn"], "--models"),
+])
+def test_bad_flags_exit_2_with_one_line_and_write_nothing(csv, tmp_path, capsys, argv, message):
+    code, _, err = run([*TINY, "--csv", csv, *argv, "--out", tmp_path / "x"], capsys)
+    assert code == 2
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1 and message in err
+    assert not (tmp_path / "x").exists()
+
+
+def test_non_empty_out_is_refused_without_force(csv, tmp_path, capsys):
+    (tmp_path / "keep.txt").write_text("mine")
+    code, _, err = run([*TINY, "--csv", csv, "--models", "mlp", "--out", tmp_path], capsys)
+    assert code == 2 and "not empty" in err
+    assert os.listdir(tmp_path) == ["keep.txt"]
+
+
+def test_ctrl_c_exits_130_and_leaves_no_output_folder(csv, tmp_path):
+    out = tmp_path / "interrupted"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))), os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.Popen([sys.executable, "-m", "lstm_np.backtest", "--csv", str(csv), "--folds", "3",
+                             "--test-days", "10", "--window", "5", "--units", "4", "--epochs", "100000",
+                             "--models", "mlp", "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True,
+                            start_new_session=True)
+    try:
+        for line in proc.stdout:      # the plan is printed just before the trainings start
+            if "trainings" in line:
+                break
+        os.killpg(proc.pid, signal.SIGINT)   # what Ctrl-C in a terminal sends
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130
+    assert err.strip().splitlines()[-1] == "interrupted; nothing was saved"
+    assert not out.exists()
