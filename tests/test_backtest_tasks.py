@@ -75,6 +75,13 @@ def test_in_process_runs_every_task_in_order(in_process):
     assert values(in_process) == [(j.key, compute(j, DATA)["value"]) for j in JOBS]
 
 
+def test_warm_up_runs_once_before_the_first_task():
+    calls = []
+    run_tasks(lambda job, data: calls.append(job.key), JOBS[:2], DATA, progress=False,
+              warm_up=lambda: calls.append("warm-up"))
+    assert calls == ["warm-up", "job0", "job1"]
+
+
 def test_local_cluster_gives_the_in_process_results_on_single_threaded_workers(in_process):
     warmed = []
     before = dict(os.environ)

@@ -72,8 +72,9 @@ def run_tasks(function, tasks, data=None, *, workers=None, scheduler=None, retri
         How many times Dask runs a task again after it raised (a killed worker is handled by
         the scheduler independently of this).
     warm_up : callable, optional
-        Called once in this process before the tasks go to a cluster (not in-process), to
-        compile or load the Numba kernels into the on-disk cache the workers then read.
+        Called once in this process before the first task, to compile (or load) the Numba
+        kernels into the on-disk cache that the workers then read, and so that the progress
+        bar's first estimate is not a compile time.
     progress : bool
         Draw a progress bar over the tasks on ``stream`` (default ``sys.stderr``).
     on_done : callable, optional
@@ -100,27 +101,33 @@ def run_tasks(function, tasks, data=None, *, workers=None, scheduler=None, retri
         raise ValueError("give workers or scheduler, not both")
     if workers is not None and (isinstance(workers, bool) or int(workers) != workers or workers < 1):
         raise ValueError(f"workers must be a positive whole number, got {workers!r}")
-    bar = Progress(len(tasks), label=label, stream=stream) if progress else None
+    bars = []  # the bar starts with the first task, after the warm-up and the cluster's start
+
+    def start():
+        if progress:
+            bars.append(Progress(len(tasks), label=label, stream=stream))
 
     def finished(task, result, done):
-        if bar is not None:
+        for bar in bars:
             bar.update(done)
         if on_done is not None:
             on_done(task, result, done, len(tasks))
 
     try:
+        if warm_up is not None:
+            warm_up()
         if workers is None and scheduler is None:
+            start()
             results = []
             for task in tasks:
                 results.append(function(task, data))
                 finished(task, results[-1], len(results))
             return results
-        if warm_up is not None:
-            warm_up()
         with _client(workers, scheduler) as client:
+            start()
             return _run_on(client, function, tasks, data, retries, finished)
     finally:
-        if bar is not None:
+        for bar in bars:
             bar.close()
 
 
@@ -151,7 +158,14 @@ def _identity(value):
 
 
 def _on_worker(function, task, data):
-    """Run one task on a Dask worker with the kernels and BLAS on one thread."""
+    """Run one task on a Dask worker with the kernels and BLAS on one thread.
+
+    The worker's process is the run's, as a command's process is: keep freed memory mapped
+    (see :mod:`lstm_np._runtime`), which the commands turn on for themselves too.
+    """
+    from .._runtime import keep_memory_mapped
+
+    keep_memory_mapped()
     with one_thread():
         return function(task, data)
 
