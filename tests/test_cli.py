@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lstm_np import predict, train
+from lstm_np.forecast import predict, train
 from lstm_np.models import Sequential
-from lstm_np.train import OUTPUT_FILES
+from lstm_np.forecast.train import OUTPUT_FILES
 
 TINY = ["--window", "5", "--test-days", "5", "--epochs", "2", "--units", "4", "--batch-size", "8",
         "--quiet"]
