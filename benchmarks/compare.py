@@ -227,7 +227,7 @@ def seconds(fn, *args):
 # Data and memory.
 # ------------------------------------------------------------------------------------------
 def load_windows(dataset, smoke):
-    from lstm_np.data import load_prices, split_series
+    from lstm_np.forecast import load_prices, split_series
     split = split_series(load_prices(dataset), window=WINDOW, test_days=TEST_DAYS, val_split=0.0)
     x, y = split.x_train, split.y_train
     if smoke:

@@ -14,7 +14,7 @@ Adding an option is one field in the class that owns it, for example in
 :class:`TrainingOptions`::
 
     patience: int | None = option(None, "--patience", group="training", type=positive_int,
-                                  metavar="N", help="stop after N epochs without a better val_loss")
+                                  help="stop after N epochs without a better val_loss")
 
 and every command built on that class gets the flag, its check, its help and the value.
 """
@@ -52,7 +52,8 @@ def option(default, *flags, group=None, exclusive=None, shown=None, **argparse_k
         The default as typed on the command line, when it is not ``str(default)``; a tuple
         default is shown comma separated (``50,100``) unless this says otherwise.
     **argparse_kwargs
-        Passed to ``add_argument`` (``type``, ``choices``, ``metavar``, ``help``, ``action``).
+        Passed to ``add_argument`` (``type``, ``choices``, ``metavar``, ``help``, ``action``); the
+        metavar defaults to the one its ``type`` names (``N`` for :func:`positive_int`).
     """
     meta = {"flags": flags, "group": group, "exclusive": exclusive, "shown": shown,
             "argparse": argparse_kwargs}
@@ -71,21 +72,33 @@ def _checked(text, convert, ok, expected):
     return value
 
 
+def _metavar(name):
+    """Name the value a type reads in ``--help`` (``--window N``), so each flag need not."""
+    def mark(parse_value):
+        parse_value.metavar = name
+        return parse_value
+    return mark
+
+
+@_metavar("N")
 def positive_int(text):
     """``"64"`` -> 64; zero, negatives and non-integers are refused."""
     return _checked(text, int, lambda v: v >= 1, "a positive whole number")
 
 
+@_metavar("X")
 def positive_float(text):
     """``"1e-3"`` -> 0.001; zero, negatives, NaN and infinity are refused."""
     return _checked(text, float, lambda v: math.isfinite(v) and v > 0, "a positive finite number")
 
 
+@_metavar("RATE")
 def fraction(text):
     """A rate in ``[0, 1)``, such as a dropout rate or a validation split."""
     return _checked(text, float, lambda v: 0.0 <= v < 1.0, "a number in [0, 1)")
 
 
+@_metavar("N[,N...]")
 def comma_ints(text):
     """``"50,100"`` -> ``(50, 100)``: one or more positive whole numbers."""
     return _checked(text, lambda t: tuple(int(p.strip()) for p in str(t).split(",")),
@@ -93,6 +106,7 @@ def comma_ints(text):
                     "positive whole numbers separated by commas such as 50,100")
 
 
+@_metavar("M[,M...]")
 def model_list(text):
     """``"lstm,mlp"`` -> ``("lstm", "mlp")``: known names, each once."""
     names = tuple(p.strip().lower() for p in str(text).split(","))
@@ -102,6 +116,7 @@ def model_list(text):
     return names
 
 
+@_metavar("N|S,S...")
 def seed_list(text):
     """``"3"`` -> ``(0, 1, 2)`` (a count); ``"0,4,7"`` or ``"7,"`` -> those seeds."""
     text = str(text).strip()
@@ -136,11 +151,10 @@ class DataOptions:
     date_column: str | None = option(None, "--date-column", group="data", metavar="NAME",
                                      help="date column (default: the first of Date, date, day, "
                                           "Datetime, timestamp)")
-    window: int = option(60, "--window", group="data", type=positive_int, metavar="N",
-                         help="prices in each input window")
-    test_days: int = option(60, "--test-days", group="data", type=positive_int, metavar="N",
+    window: int = option(60, "--window", group="data", type=positive_int, help="prices in each input window")
+    test_days: int = option(60, "--test-days", group="data", type=positive_int,
                             help="last prices of the series held out as the test period")
-    val_split: float = option(0.1, "--val-split", group="data", type=fraction, metavar="RATE",
+    val_split: float = option(0.1, "--val-split", group="data", type=fraction,
                               help="fraction of training windows (the latest) used for validation, "
                                    "in [0, 1)")
 
@@ -154,20 +168,18 @@ class DataOptions:
 class TrainingOptions(DataOptions):
     """The network's size and how it is trained; model kind and seed are the command's."""
 
-    units: tuple = option((50, 100), "--units", group="training", type=comma_ints, metavar="N[,N...]",
+    units: tuple = option((50, 100), "--units", group="training", type=comma_ints,
                           help="units per layer (recurrent, or Dense for mlp), comma separated; "
                                "one value = one layer")
-    dropout: float = option(0.2, "--dropout", group="training", type=fraction, metavar="RATE",
+    dropout: float = option(0.2, "--dropout", group="training", type=fraction,
                             help="dropout rate after each of those layers, in [0, 1)")
-    epochs: int = option(50, "--epochs", group="training", type=positive_int, metavar="N",
-                         help="training epochs")
-    batch_size: int = option(64, "--batch-size", group="training", type=positive_int, metavar="N",
-                             help="batch size")
+    epochs: int = option(50, "--epochs", group="training", type=positive_int, help="training epochs")
+    batch_size: int = option(64, "--batch-size", group="training", type=positive_int, help="batch size")
     optimizer: str = option("adam", "--optimizer", group="training", choices=sorted(OPTIMIZERS),
                             help="optimizer")
-    learning_rate: float | None = option(None, "--learning-rate", group="training", type=positive_float,
-                                         metavar="LR", help="learning rate (default: Keras's default "
-                                                            "for the optimizer, adam 0.001, sgd 0.01)")
+    learning_rate: float | None = option(
+        None, "--learning-rate", group="training", type=positive_float, metavar="LR",
+        help="learning rate (default: Keras's default for the optimizer, adam 0.001, sgd 0.01)")
     dtype: str = option("float32", "--dtype", group="training", choices=("float32", "float64"),
                         help="floating-point type of weights and computation")
 
@@ -200,11 +212,10 @@ class TrainOptions(TrainingOptions):
 class CompareOptions(TrainingOptions):
     """Every option of ``python -m lstm_np.compare``; data and training options are train's."""
 
-    models: tuple = option(MODELS, "--models", group="training", type=model_list, metavar="M[,M...]",
+    models: tuple = option(MODELS, "--models", group="training", type=model_list,
                            help="networks to compare: lstm, gru, rnn (SimpleRNN), mlp (Dense layers "
                                 "on the window)")
     seeds: tuple = option((0, 1, 2), "--seeds", group="training", type=seed_list, shown="3",
-                          metavar="N|S,S...",
                           help="seeds per model: a count (3 = seeds 0,1,2) or a list (0,4,7)")
     out: str | None = _out("compare-<YYYYmmdd-HHMMSS>")
     force: bool = _force()
@@ -263,6 +274,8 @@ def build_parser(cls, prog, description, epilog, titles=None):
                 exclusive[meta["exclusive"]] = container.add_mutually_exclusive_group()
             container = exclusive[meta["exclusive"]]
         kwargs = dict(meta["argparse"], dest=f.name)
+        if hasattr(kwargs.get("type"), "metavar"):
+            kwargs.setdefault("metavar", kwargs["type"].metavar)
         if f.default is MISSING:
             kwargs["required"] = True
         elif meta["shown"] is not None:
