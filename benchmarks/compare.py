@@ -161,7 +161,7 @@ class TorchRunner:
         self.net = torch_seed_model()
         if weights is not None:
             copy_into_torch(self.net, weights)
-        # eps=1e-7 as Keras; torch still adds eps to the bias-corrected √v (KERAS_PARITY.md)
+        # eps=1e-7 as Keras; torch still adds eps to the bias-corrected √v (docs/keras_parity.md)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=1e-3, eps=1e-7)
         self.x, self.y = torch.from_numpy(x), torch.from_numpy(y)
         self.generator = torch.Generator().manual_seed(seed)
