@@ -26,7 +26,7 @@ from .data import BUNDLED, DataError, MinMaxScaler, describe, load_prices, split
 from .format import format_date, median_step
 
 __all__ = ["MODELS", "NAMES", "OPTIMIZERS", "build_model", "error_metrics", "evaluate",
-           "forecast_next", "forecast_windows", "input_shape", "last_value", "load_data",
+           "forecast_next", "forecast_windows", "input_shape", "jsonable", "last_value", "load_data",
            "make_optimizer", "model_inputs", "read_model", "save_model", "train_model",
            "windows_line"]
 
