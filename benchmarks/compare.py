@@ -161,7 +161,7 @@ class TorchRunner:
         self.net = torch_seed_model()
         if weights is not None:
             copy_into_torch(self.net, weights)
-        # eps=1e-7 as Keras; torch still adds eps to the bias-corrected √v (KERAS_PARITY.md)
+        # eps=1e-7 as Keras; torch still adds eps to the bias-corrected √v (docs/keras_parity.md)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=1e-3, eps=1e-7)
         self.x, self.y = torch.from_numpy(x), torch.from_numpy(y)
         self.generator = torch.Generator().manual_seed(seed)
@@ -227,7 +227,7 @@ def seconds(fn, *args):
 # Data and memory.
 # ------------------------------------------------------------------------------------------
 def load_windows(dataset, smoke):
-    from lstm_np.data import load_prices, split_series
+    from lstm_np.forecast import load_prices, split_series
     split = split_series(load_prices(dataset), window=WINDOW, test_days=TEST_DAYS, val_split=0.0)
     x, y = split.x_train, split.y_train
     if smoke:

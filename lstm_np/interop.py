@@ -1,6 +1,6 @@
 """Moving models between lstm_np, Keras 3 and PyTorch.
 
-lstm_np keeps Keras's weight layout (``/work/shared/KERAS_PARITY.md``), so a Keras model's
+lstm_np keeps Keras's weight layout (``docs/keras_parity.md``), so a Keras model's
 ``get_weights()`` drop straight in; PyTorch needs the conversions below. Keras and PyTorch are
 optional: each function imports its peer when called and raises an ``ImportError`` that says
 how to install it if it is missing.

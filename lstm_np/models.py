@@ -1,13 +1,13 @@
 """``Sequential``: a stack of layers with Keras's ``compile`` / ``fit`` / ``predict`` / ``save``."""
 import json
 import os
-import tempfile
 import time
 
 import numpy as np
 
 from . import losses as losses_mod
 from . import optimizers as optimizers_mod
+from .files import atomic_write
 from .layers import LAYERS, Layer
 
 FORMAT = "lstm_np.Sequential"
@@ -362,29 +362,6 @@ class Sequential:
                   "extra": np.array(json.dumps(extra or {}))}
         arrays.update({f"weight_{k:03d}": w for k, w in enumerate(self.get_weights())})
         atomic_write(path, lambda f: np.savez(f, **arrays))
-
-
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write(path, write):
-    """Call ``write(file)`` on a temporary file beside ``path``, then rename it into place, so an
-    interrupted write never leaves a half-written file behind."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
-    try:
-        os.fchmod(fd, 0o666 & ~_umask())          # mkstemp makes 0600; give what open() would
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def load_model(path):

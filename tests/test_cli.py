@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lstm_np import predict, train
+from lstm_np.forecast import predict, train
 from lstm_np.models import Sequential
-from lstm_np.train import OUTPUT_FILES
+from lstm_np.forecast.train import OUTPUT_FILES
 
 TINY = ["--window", "5", "--test-days", "5", "--epochs", "2", "--units", "4", "--batch-size", "8",
         "--quiet"]
@@ -140,6 +140,39 @@ def test_tiny_run_and_predict_as_real_subprocesses(tmp_path, csv):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1].startswith("2021-03-22: ")
+
+
+@pytest.mark.parametrize("module", ["lstm_np.forecast.train", "lstm_np.forecast.predict",
+                                    "lstm_np.forecast.compare", "lstm_np.compare"])
+def test_every_command_runs_under_both_names(module):
+    done = subprocess.run([sys.executable, "-W", "error", "-m", module, "--help"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "examples:" in done.stdout and done.stderr == ""
+
+
+def test_commands_turn_on_the_malloc_setting(monkeypatch, capsys):
+    import lstm_np.forecast.cli as cli
+    calls = []
+    monkeypatch.setattr(cli, "keep_memory_mapped", lambda: calls.append(1))
+    assert train.main(["--help"]) == 0
+    assert calls == [1]
+
+
+def test_an_option_is_defined_once_for_train_and_compare():
+    from dataclasses import fields
+    from lstm_np.forecast.options import CompareOptions, TrainingOptions, TrainOptions
+    from lstm_np.forecast import compare
+    shared = ["--window", "7", "--test-days", "9", "--val-split", "0.2", "--units", "8,4", "--dropout", "0.1",
+              "--epochs", "3", "--batch-size", "5", "--optimizer", "sgd", "--learning-rate", "0.5",
+              "--dtype", "float64", "--dataset", "btc-15min", "--column", "Open", "--date-column", "Date"]
+    one = train.parse_args(shared + ["--seed", "4"])
+    many = compare.parse_args(shared + ["--seeds", "4,5", "--models", "gru"])
+    run = many.run("gru", 4)
+    assert isinstance(run, TrainOptions) and run.model == "gru" and run.seed == 4
+    for f in fields(TrainingOptions):  # every shared option reaches both commands, parsed the same way
+        assert getattr(one, f.name) == getattr(many, f.name) == getattr(run, f.name), f.name
+    assert {f.name for f in fields(CompareOptions)} >= {f.name for f in fields(TrainingOptions)}
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)

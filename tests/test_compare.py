@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lstm_np import compare, predict, train
-from lstm_np.compare import seed_list
-from lstm_np.train import OUTPUT_FILES, build_model, model_inputs
+from lstm_np.forecast import build_model, compare, model_inputs, predict, train
+from lstm_np.forecast.options import seed_list
+from lstm_np.forecast.train import OUTPUT_FILES
 
 TINY = ["--window", "5", "--test-days", "10", "--epochs", "2", "--units", "4", "--batch-size", "16"]
 ALL = ("lstm", "gru", "rnn", "mlp")

@@ -1,4 +1,4 @@
-"""Spec for lstm_np.data: loading and cleaning price CSVs, scaling, windows, the leak-free split."""
+"""Spec for lstm_np.forecast.data: loading and cleaning price CSVs, scaling, windows, the leak-free split."""
 
 import json
 import math
@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from lstm_np.data import (
+from lstm_np.forecast.data import (
     BUNDLED, DataError, MinMaxScaler, PriceSeries, Split,
     bundled_path, describe, load_prices, make_windows, split_series,
 )

@@ -110,7 +110,7 @@ def test_adam_matches_keras(name):
     params = {"w": g["w0"].copy()}
     for t in (1, 2, 3):
         opt.apply_gradients(params, {"w": g[f"g{t}"]})
-        # the formula of KERAS_PARITY.md, exactly
+        # the formula of docs/keras_parity.md, exactly
         np.testing.assert_allclose(params["w"], g[f"formula_w{t}"], rtol=0, atol=1e-12)
         # real Keras rounds the betas to float32 inside its bias correction (README in
         # tests/golden): a difference of ~6e-6 of one step, which this bound admits and no more

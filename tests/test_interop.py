@@ -32,7 +32,7 @@ def torch_order(a):
 
 def torch_layout_by_hand(kind, kernel, recurrent_kernel=None, bias=None):
     """Keras-layout weights rewritten in PyTorch's layout, independently of lstm_np.interop
-    (KERAS_PARITY.md). The LSTM/RNN bias is split unevenly over torch's two biases, as a
+    (docs/keras_parity.md). The LSTM/RNN bias is split unevenly over torch's two biases, as a
     trained torch model's would be."""
     if kind == "dense":
         return {"weight": kernel.T, "bias": bias}

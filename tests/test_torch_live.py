@@ -9,7 +9,7 @@ torch = pytest.importorskip("torch")
 
 
 def torch_seed_model(weights):
-    """The seed model in PyTorch, loaded from Keras-layout weights (KERAS_PARITY.md)."""
+    """The seed model in PyTorch, loaded from Keras-layout weights (docs/keras_parity.md)."""
     k1, r1, b1, k2, r2, b2, kd, bd = (torch.tensor(w, dtype=torch.float64) for w in weights)
     lstm1, lstm2 = torch.nn.LSTM(1, 50, batch_first=True), torch.nn.LSTM(50, 100, batch_first=True)
     dense = torch.nn.Linear(100, 1)

@@ -414,7 +414,7 @@ ADAM_STEPS = 3
 
 
 def adam_reference(w0, grads, learning_rate, beta_1, beta_2, epsilon, power_beta_1=None, power_beta_2=None):
-    """Keras's Adam in plain NumPy (the formula in KERAS_PARITY.md).
+    """Keras's Adam in plain NumPy (the formula in docs/keras_parity.md).
 
     ``power_beta_*`` override the betas inside the bias correction only: Keras's TF backend computes
     ``ops.power(ops.cast(beta_1, float64), t)`` and ``tf.cast`` of a Python float goes through float32, so real

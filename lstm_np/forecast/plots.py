@@ -1,4 +1,5 @@
-"""The two pictures a training run leaves behind: the test-period forecast and the loss curves.
+"""The pictures the commands leave behind: a run's test-period forecast and loss curves, and
+the comparison of several models' errors.
 
 Figures are drawn with matplotlib's Agg canvas directly (no ``pyplot``, so no GUI backend and
 no global figure state), rendered into memory and written atomically.
@@ -13,9 +14,9 @@ from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from .models import atomic_write
+from ..files import write_bytes
 
-__all__ = ["plot_forecast", "plot_loss"]
+__all__ = ["plot_comparison", "plot_forecast", "plot_loss"]
 
 # "\\$": a plain "$" pair would switch matplotlib's text into math mode.
 _DOLLARS = FuncFormatter(lambda value, _: f"\\${value:,.0f}")
@@ -85,7 +86,44 @@ def plot_loss(history, path):
     _save(fig, path)
 
 
+def plot_comparison(report, title, path):
+    """Bars of mean test MAE per model with sd error bars, the naive MAE as a dashed line.
+
+    Parameters
+    ----------
+    report : dict
+        ``compare.json``'s content: ``models`` (name, ``mae_mean``, ``mae_sd``), ``naive``
+        (``mae``) and ``options`` (``seeds``, ``epochs``).
+    title : str
+        First line of the title.
+    path : str or os.PathLike
+        Where to write the PNG.
+    """
+    models = [s for s in report["models"].values() if s["mae_mean"] is not None]
+    means = [s["mae_mean"] for s in models]
+    sds = [s["mae_sd"] or 0.0 for s in models]
+    naive = report["naive"]["mae"]
+    fig = Figure(figsize=(8, 4.5), layout="constrained")
+    ax = fig.add_subplot()
+    x = np.arange(len(models))
+    ax.bar(x, means, yerr=sds, capsize=6, color="tab:blue", alpha=0.8, label="model: mean ± sd over seeds")
+    for k, (mean, sd) in enumerate(zip(means, sds)):
+        ax.annotate(f"\\${mean:,.0f}", (k, mean + sd), textcoords="offset points", xytext=(0, 4),
+                    ha="center", va="bottom", fontsize=9)
+    ax.axhline(naive, color="tab:orange", linestyle="--", linewidth=1.5,
+               label=f"naive: yesterday's price (\\${naive:,.0f})")
+    ax.set_xticks(x, [s["name"] for s in models])
+    ax.yaxis.set_major_formatter(_DOLLARS)
+    ax.set_ylabel("test MAE (USD)")
+    ax.set_ylim(0, max([naive] + [m + s for m, s in zip(means, sds)]) * 1.15)
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.legend(loc="best")
+    seeds = ",".join(map(str, report["options"]["seeds"]))
+    ax.set_title(f"{title}\ntest MAE, {report['options']['epochs']} epochs, seeds {seeds}", fontsize=10)
+    _save(fig, path)
+
+
 def _save(fig, path):
     buffer = io.BytesIO()
     FigureCanvasAgg(fig).print_png(buffer)
-    atomic_write(path, lambda f: f.write(buffer.getvalue()))
+    write_bytes(path, buffer.getvalue())

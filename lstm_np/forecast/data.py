@@ -21,9 +21,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .format import file_name, format_date, format_step, median_step, plural, rough_money
+
 __all__ = [
     "BUNDLED", "DataError", "MinMaxScaler", "PriceSeries", "Split",
-    "bundled_path", "describe", "load_prices", "make_windows", "split_series",
+    "bundled_path", "describe", "load_prices", "make_windows", "source_name", "split_series",
 ]
 
 BUNDLED = {"btc-daily": "BTC-USD-1-DAY.csv", "btc-15min": "BTC-USD-15-MIN.csv"}
@@ -138,7 +140,7 @@ def load_prices(source=None, column=None, date_column=None):
         raise DataError(f"{name}: no value in date column {date_col!r} could be read as a date{example}; "
                         "use dates like 2021-10-27 or unix seconds, or pick another column with --date-column.")
     if not good.all():
-        notes.append(f"{_plural((~good).sum(), 'row')} with unparsable dates dropped")
+        notes.append(f"{plural((~good).sum(), 'row')} with unparsable dates dropped")
     prices = pd.Series(_parse_prices(frame[price_col])[good], index=pd.DatetimeIndex(dates[good]))
 
     if not prices.index.is_monotonic_increasing:
@@ -148,7 +150,7 @@ def load_prices(source=None, column=None, date_column=None):
         prices = prices.sort_index(kind="stable")  # stable: "keep last" means last in the file
     duplicated = prices.index.duplicated(keep="last")
     if duplicated.any():
-        notes.append(f"{_plural(duplicated.sum(), 'duplicate date')} dropped (kept the last row)")
+        notes.append(f"{plural(duplicated.sum(), 'duplicate date')} dropped (kept the last row)")
         prices = prices[~duplicated]
 
     missing = int(prices.isna().sum())
@@ -162,12 +164,12 @@ def load_prices(source=None, column=None, date_column=None):
                         "positive prices are needed.")
     first, last = np.flatnonzero(valid)[[0, -1]]
     if first > 0 or last < len(prices) - 1:
-        notes.append(f"{_plural(first + len(prices) - 1 - last, 'leading/trailing missing price')} dropped")
+        notes.append(f"{plural(first + len(prices) - 1 - last, 'leading/trailing missing price')} dropped")
         prices = prices.iloc[first:last + 1]
     inner = int(prices.isna().sum())
     if inner:
         prices = prices.interpolate(method="time")
-        notes.append(f"{_plural(inner, 'missing price')} interpolated")
+        notes.append(f"{plural(inner, 'missing price')} interpolated")
 
     gaps = _count_gaps(prices.index)
     if gaps:
@@ -178,14 +180,17 @@ def load_prices(source=None, column=None, date_column=None):
 
 def describe(series):
     """One line about a series, e.g. ``"x.csv: 666 daily prices from 2020-01-01 to 2021-10-27 (Close)"``."""
-    name = BUNDLED.get(series.source, _display_name(series.source))
     dates = series.dates
-    step = _median_step(dates)
-    kind = "daily prices" if step == _DAY else f"prices every {_format_step(step)}"
-    midnight = (dates == dates.normalize()).all() and dates.tz is None
-    fmt = "%Y-%m-%d" if midnight else "%Y-%m-%d %H:%M %Z"
-    first, last = (d.strftime(fmt).strip() for d in (dates[0], dates[-1]))
-    return f"{name}: {len(series.prices):,} {kind} from {first} to {last} ({series.column})"
+    step = median_step(dates)
+    kind = "daily prices" if step == _DAY else f"prices every {format_step(step)}"
+    first, last = (format_date(d, dates) for d in (dates[0], dates[-1]))
+    return (f"{source_name(series.source)}: {len(series.prices):,} {kind} from {first} to {last} "
+            f"({series.column})")
+
+
+def source_name(source):
+    """``btc-daily`` -> ``BTC-USD-1-DAY.csv``; a path or URL -> its file name."""
+    return BUNDLED.get(source) or file_name(source)
 
 
 # ---------------------------------------------------------------- scaling ---
@@ -395,11 +400,11 @@ def split_series(series, window=60, test_days=60, val_split=0.1):
     test_prices = prices[n_train:].copy()
     notes = []
     if test_prices.max() > scaler.data_max_:
-        notes.append(f"test prices reach {_money(test_prices.max())}, above the training maximum "
-                     f"{_money(scaler.data_max_)}: the scaled inputs exceed {scaler.feature_range[1]:g}")
+        notes.append(f"test prices reach {rough_money(test_prices.max())}, above the training maximum "
+                     f"{rough_money(scaler.data_max_)}: the scaled inputs exceed {scaler.feature_range[1]:g}")
     if test_prices.min() < scaler.data_min_:
-        notes.append(f"test prices fall to {_money(test_prices.min())}, below the training minimum "
-                     f"{_money(scaler.data_min_)}: the scaled inputs go below {scaler.feature_range[0]:g}")
+        notes.append(f"test prices fall to {rough_money(test_prices.min())}, below the training minimum "
+                     f"{rough_money(scaler.data_min_)}: the scaled inputs go below {scaler.feature_range[0]:g}")
     return Split(x_train=x[:n_fit], y_train=y[:n_fit], x_val=x[n_fit:], y_val=y[n_fit:],
                  x_test=x_test, y_test=y_test, test_dates=series.dates[n_train:],
                  test_prices=test_prices, naive=prices[n_train - 1:n - 1].copy(),
@@ -413,7 +418,7 @@ def _read_csv(source):
     if isinstance(source, str) and source in BUNDLED:
         path, name = bundled_path(source), BUNDLED[source]
     elif isinstance(source, str) and source.lower().startswith(("http://", "https://")):
-        path, name = source, _display_name(source)
+        path, name = source, file_name(source)
     else:
         path = Path(os.fspath(source)).expanduser()
         name = path.name or str(path)
@@ -515,26 +520,19 @@ def _count_gaps(dates):
     if len(dates) < 2:
         return ""
     steps = dates.to_series().diff().iloc[1:]
-    step = _median_step(dates)
+    step = median_step(dates)
     if step == _DAY:
         missing = int((steps / _DAY).round().sub(1).clip(lower=0).sum())
-        return f"{_plural(missing, 'calendar gap')} (missing days)" if missing else ""
+        return f"{plural(missing, 'calendar gap')} (missing days)" if missing else ""
     gaps = int((steps > 1.5 * step).sum())
-    return (f"{_plural(gaps, 'calendar gap')} (steps longer than 1.5 times the median {_format_step(step)})"
+    return (f"{plural(gaps, 'calendar gap')} (steps longer than 1.5 times the median {format_step(step)})"
             if gaps else "")
 
 
-def _median_step(dates):
-    return (dates[1:] - dates[:-1]).median() if len(dates) > 1 else pd.Timedelta(0)
 
 
-def _format_step(step):
-    return str(step.to_pytimedelta())  # "0:15:00", "7 days, 0:00:00"
 
 
-def _display_name(source):
-    text = os.fspath(source)
-    return text.rstrip("/").rsplit("/", 1)[-1].split("?")[0] or text
 
 
 def _first_line(err):
@@ -543,11 +541,3 @@ def _first_line(err):
 
 def _is_positive_int(value):
     return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value > 0
-
-
-def _plural(count, noun):
-    return f"{count:,} {noun}" + ("" if count == 1 else "s")
-
-
-def _money(value):
-    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.4g}"

@@ -1,0 +1,25 @@
+"""The forecasting pipeline: price data in, a trained network judged against the naive forecast out.
+
+Modules, from data to commands:
+
+* :mod:`.data` — load and clean price CSVs, the min-max scaler, windows, the leak-free split;
+* :mod:`.pipeline` — build, train, forecast, evaluate, save and read a run's model;
+* :mod:`.options` — every option defined once, as dataclass fields that are also flags;
+* :mod:`.plots`, :mod:`.format` — the pictures and the way numbers, dates and names are written;
+* :mod:`.cli` and the commands :mod:`.train`, :mod:`.predict`, :mod:`.compare`
+  (``python -m lstm_np.train`` or ``python -m lstm_np.forecast.train``, and so on).
+
+The commands are not imported here, so ``python -m lstm_np.forecast.train`` runs cleanly.
+"""
+from .data import (BUNDLED, DataError, MinMaxScaler, PriceSeries, Split, describe, load_prices,
+                   make_windows, split_series)
+from .options import CompareOptions, DataOptions, PredictOptions, TrainingOptions, TrainOptions
+from .pipeline import (MODELS, NAMES, OPTIMIZERS, build_model, error_metrics, evaluate, forecast_next,
+                       forecast_windows, input_shape, last_value, load_data, make_optimizer,
+                       model_inputs, read_model, save_model, train_model)
+
+__all__ = ["BUNDLED", "CompareOptions", "DataError", "DataOptions", "MODELS", "MinMaxScaler", "NAMES",
+           "OPTIMIZERS", "PredictOptions", "PriceSeries", "Split", "TrainOptions", "TrainingOptions",
+           "build_model", "describe", "error_metrics", "evaluate", "forecast_next", "forecast_windows",
+           "input_shape", "last_value", "load_data", "load_prices", "make_optimizer", "make_windows",
+           "model_inputs", "read_model", "save_model", "split_series", "train_model"]

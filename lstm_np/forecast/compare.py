@@ -1,0 +1,214 @@
+"""``python -m lstm_np.compare``: LSTM, GRU, SimpleRNN and an MLP on one split, over several seeds.
+
+The tutorial series claimed "LSTM outperformed SimpleRNN and MLP" from one run each. This
+command trains every ``--models`` network on the same chronological split, once per seed, and
+reports the mean ± sample standard deviation (over seeds, n - 1) of the test MAE and RMSE in
+dollars beside the naive persistence forecast (tomorrow = today), which no seed can change.
+
+The data and training flags are ``lstm_np.train``'s, parsed by the same code. Runs go seed by
+seed, every model within a seed, so a machine that slows down mid-way slows every model alike;
+each network's kernels are compiled (Numba) in a short warm-up first, so the training seconds
+measure training, not compilation.
+
+Outputs in ``--out``: ``compare.json`` (every run, the summary and the options), ``compare.md``
+(the table) and ``compare.png`` (mean MAE per model with sd error bars, the naive MAE as a
+line), written atomically once all runs are done.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from dataclasses import replace
+
+import numpy as np
+
+from ..files import output_folder, write_json, write_outputs, write_text
+from ..models import NonFiniteLossError
+from .cli import UserError, command
+from .data import source_name
+from .format import format_date, money, plural
+from .options import CompareOptions, build_parser, parse
+from .pipeline import NAMES, error_metrics, jsonable, last_value, load_data, train_model, windows_line
+from .plots import plot_comparison
+
+OUTPUT_FILES = ("compare.json", "compare.md", "compare.png")
+
+DESCRIPTION = """\
+Train several networks (--models, default lstm,gru,rnn,mlp) on the same split over
+several seeds and compare their test MAE and RMSE in dollars, mean ± sd over the
+seeds, with the naive forecast (tomorrow = today). Data and training flags are
+lstm_np.train's. Writes compare.json, compare.md and compare.png to --out.
+"""
+
+EPILOG = """\
+examples:
+  python -m lstm_np.compare                                    # bundled daily BTC-USD, 50 epochs, 3 seeds
+  python -m lstm_np.compare --models lstm,mlp --seeds 5 --epochs 20
+  python -m lstm_np.compare --csv eth.csv --seeds 0,1,2 --out runs/eth-compare
+"""
+
+
+def parse_args(argv=None):
+    """Parse the command line into :class:`CompareOptions`."""
+    parser = build_parser(CompareOptions, "lstm_np.compare", DESCRIPTION, EPILOG,
+                          titles={"training": "models and training"})
+    return parse(CompareOptions, parser, argv)
+
+
+@command
+def main(argv=None):
+    """Run the command line; returns the exit code (0 ok, 2 user error, 130 interrupted)."""
+    opts = parse_args(argv)
+    out = output_folder(opts.out, opts.force, prefix="compare-")
+    say = (lambda *a, **k: None) if opts.quiet else print
+    series, split = load_data(opts, say)
+    dates = series.dates
+    say(f"{windows_line(split, series)}; {plural(len(opts.models), 'model')} x "
+        f"{plural(len(opts.seeds), 'seed')} x {plural(opts.epochs, 'epoch')}")
+
+    naive = error_metrics(split.test_prices, split.naive)
+    warm_up(opts, split, say)
+    runs, total = [], len(opts.models) * len(opts.seeds)
+    for seed in opts.seeds:  # seed-major: every model sees the same machine conditions
+        for kind in opts.models:
+            run = train_one(opts, split, kind, seed)
+            runs.append(run)
+            say(f"[{len(runs)}/{total}] {run_line(run, naive)}", flush=True)
+
+    summary = summarise(opts, runs, naive)
+    report = {"test_start": format_date(split.test_dates[0], dates),
+              "test_end": format_date(split.test_dates[-1], dates),
+              "n_train": len(split.x_train), "n_val": len(split.x_val), "n_test": len(split.x_test),
+              "source": series.source, "column": series.column, "n_prices": len(series.prices),
+              "data_notes": series.notes + split.notes, "naive": naive, "models": summary,
+              "best": best_model(summary), "verdict": verdict(summary, naive), "runs": runs,
+              "options": jsonable(opts),
+              "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
+                          "platform": platform.platform()}}
+    title = (f"{source_name(series.source)} {series.column}, test {report['test_start']} to "
+             f"{report['test_end']} ({report['n_test']} forecasts)")
+    table = markdown_table(summary, naive)
+    print(f"\n{title}; mean ± sd over seeds {','.join(map(str, opts.seeds))}:\n")
+    print(table)
+    print("\n" + report["verdict"])
+    write_outputs(out, output_writers(opts, report, title, table))
+    print(f"saved {', '.join(OUTPUT_FILES)} in {out}")
+    return 0
+
+
+def warm_up(opts, split, say):
+    """Fit each network one epoch on one batch, so Numba's compile (or cache load) is not timed."""
+    say("warming up the kernels (Numba compile or cache load, not timed)...", flush=True)
+    n = min(len(split.x_train), opts.batch_size)
+    tiny = replace(split, x_train=split.x_train[:n], y_train=split.y_train[:n],
+                   x_val=split.x_val[:n], y_val=split.y_val[:n], x_test=split.x_test[:2])
+    for kind in opts.models:
+        options = replace(opts.run(kind, 0), epochs=1, quiet=True)
+        try:
+            train_model(options, tiny)
+        except (UserError, NonFiniteLossError):
+            pass  # a diverging warm-up still compiled the kernels; the real run will report it
+
+
+def train_one(opts, split, kind, seed):
+    """One (model, seed) run: its errors in dollars and training seconds, or why it failed."""
+    run = {"model": kind, "seed": seed}
+    try:
+        _, _, history, predicted = train_model(opts.run(kind, seed), split, summary=opts.verbose,
+                                               verbose=int(opts.verbose))
+    except (UserError, NonFiniteLossError) as err:  # one diverging run must not sink the others
+        return {**run, "error": " ".join(str(err).split())}
+    return {**run, **error_metrics(split.test_prices, predicted),
+            "train_seconds": float(sum(history.seconds)), "epochs": len(history.epoch),
+            "final_loss": last_value(history, "loss"),
+            "final_val_loss": last_value(history, "val_loss")}
+
+
+def run_line(run, naive):
+    name = f"{NAMES[run['model']]} seed {run['seed']}"
+    if "error" in run:
+        return f"{name}: failed ({run['error']})"
+    return (f"{name}: MAE ${money(run['mae'])} ({run['mae'] / naive['mae']:.3f} x naive), "
+            f"RMSE ${money(run['rmse'])}, {run['train_seconds']:.2f} s")
+
+
+def summarise(opts, runs, naive):
+    """Per model: mean and sample sd (n - 1; None for one run) of each error and the seconds."""
+    summary = {}
+    for kind in opts.models:
+        done = [r for r in runs if r["model"] == kind and "error" not in r]
+        entry = {"name": NAMES[kind], "units": list(opts.units), "n_runs": len(done),
+                 "n_failed": sum(1 for r in runs if r["model"] == kind and "error" in r)}
+        for key in ("mae", "rmse", "mape", "train_seconds"):
+            values = np.array([r[key] for r in done], dtype=np.float64)
+            entry[f"{key}_mean"] = float(values.mean()) if len(values) else None
+            entry[f"{key}_sd"] = float(values.std(ddof=1)) if len(values) > 1 else None
+        for key in ("mae", "rmse"):
+            mean = entry[f"{key}_mean"]
+            entry[f"{key}_ratio"] = mean / naive[key] if mean is not None and naive[key] else None
+        entry["seeds_beating_naive"] = sum(1 for r in done if r["mae"] < naive["mae"])
+        summary[kind] = entry
+    return summary
+
+
+def best_model(summary):
+    """The model with the lowest mean MAE, or None if every run failed."""
+    done = [k for k, s in summary.items() if s["mae_mean"] is not None]
+    return min(done, key=lambda k: summary[k]["mae_mean"]) if done else None
+
+
+def verdict(summary, naive):
+    """One plain sentence: which model had the lowest mean MAE, and did it beat the naive forecast."""
+    best = best_model(summary)
+    if best is None:
+        return "Every run failed, so no model can be compared with the naive forecast."
+    s = summary[best]
+    head = (f"{s['name']} had the lowest mean test MAE (${money(s['mae_mean'])} over "
+            f"{plural(s['n_runs'], 'seed')})")
+    seeds = f"{s['seeds_beating_naive']} of {s['n_runs']}"
+    if s["mae_mean"] < naive["mae"]:
+        return (f"{head} and beat the naive forecast (${money(naive['mae'])}) by "
+                f"{100 * (1 - s['mae_ratio']):.1f}%, in {seeds} seeds.")
+    worse = (f"{100 * (s['mae_ratio'] - 1):.1f}% higher" if s["mae_ratio"] < 2
+             else f"{s['mae_ratio']:.1f} times as high")
+    return (f"{head} but did not beat the naive forecast (tomorrow = today, "
+            f"${money(naive['mae'])}): its mean MAE is {worse}, and it beat it in {seeds} seeds.")
+
+
+def markdown_table(summary, naive):
+    """The comparison as a markdown table, naive forecast last."""
+    def pm(entry, key, fmt):
+        mean, sd = entry[f"{key}_mean"], entry[f"{key}_sd"]
+        if mean is None:
+            return "failed"
+        return fmt(mean) + ("" if sd is None else f" ± {fmt(sd)}")
+
+    rows = ["| model | test MAE ($) | test RMSE ($) | MAE / naive | RMSE / naive | train seconds | runs |",
+            "|---|--:|--:|--:|--:|--:|--:|"]
+    for s in summary.values():
+        ratio = lambda key: "–" if s[f"{key}_ratio"] is None else f"{s[f'{key}_ratio']:.3f}"
+        failed = f" ({s['n_failed']} failed)" if s["n_failed"] else ""
+        rows.append(f"| {s['name']} {','.join(map(str, s['units']))} | {pm(s, 'mae', money)} | "
+                    f"{pm(s, 'rmse', money)} | {ratio('mae')} | {ratio('rmse')} | "
+                    f"{pm(s, 'train_seconds', lambda v: f'{v:.2f}')} | {s['n_runs']}{failed} |")
+    rows.append(f"| naive (tomorrow = today) | {money(naive['mae'])} | {money(naive['rmse'])} | "
+                f"1.000 | 1.000 | – | – |")
+    return "\n".join(rows)
+
+
+def output_writers(opts, report, title, table):
+    """File name -> a function writing it, in :data:`OUTPUT_FILES` order."""
+    markdown = (f"# Model comparison\n\n{title}.\n\n"
+                f"Window {opts.window}, {opts.epochs} epochs, batch {opts.batch_size}, "
+                f"units {','.join(map(str, opts.units))}, dropout {opts.dropout:g}, {opts.optimizer}"
+                f"{'' if opts.learning_rate is None else f' {opts.learning_rate:g}'}, {opts.dtype}; "
+                f"seeds {','.join(map(str, opts.seeds))}; mean ± sample sd over seeds; "
+                f"training seconds exclude compilation.\n\n{table}\n\n{report['verdict']}\n")
+    return {"compare.json": lambda p: write_json(p, report),
+            "compare.md": lambda p: write_text(p, markdown),
+            "compare.png": lambda p: plot_comparison(report, title, p)}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

