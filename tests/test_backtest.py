@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lstm_np.data import load_prices
+from lstm_np.forecast.data import load_prices
 from lstm_np.forecast import stats
 from lstm_np.forecast.backtest import CSV_COLUMNS, OUTPUT_FILES, backtest, main
 from test_backtest_tasks import scheduler_and_worker  # noqa: F401  (a fixture)

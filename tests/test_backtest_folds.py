@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lstm_np.data import DataError, PriceSeries, split_series
+from lstm_np.forecast.data import DataError, PriceSeries, split_series
 from lstm_np.forecast.backtest import FoldTask, run_fold
 from lstm_np.forecast.folds import Fold, fold_seed, fold_series, fold_split, make_folds
-from lstm_np.train import TrainOptions
+from lstm_np.forecast.options import TrainOptions
 
 N, K, T, W = 150, 3, 10, 5
 OPTIONS = TrainOptions(window=W, epochs=1, units=(4,), batch_size=16, val_split=0.2)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from lstm_np.cli import UserError
+from lstm_np.forecast.cli import UserError
 from lstm_np.forecast import tasks as tasks_module
 from lstm_np.forecast.tasks import Progress, run_tasks
 

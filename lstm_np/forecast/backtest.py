@@ -24,24 +24,24 @@ none of them.
 """
 from __future__ import annotations
 
-import io
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
-from ..cli import (ArgumentParser, UserError, command, format_date, money, positive_int,
-                   write_bytes, write_json, write_text)
-from ..compare import NAMES, model_list, seed_list
-from ..data import describe, load_prices
+from ..files import output_folder, write_json, write_outputs, write_text
 from ..models import NonFiniteLossError
-from ..train import (MODELS, TrainOptions, add_data_arguments, add_training_arguments,
-                     check_out_dir, source_name, train_model)
 from . import stats
+from .cli import UserError, command
+from .data import describe, load_prices, source_name
 from .folds import Fold, fold_seed, fold_split, make_folds
+from .format import format_date, money, plural
+from .options import BacktestOptions, TrainOptions, build_parser, parse
+from .pipeline import NAMES, jsonable, train_model
+from .plots import plot_backtest
 from .tasks import run_tasks
 
 __all__ = ["Backtest", "BacktestOptions", "FoldTask", "backtest", "main", "run_fold"]
@@ -71,83 +71,10 @@ on a Dask cluster (every machine with lstm_np installed):
 """
 
 
-@dataclass
-class BacktestOptions:
-    """Every option of ``python -m lstm_np.backtest``; data and training defaults are train's,
-    except ``test_days`` (one fold's test window)."""
-
-    csv: str | None = None
-    dataset: str | None = None
-    column: str | None = None
-    date_column: str | None = None
-    window: int = 60
-    test_days: int = 30
-    val_split: float = 0.1
-    folds: int = 10
-    train_days: int | None = None
-    models: tuple = MODELS
-    units: tuple = (50, 100)
-    dropout: float = 0.2
-    epochs: int = 50
-    batch_size: int = 64
-    optimizer: str = "adam"
-    learning_rate: float | None = None
-    dtype: str = "float32"
-    seeds: tuple = (0,)
-    dm_loss: str = "squared"
-    workers: int | None = None
-    scheduler: str | None = None
-    out: str | None = None
-    force: bool = False
-    quiet: bool = False
-
-    @property
-    def source(self):
-        return self.csv if self.csv is not None else (self.dataset or "btc-daily")
-
-    def training(self, kind="lstm", seed=0):
-        """The :class:`TrainOptions` of one training."""
-        shared = {k: v for k, v in asdict(self).items() if k in TrainOptions.__dataclass_fields__}
-        return TrainOptions(**{**shared, "model": kind, "seed": seed, "quiet": True})
-
-
-def build_parser():
-    p = ArgumentParser(prog="lstm_np.backtest", epilog=EPILOG, description=DESCRIPTION)
-    d = BacktestOptions()
-    data = add_data_arguments(p)
-    p.set_defaults(test_days=d.test_days)
-    data.add_argument("--folds", type=positive_int, metavar="K", default=d.folds,
-                      help="consecutive test windows of --test-days prices, the last ending with the data")
-    data.add_argument("--train-days", type=positive_int, metavar="N", default=None,
-                      help="train each fold on the N prices before its test window (rolling) "
-                           "instead of all of them (expanding, the default)")
-    training = p.add_argument_group("models and training")
-    training.add_argument("--models", type=model_list, default=",".join(d.models), metavar="M[,M...]",
-                          help="networks to backtest: lstm, gru, rnn (SimpleRNN), mlp")
-    add_training_arguments(training)
-    training.add_argument("--seeds", type=seed_list, default=str(len(d.seeds)), metavar="N|S,S...",
-                          help="seeds per model and fold: a count (3 = seeds 0,1,2) or a list (0,4,7); "
-                               "a day's forecast is the mean over the seeds")
-    test = p.add_argument_group("statistics")
-    test.add_argument("--dm-loss", choices=stats.LOSSES, default=d.dm_loss,
-                      help="loss of the Diebold-Mariano test: squared or absolute errors")
-    run = p.add_argument_group("where the trainings run")
-    where = run.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=positive_int, metavar="N",
-                       help="start N single-threaded Dask worker processes on this machine")
-    where.add_argument("--scheduler", metavar="ADDRESS",
-                       help="send the trainings to an existing Dask cluster, e.g. tcp://10.0.0.5:8786")
-    out = p.add_argument_group("output")
-    out.add_argument("--out", metavar="DIR", help="output folder (default: runs/backtest-<YYYYmmdd-HHMMSS>)")
-    out.add_argument("--force", action="store_true", help="write into a non-empty --out folder")
-    out.add_argument("--quiet", action="store_true",
-                     help="print only the table and the verdicts: no data notes, no progress bar")
-    return p
-
-
 def parse_args(argv=None):
     """Parse the command line into :class:`BacktestOptions`."""
-    return BacktestOptions(**vars(build_parser().parse_args(argv)))
+    return parse(BacktestOptions,
+                 build_parser(BacktestOptions, "lstm_np.backtest", DESCRIPTION, EPILOG), argv)
 
 
 # ------------------------------------------------------------------------- tasks ---
@@ -213,24 +140,13 @@ class Backtest:
     def save(self, out):
         """Write forecasts.csv, backtest.json, backtest.md and backtest.png into ``out``, each
         atomically; if one fails (or Ctrl-C), the ones already written are removed."""
-        writers = {"forecasts.csv": lambda p: write_text(p, forecasts_csv(self.forecasts)),
-                   "backtest.json": lambda p: write_json(p, self.report),
-                   "backtest.md": lambda p: write_text(p, markdown(self.report)),
-                   "backtest.png": lambda p: write_bytes(p, plot_png(self))}
-        created, written = not os.path.exists(out), []
-        try:
-            os.makedirs(out, exist_ok=True)
-            for name in OUTPUT_FILES:
-                path = os.path.join(out, name)
-                writers[name](path)
-                written.append(path)
-        except BaseException:
-            for path in written:
-                if os.path.exists(path):
-                    os.unlink(path)
-            if created and os.path.isdir(out) and not os.listdir(out):
-                os.rmdir(out)
-            raise
+        write_outputs(out, {
+            "forecasts.csv": lambda p: write_text(p, forecasts_csv(self.forecasts)),
+            "backtest.json": lambda p: write_json(p, self.report),
+            "backtest.md": lambda p: write_text(p, markdown(self.report)),
+            "backtest.png": lambda p: plot_backtest(
+                self.series, self.folds, self.report,
+                {kind: seed_mean(self.forecasts, kind)[0] for kind in self.report["models"]}, p)})
 
 
 def backtest(options=None, series=None, *, progress=True, say=None, **overrides):
@@ -240,7 +156,7 @@ def backtest(options=None, series=None, *, progress=True, say=None, **overrides)
     ----------
     options : BacktestOptions, optional
         Defaults: :class:`BacktestOptions`'s.
-    series : lstm_np.data.PriceSeries, optional
+    series : lstm_np.forecast.data.PriceSeries, optional
         The prices; default: loaded from ``options.source``.
     progress : bool
         Draw the progress bar over the trainings on stderr.
@@ -270,8 +186,8 @@ def backtest(options=None, series=None, *, progress=True, say=None, **overrides)
         f"to {format_date(splits[-1].test_dates[-1], dates)}, "
         + ("expanding training windows" if opts.train_days is None
            else f"rolling training windows of {opts.train_days} prices")
-        + f"; {len(opts.models)} model(s) x {len(opts.seeds)} seed(s) = "
-          f"{len(folds) * len(opts.models) * len(opts.seeds)} trainings")
+        + f"; {plural(len(opts.models), 'model')} x {plural(len(folds), 'fold')} x "
+          f"{plural(len(opts.seeds), 'seed')} = {plural(len(folds) * len(opts.models) * len(opts.seeds), 'training')}")
 
     tasks = [FoldTask(kind, fold, seed, opts.training(kind))
              for kind in opts.models for fold in folds for seed in opts.seeds]
@@ -297,7 +213,7 @@ def backtest(options=None, series=None, *, progress=True, say=None, **overrides)
     report["source"], report["column"] = series.source, series.column
     report["n_prices"], report["data_notes"] = len(series.prices), list(series.notes)
     report["train_seconds"] = float(sum(r["train_seconds"] for r in results))
-    report["options"] = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(opts).items()}
+    report["options"] = jsonable(opts)
     report["seconds"] = time.perf_counter() - start
     return Backtest(opts, report, forecasts, series, folds)
 
@@ -328,16 +244,16 @@ def forecasts_csv(forecasts):
 
 
 def seed_mean(forecasts, kind):
-    """The model's forecast per (fold, date): the mean over seeds, seeds summed in seed order.
+    """The model's forecast per (fold, date): the mean over seeds.
 
-    Returns ``(frame, per_seed)``: one row per (fold, date) with y_true, y_pred (the mean) and
-    naive; and the ``(n_seeds, n_days)`` array of each seed's forecasts, seeds sorted.
+    Returns ``(frame, per_seed, seeds)``: one row per (fold, date), in the table's order, with
+    fold, date, y_true, naive and y_pred (the mean); the ``(n_seeds, n_days)`` array of each
+    seed's forecasts; and the seeds, sorted.
     """
     rows = forecasts[forecasts["model"] == kind]
     seeds = sorted(rows["seed"].unique())
-    per_seed = np.stack([rows[rows["seed"] == s].sort_values(["fold", "date"])["y_pred"].to_numpy(np.float64)
-                         for s in seeds])
-    first = rows[rows["seed"] == seeds[0]].sort_values(["fold", "date"]).reset_index(drop=True)
+    per_seed = np.stack([rows[rows["seed"] == s]["y_pred"].to_numpy(np.float64) for s in seeds])
+    first = rows[rows["seed"] == seeds[0]].reset_index(drop=True)
     frame = first[["fold", "date", "y_true", "naive"]].assign(y_pred=per_seed.mean(axis=0))
     return frame, per_seed, seeds
 
@@ -443,66 +359,13 @@ def markdown(report):
             f"{report['seconds']:.1f} s in all, {report['train_seconds']:.1f} s of training.\n")
 
 
-def plot_png(result):
-    """The price with every fold's (seed-mean) forecasts and the fold boundaries above; MAE per
-    fold per model against naive below."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import FuncFormatter
-
-    report, series, folds = result.report, result.series, result.folds
-    dollars = FuncFormatter(lambda v, _: f"\\${v:,.0f}")  # "\\$": a bare "$" pair is math mode
-    fig = Figure(figsize=(11, 8), layout="constrained")
-    top, bottom = fig.subplots(2, 1, height_ratios=[3, 2])
-    context = max(0, folds[0].test_start - folds[0].test_days)
-    top.plot(series.dates[context:], series.prices[context:], color="black", linewidth=1.5,
-             label="price")
-    colours = dict(zip(report["models"], ("tab:blue", "tab:green", "tab:red", "tab:purple")))
-    for kind, m in report["models"].items():
-        frame, _, _ = seed_mean(result.forecasts, kind)
-        for k, (_, g) in enumerate(frame.groupby("fold", sort=True)):
-            top.plot(pd.to_datetime(g["date"]), g["y_pred"], color=colours[kind], linewidth=1,
-                     label=m["name"] if k == 0 else None)
-    for f in folds:
-        top.axvline(series.dates[f.test_start], color="grey", linestyle=":", linewidth=0.8)
-    locator = AutoDateLocator()
-    top.xaxis.set_major_locator(locator)
-    top.xaxis.set_major_formatter(ConciseDateFormatter(locator))
-    top.yaxis.set_major_formatter(dollars)
-    top.set_ylabel("price (USD)")
-    top.grid(True, alpha=0.3)
-    top.legend(loc="best", fontsize=9)
-    top.set_title(f"{source_name(report['source'])}: {len(folds)} folds of {report['options']['test_days']} "
-                  f"days (dotted: fold starts), one-step forecasts, mean over "
-                  f"{len(report['options']['seeds'])} seed(s)", fontsize=10)
-
-    x = np.arange(1, len(folds) + 1)
-    width = 0.8 / max(len(report["models"]), 1)
-    for j, (kind, m) in enumerate(report["models"].items()):
-        bottom.bar(x - 0.4 + (j + 0.5) * width, [m["mae_by_fold"][str(k)] for k in x], width,
-                   color=colours[kind], label=m["name"])
-    bottom.plot(x, [report["naive"]["mae_by_fold"][str(k)] for k in x], color="black", marker="o",
-                linestyle="--", linewidth=1.2, label="naive (tomorrow = today)")
-    bottom.set_xticks(x, [f"{k}\n{report['folds'][k - 1]['test_start']}" for k in x], fontsize=8)
-    bottom.yaxis.set_major_formatter(dollars)
-    bottom.set_ylabel("MAE (USD)")
-    bottom.set_xlabel("fold (first test day)")
-    bottom.grid(True, axis="y", alpha=0.3)
-    bottom.legend(loc="best", fontsize=9)
-    buffer = io.BytesIO()
-    FigureCanvasAgg(fig).print_png(buffer)
-    return buffer.getvalue()
-
-
 # ----------------------------------------------------------------------- command ---
 
 @command
 def main(argv=None):
     """Run the command line; returns the exit code (0 ok, 2 user error, 130 interrupted)."""
     opts = parse_args(argv)
-    out = opts.out or os.path.join("runs", time.strftime("backtest-%Y%m%d-%H%M%S"))
-    check_out_dir(out, opts.force)
+    out = output_folder(opts.out, opts.force, prefix="backtest-")
     say = (lambda *a, **k: None) if opts.quiet else print
     result = backtest(opts, progress=not opts.quiet, say=say)
     report = result.report

@@ -12,7 +12,7 @@ not overlap. Its training part is every price before its test window (expanding)
                                    |== train ==|-- test 2 --|
 
 :func:`fold_split` cuts the fold's prices out of the series — training part and test window,
-nothing after — and hands them to :func:`lstm_np.data.split_series`, the train command's own
+nothing after — and hands them to :func:`lstm_np.forecast.data.split_series`, the train command's own
 split. So the scaler, the training windows and the validation split cannot see the test window
 or any later price, and each test day is forecast one step ahead from the observed prices before
 it, exactly as ``train`` forecasts its test period.
@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..data import DataError, split_series
+from .data import DataError, split_series
 
 __all__ = ["Fold", "fold_seed", "fold_series", "fold_split", "make_folds"]
 
@@ -102,7 +102,7 @@ def fold_series(series, fold):
 
 
 def fold_split(series, fold, window, val_split=0.1):
-    """The :class:`lstm_np.data.Split` of one fold, fitted on its training part only."""
+    """The :class:`lstm_np.forecast.data.Split` of one fold, fitted on its training part only."""
     return split_series(fold_series(series, fold), window=window, test_days=fold.test_days,
                         val_split=val_split)
 

@@ -90,7 +90,7 @@ def run_tasks(function, tasks, data=None, *, workers=None, scheduler=None, retri
     ------
     ValueError
         If both ``workers`` and ``scheduler`` are given, or keys repeat.
-    lstm_np.cli.UserError
+    lstm_np.forecast.cli.UserError
         If the scheduler cannot be reached or has no worker.
     """
     tasks = list(tasks)
@@ -197,7 +197,7 @@ def _client(workers, scheduler):
     import dask
     from distributed import Client, LocalCluster
 
-    from ..cli import UserError
+    from .cli import UserError
 
     if scheduler is not None:
         try:
