@@ -143,7 +143,8 @@ def test_tiny_run_and_predict_as_real_subprocesses(tmp_path, csv):
 
 
 @pytest.mark.parametrize("module", ["lstm_np.forecast.train", "lstm_np.forecast.predict",
-                                    "lstm_np.forecast.compare", "lstm_np.compare"])
+                                    "lstm_np.forecast.compare", "lstm_np.compare",
+                                    "lstm_np.forecast.backtest", "lstm_np.backtest"])
 def test_every_command_runs_under_both_names(module):
     done = subprocess.run([sys.executable, "-W", "error", "-m", module, "--help"],
                           capture_output=True, text=True, timeout=120)
@@ -173,6 +174,12 @@ def test_an_option_is_defined_once_for_train_and_compare():
     for f in fields(TrainingOptions):  # every shared option reaches both commands, parsed the same way
         assert getattr(one, f.name) == getattr(many, f.name) == getattr(run, f.name), f.name
     assert {f.name for f in fields(CompareOptions)} >= {f.name for f in fields(TrainingOptions)}
+    from lstm_np.forecast import backtest
+    folds = backtest.parse_args(shared + ["--seeds", "2", "--models", "gru", "--folds", "4"])
+    task = folds.training("gru", 4)
+    assert isinstance(task, TrainOptions) and task.model == "gru"
+    for f in fields(TrainingOptions):  # the backtest trains with the same options, parsed the same way
+        assert getattr(one, f.name) == getattr(folds, f.name) == getattr(task, f.name), f.name
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
