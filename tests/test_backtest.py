@@ -74,7 +74,7 @@ def test_backtest_writes_every_output_with_the_named_columns_and_keys(full_run):
     assert report["options"]["seeds"] == [0, 1] and report["seconds"] > 0
     md = (full_run / "backtest.md").read_text()
     for text in ("| LSTM |", "| MLP |", "| naive (tomorrow = today) |", "## MAE by fold",
-                 "mean over the seeds", report["models"]["gru"]["verdict"]):
+                 "the mean over the seeds", report["models"]["gru"]["verdict"]):
         assert text in md
     assert (full_run / "backtest.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

@@ -307,7 +307,7 @@ def results_table(report):
 
 
 def fold_table(report):
-    """MAE per fold (the seed-mean forecast) per model beside naive, as markdown."""
+    """MAE per fold per model (of the forecast averaged over seeds) beside naive's, as markdown."""
     names = [m["name"] for m in report["models"].values()]
     rows = ["| fold | test period | training prices | naive MAE ($) | "
             + " | ".join(f"{n} MAE ($)" for n in names) + " |",
@@ -321,17 +321,19 @@ def fold_table(report):
 
 
 def describe_run(report):
+    """One paragraph: the data, the folds, the networks' settings and the seeds."""
     o = report["options"]
     folds = report["folds"]
     training = ("expanding training windows (all prices before each test window)"
                 if o["train_days"] is None else f"rolling training windows of {o['train_days']} prices")
-    seeds = ",".join(map(str, o["seeds"]))
+    seeds = (f"seed {o['seeds'][0]}" if len(o["seeds"]) == 1 else
+             f"seeds {','.join(map(str, o['seeds']))} (a day's forecast is the mean over the seeds)")
+    rate = "" if o["learning_rate"] is None else " " + format(o["learning_rate"], "g")
     return (f"{source_name(report['source'])} {report['column']}: {len(folds)} folds of "
             f"{o['test_days']} days, {folds[0]['test_start']} to {folds[-1]['test_end']}, "
             f"{training}. Window {o['window']}, units {','.join(map(str, o['units']))}, "
-            f"{o['epochs']} epochs, batch {o['batch_size']}, dropout {o['dropout']:g}, {o['optimizer']}"
-            f"{'' if o['learning_rate'] is None else ' ' + format(o['learning_rate'], 'g')}, "
-            f"{o['dtype']}; seeds {seeds} (a day's forecast is the mean over the seeds).")
+            f"{plural(o['epochs'], 'epoch')}, batch {o['batch_size']}, dropout {o['dropout']:g}, "
+            f"{o['optimizer']}{rate}, {o['dtype']}; {seeds}.")
 
 
 def markdown(report):
@@ -346,7 +348,7 @@ def markdown(report):
         by_seed.append(f"| {m['name']} | " + " | ".join(money(m["mae_by_seed"][s]) for s in seeds) + " |")
     return (f"# Backtest\n\n{describe_run(report)}\n\n"
             f"## Pooled over all {n_days} test days\n\n{results_table(report)}\n\n"
-            f"MASE: each day's absolute error divided by the mean absolute one-day change of its "
+            f"MASE: each day's absolute error divided by the mean absolute one-step change of its "
             f"fold's training prices (Hyndman & Koehler 2006); below 1 beats the naive forecast's "
             f"in-sample error. Direction: share of days on which the forecast moved the same way as "
             f"the price (days without a move left out, a forecast of no move counted as a miss), "
@@ -356,7 +358,17 @@ def markdown(report):
             f"Verdicts at the {report['alpha']:g} level.\n\n"
             f"## MAE by fold\n\n{fold_table(report)}\n\n"
             f"## MAE by seed (pooled over folds)\n\n" + "\n".join(by_seed) + "\n\n"
-            f"{report['seconds']:.1f} s in all, {report['train_seconds']:.1f} s of training.\n")
+            f"{report['seconds']:.1f} s in all, {report['train_seconds']:.1f} s of training, "
+            f"{where(o)}.\n")
+
+
+def where(options):
+    """Where the trainings ran, for a sentence."""
+    if options["scheduler"] is not None:
+        return f"on the Dask cluster at {options['scheduler']}"
+    if options["workers"] is not None:
+        return f"on {plural(options['workers'], 'local worker process')}"
+    return "one after another in one process"
 
 
 # ----------------------------------------------------------------------- command ---
