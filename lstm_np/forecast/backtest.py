@@ -24,7 +24,6 @@ none of them.
 """
 from __future__ import annotations
 
-import os
 import sys
 import time
 from dataclasses import dataclass, field, replace
@@ -182,15 +181,14 @@ def backtest(options=None, series=None, *, progress=True, say=None, **overrides)
     folds = make_folds(len(series.prices), opts.folds, opts.test_days, opts.train_days, opts.window)
     splits = [fold_split(series, fold, opts.window, opts.val_split) for fold in folds]  # checks each
     dates = series.dates
+    tasks = [FoldTask(kind, fold, seed, opts.training(kind))
+             for kind in opts.models for fold in folds for seed in opts.seeds]
     say(f"{len(folds)} folds of {opts.test_days} test prices, {format_date(splits[0].test_dates[0], dates)} "
         f"to {format_date(splits[-1].test_dates[-1], dates)}, "
         + ("expanding training windows" if opts.train_days is None
            else f"rolling training windows of {opts.train_days} prices")
         + f"; {plural(len(opts.models), 'model')} x {plural(len(folds), 'fold')} x "
-          f"{plural(len(opts.seeds), 'seed')} = {plural(len(folds) * len(opts.models) * len(opts.seeds), 'training')}")
-
-    tasks = [FoldTask(kind, fold, seed, opts.training(kind))
-             for kind in opts.models for fold in folds for seed in opts.seeds]
+          f"{plural(len(opts.seeds), 'seed')} = {plural(len(tasks), 'training')}")
     results = run_tasks(run_fold, tasks, series, workers=opts.workers, scheduler=opts.scheduler,
                         warm_up=lambda: warm_up(opts, series, folds[0]), progress=progress,
                         label="backtest")
