@@ -200,6 +200,18 @@ def _alive(pid):
         return True
 
 
+def suicide(job, data):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_a_task_that_keeps_killing_its_worker_is_a_user_error():
+    import dask
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):  # give up at the first death
+        with pytest.raises(UserError, match="task job0 was running each time one of 1 worker process died"):
+            run_tasks(suicide, JOBS[:1], DATA, workers=1, progress=False)
+
+
 def test_a_failing_task_raises_its_error():
     with pytest.raises(RuntimeError, match="task job0 failed"):
         run_tasks(fail, JOBS[:1], DATA, progress=False)

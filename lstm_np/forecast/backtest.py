@@ -211,6 +211,9 @@ def backtest(options=None, series=None, *, progress=True, say=None, **overrides)
     report["source"], report["column"] = series.source, series.column
     report["n_prices"], report["data_notes"] = len(series.prices), list(series.notes)
     report["train_seconds"] = float(sum(r["train_seconds"] for r in results))
+    for kind, entry in report["models"].items():
+        entry["train_seconds"] = float(sum(r["train_seconds"] for t, r in zip(tasks, results)
+                                           if t.model == kind))
     report["options"] = jsonable(opts)
     report["seconds"] = time.perf_counter() - start
     return Backtest(opts, report, forecasts, series, folds)

@@ -132,7 +132,10 @@ def run_tasks(function, tasks, data=None, *, workers=None, scheduler=None, retri
 
 
 def _run_on(client, function, tasks, data, retries, finished):
-    from distributed import as_completed
+    from distributed import KilledWorker, as_completed
+
+    from .cli import UserError
+    from .format import plural
 
     run = uuid.uuid4().hex[:12]  # keys unique on a shared scheduler, across runs
     # A task, not client.scatter: a scattered value lost with its worker cannot be recomputed.
@@ -143,7 +146,13 @@ def _run_on(client, function, tasks, data, retries, finished):
     try:
         for future in as_completed(futures, loop=client.loop):
             k = futures[future]
-            results[k] = future.result()  # raises the task's exception after its retries
+            try:
+                results[k] = future.result()  # raises the task's exception after its retries
+            except KilledWorker as err:
+                raise UserError(f"task {tasks[k].key} was running each time one of "
+                                f"{plural(err.allowed_failures + 1, 'worker process')} died, so it was "
+                                "not tried again; a worker that runs out of memory is killed: try "
+                                "fewer --workers") from None
             future.release()
             done += 1
             finished(tasks[k], results[k], done)
