@@ -5,7 +5,7 @@ Contract: the command writes forecasts.csv (columns exactly ``model, fold, seed,
 y_pred, naive``), backtest.json (the listed keys), backtest.md and backtest.png; every statistic
 in backtest.json can be recomputed from forecasts.csv (plus the price file, for each fold's MASE
 scale); forecasts.csv is byte-identical whether the trainings ran in-process, on ``--workers 2``
-or on a ``--scheduler``; a bad flag exits 2 with one line and writes nothing; Ctrl-C exits 130 and
+or on a ``--scheduler``, and when a worker is killed mid-run; a bad flag exits 2 with one line and writes nothing; Ctrl-C exits 130 and
 leaves no output folder.
 """
 import json
@@ -144,6 +144,49 @@ def test_existing_scheduler_writes_identical_forecasts(csv, full_run, tmp_path, 
     assert (tmp_path / "s" / "forecasts.csv").read_bytes() == (full_run / "forecasts.csv").read_bytes()
 
 
+def command_line(csv, out, *extra):
+    return [sys.executable, "-m", "lstm_np.backtest", "--csv", str(csv), "--folds", "3", "--test-days", "10",
+            "--window", "5", "--units", "4", "--batch-size", "16", "--out", str(out), *extra]
+
+
+def subprocess_env(**extra):
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    path = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
+    return {**os.environ, "PYTHONPATH": path, **extra}
+
+
+def test_a_worker_killed_mid_backtest_changes_no_forecast(csv, tmp_path):
+    psutil = pytest.importorskip("psutil")
+    slow = ["--models", "lstm", "--epochs", "40", "--seeds", "3"]   # 9 trainings of about a second
+    # the reference: in-process on one kernel thread, as each worker runs (the same bits on any
+    # thread count is the kernels' promise, tested above; this test is about the lost worker)
+    done = subprocess.run(command_line(csv, tmp_path / "ref", *slow, "--quiet"), capture_output=True,
+                          text=True, env=subprocess_env(NUMBA_NUM_THREADS="1"), timeout=300)
+    assert done.returncode == 0, done.stderr
+    proc = subprocess.Popen(command_line(csv, tmp_path / "killed", *slow, "--workers", "2"),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=subprocess_env())
+    killed = None
+    try:
+        for line in proc.stderr:
+            if "backtest: 1/9 done" in line:   # both workers are busy with trainings (a second each)
+                workers = [p for p in psutil.Process(proc.pid).children(recursive=True)
+                           if "spawn_main" in " ".join(p.cmdline())]
+                assert len(workers) == 2
+                killed = workers[0].pid
+                os.kill(killed, signal.SIGKILL)
+                break
+        proc.stderr.read()
+        proc.wait(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert killed is not None
+    assert not psutil.pid_exists(killed) or psutil.Process(killed).status() == psutil.STATUS_ZOMBIE
+    assert proc.returncode == 0
+    assert (tmp_path / "killed" / "forecasts.csv").read_bytes() == (tmp_path / "ref" / "forecasts.csv").read_bytes()
+
+
 def test_rolling_training_windows_and_absolute_loss(csv, tmp_path, capsys):
     code, out, _ = run([*TINY, "--csv", csv, "--models", "mlp", "--train-days", "40", "--dm-loss", "abs",
                         "--out", tmp_path / "r"], capsys)
@@ -188,12 +231,8 @@ def test_non_empty_out_is_refused_without_force(csv, tmp_path, capsys):
 
 def test_ctrl_c_exits_130_and_leaves_no_output_folder(csv, tmp_path):
     out = tmp_path / "interrupted"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [os.path.dirname(os.path.dirname(
-        os.path.abspath(__file__))), os.environ.get("PYTHONPATH")]))}
-    proc = subprocess.Popen([sys.executable, "-m", "lstm_np.backtest", "--csv", str(csv), "--folds", "3",
-                             "--test-days", "10", "--window", "5", "--units", "4", "--epochs", "100000",
-                             "--models", "mlp", "--out", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True,
+    proc = subprocess.Popen(command_line(csv, out, "--epochs", "100000", "--models", "mlp"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=subprocess_env(), text=True,
                             start_new_session=True)
     try:
         for line in proc.stdout:      # the plan is printed just before the trainings start
