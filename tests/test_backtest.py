@@ -5,8 +5,8 @@ Contract: the command writes forecasts.csv (columns exactly ``model, fold, seed,
 y_pred, naive``), backtest.json (the listed keys), backtest.md and backtest.png; every statistic
 in backtest.json can be recomputed from forecasts.csv (plus the price file, for each fold's MASE
 scale); forecasts.csv is byte-identical whether the trainings ran in-process, on ``--workers 2``
-or on a ``--scheduler``, and when a worker is killed mid-run; a bad flag exits 2 with one line and writes nothing; Ctrl-C exits 130 and
-leaves no output folder.
+or on a ``--scheduler``, and when a worker is killed mid-run; a bad flag exits 2 with one line
+and writes nothing; Ctrl-C exits 130 and leaves no output folder.
 """
 import json
 import os
