@@ -50,9 +50,10 @@ def cell_gradient_norms(layer, x, dy_last=None, initial_state=None):
     reaches through the cell state.
 
     The loss is ``L = Σ dy_last * h_T`` (the last output of the layer). Stepping the
-    readable cell over ``x`` and then :func:`~lstm_np.layers.lstm.lstm_cell_backward` back
-    over its caches (the layer's ``implementation="numpy"``) gives, at each step, ``dc_prev = dc * f``: the gradient with respect to the cell state ``c_t`` that
-    the rest of the sequence receives. Along this path the gradient is multiplied by the
+    readable cell over ``x``, then :func:`~lstm_np.layers.lstm.lstm_cell_backward` back over
+    its caches (what the layer does with ``implementation="numpy"``), gives at each step
+    ``dc_prev = dc * f``: the gradient with respect to the cell state ``c_t`` that the rest of
+    the sequence receives. Along this path the gradient is multiplied by the
     forget gate once per step, so ``f`` near 1 carries it far and ``f`` near 0.5 lets it fade
     (the "constant error carousel" of Hochreiter & Schmidhuber, 1997; hence the forget-gate
     bias of 1 of Jozefowicz et al., 2015).

@@ -36,6 +36,19 @@ def test_trace_shapes_and_last_output(rng):
     np.testing.assert_array_equal(records[-1]["h"][:, -1], y_lstm)
 
 
+def test_trace_reads_a_model_running_the_readable_cell_the_same(rng):
+    model = two_layer_model(rng)
+    readable = Sequential.from_config(model.get_config())
+    for layer in readable.layers[::2][:2]:
+        layer.implementation = "numpy"
+    readable.set_weights(model.get_weights())
+    x = rng.normal(size=(N, T, D))
+    for ours, theirs in zip(trace(readable, x), trace(model, x)):
+        assert set(ours) == set(theirs)
+        for name in theirs:
+            np.testing.assert_allclose(ours[name], theirs[name], rtol=1e-12, atol=1e-14)
+
+
 def test_traced_gates_obey_the_cell_equations(rng):
     model = two_layer_model(rng)
     for record in trace(model, rng.normal(size=(N, T, D))):

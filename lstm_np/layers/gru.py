@@ -31,8 +31,9 @@ class GRUCellCache(NamedTuple):
 
 def gru_cell_forward(x_t, h_prev, kernel, recurrent_kernel, bias, activation="tanh",
                      recurrent_activation="sigmoid"):
-    """One GRU step (``reset_after=True``): the equations of :class:`GRU`, where ``sigma`` is
-    ``recurrent_activation`` and ``tanh`` is ``activation`` (Keras's defaults by name).
+    """One GRU step (``reset_after=True``), line for line the equations of :class:`GRU`:
+    ``sigma`` and ``tanh`` are the functions named by ``recurrent_activation`` and
+    ``activation`` (Keras's defaults: the logistic sigmoid and tanh).
 
     ``x_t (N, D)``, ``h_prev (N, H)``, ``kernel (D, 3H)``, ``recurrent_kernel (H, 3H)``,
     ``bias (2, 3H)`` (input bias, recurrent bias). Returns ``h (N, H)`` and the cache for the
@@ -123,13 +124,10 @@ class GRU(Recurrent):
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from lstm_np import GRU
-    >>> layer = GRU(5, input_shape=(4, 3))
-    >>> layer.build((4, 3), np.random.default_rng(0), "float64")
-    >>> y, cache = layer.forward(np.ones((2, 4, 3)))
-    >>> y.shape, layer.count_params()
-    ((2, 5), 150)
+    >>> from lstm_np import Dense, GRU, Sequential
+    >>> model = Sequential([GRU(5, input_shape=(4, 3)), Dense(1)], seed=0)
+    >>> model.count_params()       # 3H (D + H) + 6H for the GRU, H + 1 for the Dense
+    156
     """
 
     kind = "gru"
@@ -140,12 +138,12 @@ class GRU(Recurrent):
                  return_sequences=False, return_state=False, reset_after=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
                  implementation="compiled", input_shape=None, name=None):
-        super().__init__(units, activation, use_bias, return_sequences, return_state,
-                         kernel_initializer, recurrent_initializer, implementation, input_shape,
-                         name)
         if not reset_after:
             raise ValueError("GRU supports only reset_after=True (Keras's default, the same "
                              "math as PyTorch's nn.GRU)")
+        super().__init__(units, activation, use_bias, return_sequences, return_state,
+                         kernel_initializer, recurrent_initializer, implementation, input_shape,
+                         name)
         self.recurrent_activation = activations.get(recurrent_activation)
         self.reset_after = True
 

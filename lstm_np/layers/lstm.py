@@ -33,8 +33,9 @@ class CellCache(NamedTuple):
 
 def lstm_cell_forward(x_t, h_prev, c_prev, kernel, recurrent_kernel, bias, activation="tanh",
                       recurrent_activation="sigmoid"):
-    """One LSTM step: the equations of :class:`LSTM`, σ = ``recurrent_activation`` and
-    tanh = ``activation`` (by default; both are Keras names).
+    """One LSTM step, line for line the equations of :class:`LSTM`: ``sigma`` and ``tanh`` are
+    the functions named by ``recurrent_activation`` and ``activation`` (Keras's defaults: the
+    logistic sigmoid and tanh).
 
     ``x_t (N, D)``, ``h_prev, c_prev (N, H)``, ``kernel (D, 4H)``, ``recurrent_kernel (H, 4H)``,
     ``bias (4H,)``. Returns ``h, c`` (each ``(N, H)``) and the cache for the backward step.
@@ -132,11 +133,11 @@ class LSTM(Recurrent):
     --------
     >>> import numpy as np
     >>> from lstm_np import LSTM
-    >>> layer = LSTM(5, input_shape=(4, 3))
+    >>> layer = LSTM(5, return_state=True)
     >>> layer.build((4, 3), np.random.default_rng(0), "float64")
-    >>> y, cache = layer.forward(np.ones((2, 4, 3)))
-    >>> y.shape
-    (2, 5)
+    >>> (y, h_T, c_T), cache = layer.forward(np.ones((2, 4, 3)))
+    >>> bool(np.all(y == h_T)), c_T.shape
+    (True, (2, 5))
     """
 
     kind = "lstm"

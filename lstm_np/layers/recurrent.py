@@ -30,7 +30,7 @@ timestep, ``F`` features (``D`` inputs, ``H`` units, or ``G * H`` gates)::
     STATE           "PFB"   h_0, c_0, h_T, c_T and their gradients, (P, H, B)
 
 :func:`to_kernel` and :func:`from_kernel` take batch-first arrays, ``(N, T, F)`` or ``(N, F)``,
-to these layouts and back; no other code transposes.
+to these layouts and back: no other code moves the axes of the batch.
 """
 import inspect
 from typing import NamedTuple
@@ -96,8 +96,8 @@ def _checked(a, shape, what, dtype, layer):
 class Recurrent(Layer):
     """Base of LSTM, GRU and SimpleRNN: a cell run over time (see the module's docstring).
 
-    Parameters shared by the three layers
-    -------------------------------------
+    Parameters
+    ----------
     units : int — H, the size of the state.
     activation : str — a Keras name (tanh, sigmoid, relu, linear, hard_sigmoid).
     use_bias : bool
@@ -136,7 +136,8 @@ class Recurrent(Layer):
         if int(units) != units or units < 1:
             raise ValueError(f"units must be a positive integer, got {units!r}")
         if implementation not in IMPLEMENTATIONS:
-            raise ValueError(f"implementation must be 'compiled' or 'numpy', got {implementation!r}")
+            raise ValueError("implementation must be 'compiled' or 'numpy', got "
+                             f"{implementation!r}")
         self.units = int(units)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)

@@ -81,11 +81,10 @@ class SimpleRNN(Recurrent):
     --------
     >>> import numpy as np
     >>> from lstm_np import SimpleRNN
-    >>> layer = SimpleRNN(5, input_shape=(4, 3))
+    >>> layer = SimpleRNN(5, return_sequences=True, implementation="numpy")
     >>> layer.build((4, 3), np.random.default_rng(0), "float64")
-    >>> y, cache = layer.forward(np.ones((2, 4, 3)))
-    >>> y.shape, layer.count_params()
-    ((2, 5), 45)
+    >>> layer(np.ones((2, 4, 3))).shape, layer.count_params()      # H (D + H) + H
+    ((2, 4, 5), 45)
     """
 
     kind = "simple_rnn"
