@@ -232,6 +232,17 @@ def test_input_of_the_wrong_shape_is_refused(kind, implementation):
 
 @pytest.mark.parametrize("kind", LAYERS)
 @pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+def test_an_empty_batch_gives_empty_outputs_and_zero_gradients(kind, implementation):
+    layer = make_layer(kind, implementation=implementation, return_sequences=True)
+    y, cache = layer.forward(np.ones((0, T, D)))
+    dx, grads = layer.backward(np.ones(y.shape), cache)
+    assert y.shape == (0, T, H) and dx.shape == (0, T, D)
+    for key, w in layer.params.items():
+        np.testing.assert_array_equal(grads[key], np.zeros_like(w))
+
+
+@pytest.mark.parametrize("kind", LAYERS)
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
 def test_initial_states_of_the_wrong_number_or_shape_are_refused(rng, kind, implementation):
     layer = make_layer(kind, implementation=implementation)
     x, states = np.ones((N, T, D)), random_states(rng, layer)
