@@ -203,20 +203,12 @@ class Recurrent(Layer):
         sizes, has_initial_state = (N, T, D, self.units), initial_state is not None
         if self.implementation == "numpy":
             h_seq, final, steps = self._forward_numpy(x, states, weights)
-            cache = CellSteps(steps, sizes, has_initial_state) if keep_cache else None
+            cache = CellSteps(steps, sizes, has_initial_state)
         else:
-            x_b = to_kernel(x, blocks_for(N), FEATURES_FIRST)
-            with single_threaded_blas():      # the kernels' own BLAS calls
-                arrays, other_final = self.kernel_forward(
-                    x_b, [to_kernel(s, x_b.shape[0], STATE) for s in states], weights, keep_cache)
-            h_seq = from_kernel(arrays[0], FEATURES_FIRST, N, steps=slice(1, None)) \
-                if self.return_sequences else None
-            final = [from_kernel(arrays[0], FEATURES_FIRST, N, steps=T)]
-            final += [from_kernel(s, STATE, N) for s in other_final]
-            cache = self.KernelCache(x_b, *arrays, sizes, has_initial_state) if keep_cache \
-                else None
+            h_seq, final, arrays = self._forward_compiled(x, states, weights, keep_cache)
+            cache = self.KernelCache(*arrays, sizes, has_initial_state)
         y = h_seq if self.return_sequences else final[0].copy()
-        return ([y, *final] if self.return_state else y), cache
+        return ([y, *final] if self.return_state else y), (cache if keep_cache else None)
 
     def _forward_numpy(self, x, states, weights):
         """The readable cell, one timestep after the other (``implementation="numpy"``)."""
@@ -226,6 +218,20 @@ class Recurrent(Layer):
             steps.append(step)
             h_seq.append(states[0])
         return np.stack(h_seq, axis=1), states, steps
+
+    def _forward_compiled(self, x, states, weights, keep_cache):
+        """The layer's forward kernel over the whole sequence, the batch cut into blocks."""
+        N, T, _ = x.shape
+        x = to_kernel(x, blocks_for(N), FEATURES_FIRST)
+        with single_threaded_blas():      # the kernels' own BLAS calls
+            arrays, other_final = self.kernel_forward(
+                x, [to_kernel(s, x.shape[0], STATE) for s in states], weights, keep_cache)
+        h = arrays[0]
+        h_seq = from_kernel(h, FEATURES_FIRST, N, steps=slice(1, None)) \
+            if self.return_sequences else None
+        final = [from_kernel(h, FEATURES_FIRST, N, steps=T)]
+        final += [from_kernel(s, STATE, N) for s in other_final]
+        return h_seq, final, (x, *arrays)
 
     # --- backward -------------------------------------------------------------------------
     def backward(self, dy, cache, need_dx=True):
@@ -247,16 +253,8 @@ class Recurrent(Layer):
         if isinstance(cache, CellSteps):
             dweights, dx, dstates = self._backward_numpy(dh_seq, dstates, cache, weights)
         else:
-            P, B = cache.x.shape[0], cache.x.shape[-1]
-            dh_seq = np.zeros((P, T, H, B), weights[0].dtype) if dh_seq is None \
-                else to_kernel(dh_seq, P, STEPS_FIRST)
-            with single_threaded_blas():      # the kernels' own BLAS calls
-                dweights, dx, dstates = self.kernel_backward(
-                    dh_seq, [to_kernel(d, P, STATE) for d in dstates], cache, weights,
-                    need_dx or cache.has_initial_state)
-            if need_dx:
-                dx = from_kernel(dx, FEATURES_FIRST, N)
-            dstates = [from_kernel(d, STATE, N) for d in dstates]
+            dweights, dx, dstates = self._backward_compiled(dh_seq, dstates, cache, weights,
+                                                            need_dx)
         grads = dict(zip(self.params, dweights))        # no bias gradient without a bias
         dx = dx if need_dx else None
         return ([dx, *dstates] if cache.has_initial_state else dx), grads
@@ -273,6 +271,21 @@ class Recurrent(Layer):
             for total, step in zip(dweights, step_dweights):
                 total += step
         return dweights, dx, dstates
+
+    def _backward_compiled(self, dh_seq, dstates, cache, weights, need_dx):
+        """The layer's backward kernel over the whole sequence, block by block."""
+        N, T, D, H = cache.sizes
+        P, B = cache.x.shape[0], cache.x.shape[-1]
+        if dh_seq is None:                # only the last output was returned
+            dh_seq = np.zeros((P, T, H, B), weights[0].dtype)
+        else:
+            dh_seq = to_kernel(dh_seq, P, STEPS_FIRST)
+        with single_threaded_blas():      # the kernels' own BLAS calls
+            dweights, dx, dstates = self.kernel_backward(
+                dh_seq, [to_kernel(d, P, STATE) for d in dstates], cache, weights,
+                need_dx or cache.has_initial_state)
+        dx = from_kernel(dx, FEATURES_FIRST, N) if need_dx else None
+        return dweights, dx, [from_kernel(d, STATE, N) for d in dstates]
 
     # --- checks: the kernels read whatever shapes they are given -------------------------------
     def _weights(self):
