@@ -132,7 +132,7 @@ class Sequential:
         if x.shape[1:] != self.input_shape:
             raise ValueError(f"{what} has shape {x.shape}; the model expects (batch, "
                              f"{', '.join(map(str, self.input_shape))})")
-        return _finite(np.ascontiguousarray(x, dtype=self.dtype), what, self.dtype)
+        return _finite(_converted(x, self.dtype), what, x.dtype)
 
     @property
     def output_shape(self):
@@ -159,7 +159,7 @@ class Sequential:
                                  f"(shape {y.shape})")
             raise ValueError(f"{what} has shape {y.shape} but the model's outputs have shape "
                              f"{expected}")
-        return _finite(np.ascontiguousarray(y, dtype=self.dtype), what, self.dtype)
+        return _finite(_converted(y, self.dtype), what, y.dtype)
 
     def _check_data(self, x, y, what=("x", "y")):
         """Both checks at once, and at least one sample."""
@@ -484,14 +484,24 @@ def _real_array(values, what):
     return array
 
 
-def _finite(array, what, dtype):
-    """``array`` if every value is finite, else a ValueError naming the first bad one."""
+def _converted(array, dtype):
+    """A contiguous copy in ``dtype``; a value too large for it becomes inf, which
+    :func:`_finite` then reports (so NumPy's overflow warning would only repeat it)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.ascontiguousarray(array, dtype=dtype)
+
+
+def _finite(array, what, given_dtype):
+    """``array`` if every value is finite, else a ValueError naming the first bad one (and
+    saying so when the values only overflowed in the conversion from ``given_dtype``)."""
     bad = ~np.isfinite(array)
     if bad.any():
         index = tuple(int(i) for i in np.argwhere(bad)[0])
+        converted = f" after conversion to {array.dtype.name}" \
+            if given_dtype != array.dtype else ""
         raise ValueError(f"{what} holds {np.count_nonzero(bad)} NaN or infinite value(s) (the "
-                         f"first at index {index}) after conversion to {dtype.name}; remove "
-                         "or fill them before training or predicting")
+                         f"first at index {index}){converted}; remove or fill them before "
+                         "training or predicting")
     return array
 
 
