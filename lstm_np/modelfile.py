@@ -239,14 +239,11 @@ def _read_json(archive, info, what):
             raise _Refused(f"its {what} text is longer than {MAX_JSON_CHARS:,} characters")
         data = _read_exactly(stream, dtype.itemsize, info)
     try:
-        text = str(np.frombuffer(data, dtype=dtype)[0])
-        return json.loads(text, parse_constant=_no_constants)
+        # NaN and Infinity parse (Python's json writes them); every number that matters is
+        # checked to be finite where it is used
+        return json.loads(str(np.frombuffer(data, dtype=dtype)[0]))
     except (ValueError, UnicodeError, RecursionError) as err:
         raise _Refused(f"its {what} entry is not valid JSON ({_short(err)})") from None
-
-
-def _no_constants(name):
-    raise ValueError(f"{name} is not a number JSON allows")
 
 
 def _read_weight(archive, info, shape, dtype):
@@ -269,6 +266,20 @@ def _read_weight(archive, info, shape, dtype):
     if not np.isfinite(array).all():
         raise _Refused(f"{name} holds NaN or infinite values")
     return array
+
+
+def check_savable(config, extra):
+    """Refuse to write a file :func:`read_model_file` would refuse: a model beyond the size
+    limits, or a scaler that is not sane. Raises :class:`ModelFileError` with one sentence."""
+    try:
+        check_config(json.loads(json.dumps(config)))
+        check_extra(json.loads(json.dumps(extra)), config)
+    except _Refused as reason:
+        raise ModelFileError(f"this model cannot be saved as an lstm_np model file: "
+                             f"{reason}") from None
+    except (TypeError, ValueError) as err:
+        raise ModelFileError(f"this model cannot be saved: its extra data is not JSON "
+                             f"({_short(err)})") from None
 
 
 # ------------------------------------------------------------------------------------ config

@@ -422,6 +422,9 @@ class Sequential:
         """
         if not self.built:
             raise ValueError("cannot save a model that has not been built")
+        from .modelfile import check_savable
+
+        check_savable(self.get_config(), extra or {})    # never write a file load refuses
         arrays = {"config": np.array(json.dumps(self.get_config())),
                   "extra": np.array(json.dumps(extra or {}))}
         arrays.update({f"weight_{k:03d}": w for k, w in enumerate(self.get_weights())})

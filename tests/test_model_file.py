@@ -310,7 +310,7 @@ def test_a_config_that_is_not_json_text_is_refused(tmp_path):
     assert "config entry is not valid JSON" in refusal(
         tmp_path, with_entry(data, "config.npy", npy(np.array("{'python': 1}"))))
     assert "config entry is not valid JSON" in refusal(
-        tmp_path, with_entry(data, "config.npy", npy(np.array('{"a": NaN}'))))
+        tmp_path, with_entry(data, "config.npy", npy(np.array('{"a": 1'))))
 
 
 # ------------------------------------------------------------------------- scaler and window
@@ -320,6 +320,8 @@ def test_a_config_that_is_not_json_text_is_refused(tmp_path):
     ({**EXTRA, "scaler": {**SCALER, "data_max": 1e308, "data_min": -1e308}}, "too wide"),
     ({**EXTRA, "scaler": {**SCALER, "feature_range": [1, 0]}}, "feature_range is [1, 0]"),
     ({**EXTRA, "scaler": [0, 1]}, "its scaler is not a JSON object"),
+    ({**EXTRA, "scaler": {**SCALER, "data_min": float("nan")}}, "data_min is NaN, not a finite"),
+    ({**EXTRA, "scaler": {**SCALER, "data_max": float("inf")}}, "data_max is Infinity, not a"),
     ({**EXTRA, "window": 0}, "its window is 0"),
     ({**EXTRA, "window": 6.5}, "its window is 6.5"),
 ])
@@ -421,3 +423,20 @@ def test_a_damaged_file_is_refused_in_one_sentence_or_still_forecasts_a_number(
         return
     x = np.random.default_rng(0).random((2,) + model.input_shape)
     assert np.isfinite(model.predict(x)).all(), kind
+
+
+# ------------------------------------------------------------------------------------ saving
+def test_save_refuses_to_write_a_file_that_load_would_refuse(tmp_path):
+    """A model beyond the loader's limits, or a broken scaler, fails at save with one sentence
+    and leaves no file, rather than writing a model.npz no one can load."""
+    path = tmp_path / "m.npz"
+    with pytest.raises(ModelFileError, match="cannot be saved .*data_min .* exceeds"):
+        small_model().save(path, extra={**EXTRA, "scaler": {**SCALER, "data_min": 1e9}})
+    names = [f"layer_{k}" for k in range(101)]
+    too_deep = Sequential([Dense(1, input_shape=(1,), name=names[0])] +
+                          [Dense(1, name=n) for n in names[1:]])
+    with pytest.raises(ModelFileError, match="101 layers, more than lstm_np's limit of 100"):
+        too_deep.save(path)
+    with pytest.raises(ModelFileError, match="extra data is not JSON"):
+        small_model().save(path, extra={"when": object()})
+    assert not path.exists() and list(tmp_path.iterdir()) == []
