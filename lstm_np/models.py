@@ -181,10 +181,13 @@ class Sequential:
         params = self.params
         if len(weights) != len(params):
             raise ValueError(f"set_weights got {len(weights)} arrays; the model has {len(params)}")
+        checked = []
         for (path, current), new in zip(params.items(), weights):
-            new = np.asarray(new)
+            new = _real_array(new, path)
             if new.shape != current.shape:
                 raise ValueError(f"{path} has shape {current.shape}; got {new.shape}")
+            checked.append(_finite(_converted(new, current.dtype), path, new.dtype))
+        for current, new in zip(params.values(), checked):     # all or nothing
             current[...] = new
 
     def count_params(self):

@@ -201,3 +201,26 @@ def test_optimizers_refuse_non_finite_or_out_of_range_arguments(make):
 def test_optimizers_accept_numpy_numbers():
     assert SGD(np.float32(0.5)).learning_rate == 0.5
     assert Adam(np.float64(1e-3), beta_1=np.float32(0.5)).beta_1 == 0.5
+
+
+# ------------------------------------------------------------------------------ set_weights
+@pytest.mark.parametrize("bad, message", [
+    (lambda w: w.astype(complex), "must hold real numbers, got dtype complex128"),
+    (lambda w: np.full_like(w, np.nan), "holds .* NaN or infinite"),
+    (lambda w: w.astype(object), "must hold real numbers, got dtype object"),
+    (lambda w: w[:1], "has shape"),
+])
+def test_set_weights_refuses_what_a_model_file_may_not_hold_and_changes_nothing(bad, message):
+    model = one_output_model()
+    before = model.get_weights()
+    weights = [w + 1 for w in before]
+    weights[2] = bad(weights[2])
+    with pytest.raises(ValueError, match=message):
+        model.set_weights(weights)
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+
+
+def test_set_weights_takes_integer_weights_as_their_values():
+    model = Sequential([Dense(1, input_shape=(2,))], dtype="float32")
+    model.set_weights([np.array([[1], [2]], np.int64), np.array([3], np.int64)])
+    assert model.predict(np.array([[1.0, 1.0]]))[0, 0] == 6.0
