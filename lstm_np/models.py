@@ -132,7 +132,7 @@ class Sequential:
         if x.shape[1:] != self.input_shape:
             raise ValueError(f"{what} has shape {x.shape}; the model expects (batch, "
                              f"{', '.join(map(str, self.input_shape))})")
-        return _finite(_converted(x, self.dtype), what, x.dtype)
+        return _finite(_converted(x, self.dtype), what, x)
 
     @property
     def output_shape(self):
@@ -159,7 +159,7 @@ class Sequential:
                                  f"(shape {y.shape})")
             raise ValueError(f"{what} has shape {y.shape} but the model's outputs have shape "
                              f"{expected}")
-        return _finite(_converted(y, self.dtype), what, y.dtype)
+        return _finite(_converted(y, self.dtype), what, y)
 
     def _check_data(self, x, y, what=("x", "y")):
         """Both checks at once, and at least one sample."""
@@ -186,7 +186,7 @@ class Sequential:
             new = _real_array(new, path)
             if new.shape != current.shape:
                 raise ValueError(f"{path} has shape {current.shape}; got {new.shape}")
-            checked.append(_finite(_converted(new, current.dtype), path, new.dtype))
+            checked.append(_finite(_converted(new, current.dtype), path, new))
         for current, new in zip(params.values(), checked):     # all or nothing
             current[...] = new
 
@@ -497,14 +497,14 @@ def _converted(array, dtype):
         return np.ascontiguousarray(array, dtype=dtype)
 
 
-def _finite(array, what, given_dtype):
+def _finite(array, what, given):
     """``array`` if every value is finite, else a ValueError naming the first bad one (and
-    saying so when the values only overflowed in the conversion from ``given_dtype``)."""
+    saying so when that value was finite in ``given``, the array before conversion)."""
     bad = ~np.isfinite(array)
     if bad.any():
         index = tuple(int(i) for i in np.argwhere(bad)[0])
         converted = f" after conversion to {array.dtype.name}" \
-            if given_dtype != array.dtype else ""
+            if np.isfinite(given[index]) else ""
         raise ValueError(f"{what} holds {np.count_nonzero(bad)} NaN or infinite value(s) (the "
                          f"first at index {index}){converted}; remove or fill them before "
                          "training or predicting")

@@ -143,7 +143,11 @@ def test_values_too_large_for_float32_are_refused_in_a_float32_model():
     model = one_output_model(dtype="float32")
     x, y = data()
     x[0, 0, 0] = 1e300                                  # finite in float64, inf in float32
-    with pytest.raises(ValueError, match="after conversion to float32"):
+    with pytest.raises(ValueError, match=r"x holds 1 NaN .* index \(0, 0, 0\)\) after "
+                                         "conversion to float32"):
+        model.predict(x)
+    x[0, 0, 0] = np.nan                                 # NaN from the start: no such note
+    with pytest.raises(ValueError, match=r"index \(0, 0, 0\)\); remove"):
         model.predict(x)
 
 
