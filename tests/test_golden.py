@@ -137,3 +137,26 @@ def test_the_textbook_adam_formula_is_measurably_not_keras(name):
     lr = float(g["learning_rate"])
     gap = max(np.abs(g[f"w{t}"] - g[f"formula_w{t}"]).max() for t in range(1, 21))
     assert 1e-5 * lr < gap < 1e-3 * lr
+
+
+ADAM_WITHOUT_JIT = """
+import sys
+sys.path.insert(0, {tests!r})
+import test_golden
+for name in test_golden.adam_files():
+    test_golden.test_adam_matches_real_keras_to_the_last_bit(name)
+print("ok")
+"""
+
+
+def test_adam_matches_real_keras_without_the_jit_too():
+    """NUMBA_DISABLE_JIT=1 runs the same update as Python on NumPy scalars; it must give the
+    same bits as the compiled kernel, and so as Keras."""
+    import os
+    import subprocess
+    import sys
+
+    script = ADAM_WITHOUT_JIT.format(tests=os.path.dirname(__file__))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env={**os.environ, "NUMBA_DISABLE_JIT": "1"}, check=False)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
