@@ -40,8 +40,9 @@ import numpy as np
 
 from .models import FORMAT, FORMAT_VERSION, ModelFileError
 
-#: sizes beyond which a file is refused before it is read (far above any model lstm_np trains:
-#: the seed model has 70,901 parameters; 50 million float64 parameters take 400 MB)
+#: sizes beyond which a file is refused before it is read (the seed model has 70,901
+#: parameters; LSTM(3500) on one feature has 49 million; 50 million float64 take 400 MB).
+#: Sequential.save refuses to write what load would refuse (check_savable).
 MAX_PARAMETERS = 50_000_000
 MAX_LAYERS = 100
 MAX_TIMESTEPS = 1_000_000
@@ -338,7 +339,8 @@ def _layer_schema():
                  "input_shape": anything, "name": name}
     return {
         "LSTM": {**recurrent, "recurrent_activation": activation, "unit_forget_bias": boolean},
-        "GRU": {**recurrent, "recurrent_activation": activation, "reset_after": lambda v: v is True},
+        "GRU": {**recurrent, "recurrent_activation": activation,
+                "reset_after": lambda v: v is True},
         "SimpleRNN": recurrent,
         "Dense": {"units": units, "activation": activation, "use_bias": boolean,
                   "input_shape": anything, "name": name},
