@@ -73,7 +73,7 @@ def test_backtest_writes_every_output_with_the_named_columns_and_keys(full_run):
     assert report["folds"][-1]["test_end"] == "2021-05-30"        # the last fold ends with the data
     assert report["options"]["seeds"] == [0, 1] and report["seconds"] > 0
     md = (full_run / "backtest.md").read_text()
-    for text in ("| LSTM |", "| MLP |", "| naive (tomorrow = today) |", "## MAE by fold",
+    for text in ("3 folds of 10 days", "| LSTM |", "| MLP |", "| naive (tomorrow = today) |", "## MAE by fold",
                  "the mean over the seeds", report["models"]["gru"]["verdict"]):
         assert text in md
     assert (full_run / "backtest.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -118,6 +118,12 @@ def test_every_statistic_can_be_recomputed_from_forecasts_csv(full_run, csv):
             assert report["naive"]["mae"] == pytest.approx(np.mean(np.abs(last - y_true)), rel=1e-12)
             assert report["naive"]["mase"] == pytest.approx(np.mean(np.abs(last - y_true) / day_scale),
                                                             rel=1e-12)
+
+
+def test_intraday_test_windows_are_counted_in_prices():
+    from lstm_np.forecast.backtest import describe_window
+    assert describe_window({"options": {"test_days": 96}, "step_seconds": 900.0}) == "96 prices 0:15:00 apart"
+    assert describe_window({"options": {"test_days": 30}, "step_seconds": 86400.0}) == "30 days"
 
 
 def test_the_python_function_returns_what_the_command_writes(csv, full_run):

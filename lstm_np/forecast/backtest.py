@@ -37,7 +37,7 @@ from . import stats
 from .cli import UserError, command
 from .data import describe, load_prices, source_name
 from .folds import Fold, fold_seed, fold_split, make_folds
-from .format import format_date, money, plural
+from .format import format_date, format_step, median_step, money, plural
 from .options import BacktestOptions, TrainOptions, build_parser, parse
 from .pipeline import NAMES, jsonable, train_model
 from .plots import plot_backtest
@@ -183,7 +183,7 @@ def backtest(options=None, series=None, *, progress=True, say=None, **overrides)
     dates = series.dates
     tasks = [FoldTask(kind, fold, seed, opts.training(kind))
              for kind in opts.models for fold in folds for seed in opts.seeds]
-    say(f"{len(folds)} folds of {opts.test_days} test prices, {format_date(splits[0].test_dates[0], dates)} "
+    say(f"{plural(len(folds), 'fold')} of {plural(opts.test_days, 'test price')}, {format_date(splits[0].test_dates[0], dates)} "
         f"to {format_date(splits[-1].test_dates[-1], dates)}, "
         + ("expanding training windows" if opts.train_days is None
            else f"rolling training windows of {opts.train_days} prices")
@@ -209,6 +209,7 @@ def backtest(options=None, series=None, *, progress=True, say=None, **overrides)
                         "notes": split.notes}
                        for f, scale, split in zip(folds, scales, splits)]
     report["source"], report["column"] = series.source, series.column
+    report["step_seconds"] = float(median_step(dates).total_seconds())
     report["n_prices"], report["data_notes"] = len(series.prices), list(series.notes)
     report["train_seconds"] = float(sum(r["train_seconds"] for r in results))
     for kind, entry in report["models"].items():
@@ -321,6 +322,15 @@ def fold_table(report):
     return "\n".join(rows)
 
 
+def describe_window(report):
+    """One test window in words: ``"30 days"`` for daily prices, ``"96 prices 0:15:00 apart"``
+    for 15-minute ones."""
+    n, step = report["options"]["test_days"], report["step_seconds"]
+    if step == 86400:
+        return plural(n, "day")
+    return f"{plural(n, 'price')} {format_step(pd.Timedelta(seconds=step))} apart"
+
+
 def describe_run(report):
     """One paragraph: the data, the folds, the networks' settings and the seeds."""
     o = report["options"]
@@ -331,7 +341,7 @@ def describe_run(report):
              f"seeds {','.join(map(str, o['seeds']))} (a day's forecast is the mean over the seeds)")
     rate = "" if o["learning_rate"] is None else " " + format(o["learning_rate"], "g")
     return (f"{source_name(report['source'])} {report['column']}: {len(folds)} folds of "
-            f"{o['test_days']} days, {folds[0]['test_start']} to {folds[-1]['test_end']}, "
+            f"{describe_window(report)}, {folds[0]['test_start']} to {folds[-1]['test_end']}, "
             f"{training}. Window {o['window']}, units {','.join(map(str, o['units']))}, "
             f"{plural(o['epochs'], 'epoch')}, batch {o['batch_size']}, dropout {o['dropout']:g}, "
             f"{o['optimizer']}{rate}, {o['dtype']}; {seeds}.")

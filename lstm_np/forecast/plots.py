@@ -165,7 +165,7 @@ def plot_backtest(series, folds, report, forecasts, path):
     top.legend(loc="best", fontsize=9)
     seeds = len(report["options"]["seeds"])
     top.set_title(f"{source_name(report['source'])}: {len(folds)} folds of "
-                  f"{report['options']['test_days']} days (dotted: fold starts), one-step forecasts"
+                  f"{report['options']['test_days']} prices (dotted: fold starts), one-step forecasts"
                   + (f", mean over {seeds} seeds" if seeds > 1 else ""), fontsize=10)
 
     x = np.arange(1, len(folds) + 1)
