@@ -39,7 +39,7 @@ from .data import describe, load_prices, source_name
 from .folds import Fold, fold_seed, fold_split, make_folds
 from .format import format_date, format_step, median_step, money, plural
 from .options import BacktestOptions, TrainOptions, build_parser, parse
-from .pipeline import NAMES, jsonable, train_model
+from .pipeline import NAMES, jsonable, train_model, warm_up
 from .plots import plot_backtest
 from .tasks import run_tasks
 
@@ -110,20 +110,6 @@ def run_fold(task, series):
             "train_seconds": float(sum(history.seconds))}
 
 
-def warm_up(opts, series, fold):
-    """Train each network one epoch on one batch of ``fold``, so that Numba compiles (or loads)
-    its kernels into the on-disk cache once, here, before the workers start."""
-    split = fold_split(series, fold, opts.window, opts.val_split)
-    n = min(len(split.x_train), opts.batch_size)
-    tiny = replace(split, x_train=split.x_train[:n], y_train=split.y_train[:n],
-                   x_val=split.x_val[:n], y_val=split.y_val[:n], x_test=split.x_test[:2])
-    for kind in opts.models:
-        try:
-            train_model(replace(opts.training(kind), epochs=1), tiny)
-        except (UserError, NonFiniteLossError):
-            pass  # a diverging warm-up still compiled the kernels; the real run reports it
-
-
 # ---------------------------------------------------------------------- backtest ---
 
 @dataclass
@@ -190,7 +176,8 @@ def backtest(options=None, series=None, *, progress=True, say=None, **overrides)
         + f"; {plural(len(opts.models), 'model')} x {plural(len(folds), 'fold')} x "
           f"{plural(len(opts.seeds), 'seed')} = {plural(len(tasks), 'training')}")
     results = run_tasks(run_fold, tasks, series, workers=opts.workers, scheduler=opts.scheduler,
-                        warm_up=lambda: warm_up(opts, series, folds[0]), progress=progress,
+                        warm_up=lambda: warm_up([opts.training(kind) for kind in opts.models], splits[0]),
+                        progress=progress,
                         label="backtest")
     failed = [f"{task.model} fold {task.fold.fold} seed {task.seed}: {r['error']}"
               for task, r in zip(tasks, results) if "error" in r]

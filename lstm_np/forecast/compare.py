@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import platform
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -32,6 +32,7 @@ from .data import source_name
 from .format import format_date, money, plural
 from .options import CompareOptions, TrainOptions, build_parser, parse
 from .pipeline import NAMES, error_metrics, jsonable, last_value, load_data, train_model, windows_line
+from .pipeline import warm_up as pipeline_warm_up
 from .plots import plot_comparison
 from .tasks import run_tasks
 
@@ -104,15 +105,7 @@ def main(argv=None):
 def warm_up(opts, split, say):
     """Fit each network one epoch on one batch, so Numba's compile (or cache load) is not timed."""
     say("warming up the kernels (Numba compile or cache load, not timed)...", flush=True)
-    n = min(len(split.x_train), opts.batch_size)
-    tiny = replace(split, x_train=split.x_train[:n], y_train=split.y_train[:n],
-                   x_val=split.x_val[:n], y_val=split.y_val[:n], x_test=split.x_test[:2])
-    for kind in opts.models:
-        options = replace(opts.run(kind, 0), epochs=1, quiet=True)
-        try:
-            train_model(options, tiny)
-        except (UserError, NonFiniteLossError):
-            pass  # a diverging warm-up still compiled the kernels; the real run will report it
+    pipeline_warm_up([opts.run(kind, 0) for kind in opts.models], split)
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,12 @@ from the ``window`` observed prices before it, as the naive forecast (tomorrow =
 from __future__ import annotations
 
 import os
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import numpy as np
 
 from ..layers import GRU, LSTM, Dense, Dropout, SimpleRNN
-from ..models import ModelFileError, Sequential, load_model
+from ..models import ModelFileError, NonFiniteLossError, Sequential, load_model
 from ..optimizers import SGD, Adam
 from .cli import UserError
 from .data import BUNDLED, DataError, MinMaxScaler, describe, load_prices, split_series
@@ -28,7 +28,7 @@ from .format import format_date, median_step
 __all__ = ["MODELS", "NAMES", "OPTIMIZERS", "build_model", "error_metrics", "evaluate",
            "forecast_next", "forecast_windows", "input_shape", "jsonable", "last_value", "load_data",
            "make_optimizer", "model_inputs", "read_model", "save_model", "train_model",
-           "windows_line"]
+           "warm_up", "windows_line"]
 
 # Recurrent layer per --model value; each is stacked as RNN(u) -> Dropout for every --units value.
 RECURRENT = {"lstm": LSTM, "gru": GRU, "rnn": SimpleRNN}
@@ -161,6 +161,21 @@ def train_model(opts, split, summary=False, verbose=0):
         raise UserError("the model's test forecasts are not finite numbers; nothing was saved "
                         f"— try a lower learning rate than {optimizer.learning_rate:g}")
     return model, optimizer, history, predicted
+
+
+def warm_up(runs, split):
+    """Train each of ``runs`` (TrainOptions) for one epoch on one batch of ``split``, so that
+    Numba compiles its kernels (or loads them from its on-disk cache) before the real runs: the
+    compilation then counts in no run's seconds, and worker processes started afterwards load
+    the kernels from the cache instead of each compiling them again."""
+    for opts in runs:
+        n = min(len(split.x_train), opts.batch_size)
+        tiny = replace(split, x_train=split.x_train[:n], y_train=split.y_train[:n],
+                       x_val=split.x_val[:n], y_val=split.y_val[:n], x_test=split.x_test[:2])
+        try:
+            train_model(replace(opts, epochs=1), tiny)
+        except (UserError, NonFiniteLossError):
+            pass  # a diverging warm-up still compiled the kernels; the real run reports it
 
 
 def forecast_windows(model, kind, scaler, x):
