@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from lstm_np.files import OutputFolderError
 from lstm_np.forecast.data import load_prices
 from lstm_np.forecast import stats
 from lstm_np.forecast.backtest import CSV_COLUMNS, OUTPUT_FILES, backtest, main
@@ -126,13 +127,17 @@ def test_intraday_test_windows_are_counted_in_prices():
     assert describe_window({"options": {"test_days": 30}, "step_seconds": 86400.0}) == "30 days"
 
 
-def test_the_python_function_returns_what_the_command_writes(csv, full_run):
+def test_the_python_function_returns_what_the_command_writes(csv, full_run, tmp_path):
     result = backtest(csv=str(csv), folds=3, test_days=10, window=5, units=(4,), epochs=2,
                       batch_size=16, seeds=(0, 1), progress=False)
     written = pd.read_csv(full_run / "forecasts.csv", dtype={"date": str})
     pd.testing.assert_frame_equal(result.forecasts, written, check_exact=True)
     report = json.loads((full_run / "backtest.json").read_text())
     assert result.report["models"]["lstm"]["mae"] == report["models"]["lstm"]["mae"]
+    assert result.save(tmp_path / "saved") == tmp_path / "saved"
+    assert sorted(os.listdir(tmp_path / "saved")) == sorted(OUTPUT_FILES)
+    with pytest.raises(OutputFolderError, match="not empty"):
+        result.save(tmp_path / "saved")
 
 
 def test_in_process_and_two_workers_write_identical_forecasts(csv, full_run, tmp_path, capsys):

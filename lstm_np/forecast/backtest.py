@@ -122,9 +122,12 @@ class Backtest:
     series: object = field(repr=False)
     folds: list = field(repr=False)
 
-    def save(self, out):
-        """Write forecasts.csv, backtest.json, backtest.md and backtest.png into ``out``, each
-        atomically; if one fails (or Ctrl-C), the ones already written are removed."""
+    def save(self, out=None, force=False):
+        """Write forecasts.csv, backtest.json, backtest.md and backtest.png into ``out`` (default
+        ``runs/backtest-<YYYYmmdd-HHMMSS>``), each atomically; if one fails (or Ctrl-C), the ones
+        already written are removed. A non-empty ``out`` is refused unless ``force``. Returns
+        the folder."""
+        out = output_folder(out, force, prefix="backtest-")
         write_outputs(out, {
             "forecasts.csv": lambda p: write_text(p, forecasts_csv(self.forecasts)),
             "backtest.json": lambda p: write_json(p, self.report),
@@ -132,6 +135,7 @@ class Backtest:
             "backtest.png": lambda p: plot_backtest(
                 self.series, self.folds, self.report,
                 {kind: seed_mean(self.forecasts, kind)[0] for kind in self.report["models"]}, p)})
+        return out
 
 
 def backtest(options=None, series=None, *, progress=True, say=None, **overrides):
@@ -384,7 +388,7 @@ def main(argv=None):
     print()
     for m in report["models"].values():
         print(f"{m['name']}: {m['verdict']}")
-    result.save(out)
+    result.save(out, force=opts.force)
     print(f"saved {', '.join(OUTPUT_FILES)} in {out} ({report['seconds']:.1f} s)")
     return 0
 
