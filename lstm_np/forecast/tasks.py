@@ -28,8 +28,9 @@ Why the results cannot depend on where a task ran:
   them is killed, the scheduler can compute them again from the task graph.
 
 Robustness: a killed worker process (``kill -9``) makes the scheduler run its tasks again on
-another worker (``LocalCluster`` also restarts the dead process), and a task that raises is
-retried ``retries`` times; Ctrl-C cancels every task, shuts the cluster down and re-raises, so the
+another worker (``LocalCluster`` also restarts the dead process) — a task whose workers keep
+dying (Dask's ``allowed-failures``, 3 by default) ends the run with one sentence — and a task that
+raises is retried ``retries`` times; Ctrl-C cancels every task, shuts the cluster down and re-raises, so the
 caller writes nothing. The Numba cache is warmed once in this process before the fan-out
 (``warm_up``), so N workers load compiled kernels instead of compiling them N times.
 """
