@@ -67,7 +67,7 @@ def main(argv=None):
     say(f"{windows_line(split, series)}; {plural(len(opts.models), 'model')} x "
         f"{plural(len(opts.seeds), 'seed')} x {plural(opts.epochs, 'epoch')}")
 
-    naive = error_metrics(split.test_prices, split.naive)
+    naive = error_metrics(split.test_paths, split.naive_paths)  # every horizon step pooled
     warm_up(opts, split, say)
     runs, total = [], len(opts.models) * len(opts.seeds)
     for seed in opts.seeds:  # seed-major: every model sees the same machine conditions
@@ -119,7 +119,7 @@ def train_one(opts, split, kind, seed):
                                                verbose=int(opts.verbose))
     except (UserError, NonFiniteLossError) as err:  # one diverging run must not sink the others
         return {**run, "error": " ".join(str(err).split())}
-    return {**run, **error_metrics(split.test_prices, predicted),
+    return {**run, **error_metrics(split.test_paths, predicted.reshape(split.test_paths.shape)),
             "train_seconds": float(sum(history.seconds)), "epochs": len(history.epoch),
             "final_loss": last_value(history, "loss"),
             "final_val_loss": last_value(history, "val_loss")}
