@@ -190,7 +190,8 @@ def test_train_accepts_every_layout(tmp_path, capsys, layout):
     assert metrics["options"]["window"] == 5 and metrics["options"]["units"] == [4]
     assert metrics["test_start"] < metrics["test_end"]
     history = (out / "history.csv").read_text().splitlines()
-    assert history[0] == "epoch,loss,val_loss,seconds" and len(history) == 3
+    assert history[0] == "epoch,loss,val_loss,seconds,best" and len(history) == 3
+    assert sum(int(row.split(",")[-1]) for row in history[1:]) == 1  # one best epoch, marked
     assert (out / "forecast.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     for word in ("MAE", "RMSE", "MAPE", "naive", "ratio", "wins"):
         assert word in stdout
@@ -231,9 +232,11 @@ def test_predict_round_trips_a_trained_model(trained, capsys):
 
     code, stdout, err = run(predict.main, ["--model", out / "model.npz", "--csv", csv, "--json"], capsys)
     assert code == 0, err
-    result = json.loads(stdout)
-    assert result["date"] == "2021-03-22" and result["last_date"] == "2021-03-21"
+    [result] = json.loads(stdout)  # one model step: a list of one {date, forecast, low, high}
+    assert set(result) == {"date", "forecast", "low", "high"}
+    assert result["date"] == "2021-03-22"
     assert result["forecast"] == pytest.approx(value, abs=0.01)
+    assert result["low"] <= result["forecast"] <= result["high"]
 
 
 def test_predict_on_another_layout_detects_its_columns(trained, tmp_path, capsys):

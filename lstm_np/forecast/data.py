@@ -366,7 +366,9 @@ def make_windows(values, window, horizon=1):
     # Window k is rows k..k+window-1; copy so X owns writable memory.
     X = np.lib.stride_tricks.sliding_window_view(columns, window, axis=0)[:n].transpose(0, 2, 1).copy()
     targets = columns[:, 0]
-    y = np.lib.stride_tricks.sliding_window_view(targets[window:], horizon)[:n].copy()
+    y = np.empty((n, horizon))
+    for h in range(horizon):  # y[:, h] = values h steps after each window
+        y[:, h] = targets[window + h:window + h + n]
     return X, y
 
 
