@@ -7,6 +7,7 @@ no global figure state), rendered into memory and written atomically.
 from __future__ import annotations
 
 import io
+import textwrap
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -68,7 +69,7 @@ def plot_forecast(dates, true, predicted, naive, title, path, band=None, far=Non
     ax.set_ylabel("price (USD)")
     ax.grid(True, alpha=0.3)
     ax.legend(loc="best")
-    ax.set_title(f"{title}\nmodel MAE \\${mae:,.2f} vs naive MAE \\${naive_mae:,.2f}")
+    ax.set_title(f"{_wrap(title)}\nmodel MAE \\${mae:,.2f} vs naive MAE \\${naive_mae:,.2f}")
     _save(fig, path)
 
 
@@ -91,12 +92,13 @@ def plot_steps(metrics, title, path):
     ax.grid(True, alpha=0.3)
     coverage = metrics.get("coverage_by_step")
     if coverage:
-        for h, c in zip(steps, coverage):
-            ax.annotate(f"{100 * c:.0f}%", (h, mae[h - 1]), textcoords="offset points",
-                        xytext=(0, 6), ha="center", fontsize=8, color="tab:blue")
-        ax.plot([], [], " ", label=f"labels: coverage of the {100 * metrics['interval']:g}% intervals")
+        for h, c in zip(steps, coverage):  # along the bottom, clear of the two lines
+            ax.annotate(f"{100 * c:.0f}%", (h, 0), textcoords="offset points", xytext=(0, 5),
+                        ha="center", fontsize=8, color="tab:blue")
+        ax.plot([], [], " ", label=f"bottom: share of test prices inside the "
+                                   f"{100 * metrics['interval']:g}% intervals")
     ax.legend(loc="best")
-    ax.set_title(f"{title}\nMAE by horizon step against the naive forecast", fontsize=10)
+    ax.set_title(f"{_wrap(title, 90)}\nMAE by horizon step against the naive forecast", fontsize=10)
     _save(fig, path)
 
 
@@ -121,7 +123,7 @@ def plot_future(dates, prices, future_dates, forecast, low, high, level, title, 
     ax.set_ylabel("price (USD)")
     ax.grid(True, alpha=0.3)
     ax.legend(loc="best")
-    ax.set_title(title, fontsize=10)
+    ax.set_title(_wrap(title), fontsize=10)
     _save(fig, path)
 
 
@@ -190,6 +192,11 @@ def plot_comparison(report, title, path):
     seeds = ",".join(map(str, report["options"]["seeds"]))
     ax.set_title(f"{title}\ntest MAE, {report['options']['epochs']} epochs, seeds {seeds}", fontsize=10)
     _save(fig, path)
+
+
+def _wrap(title, width=100):
+    """A long title on several lines, so it is not cut at the figure's edges."""
+    return "\n".join(textwrap.wrap(title, width))
 
 
 def _save(fig, path):

@@ -69,7 +69,7 @@ def main(argv=None):
              "low": None if math.isnan(lo) else float(lo), "high": None if math.isnan(hi) else float(hi)}
             for d, f, lo, hi in zip(future, forecast, low, high)]
     if opts.plot:
-        recent = max(3 * days, 3 * spec.window)
+        recent = max(4 * days, spec.window)  # enough history to see the fan's scale
         plot_future(dates[-recent:], series.prices[-recent:], future, forecast, low, high,
                     spec.interval, f"{source_name(series.source)} {series.column}: the next "
                     f"{days} periods after {format_date(dates[-1], shown)} ({spec.kind.upper()}, "

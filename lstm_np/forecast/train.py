@@ -103,23 +103,26 @@ def print_results(m):
     print(f"{'ratio':10}" + "".join(f"{'-' if r is None else f'{r:.3f}':>{w}}"
                                     for r, w in zip(ratios, (14, 14, 10))))
     ratio = m["mae_ratio"]
+    naive = "tomorrow = today" if horizon == 1 else "the last observed price, for every step"
     if ratio is None:
         print("The naive forecast is exact on this test period, so nothing can beat it.")
     elif m["winner"] == "model":
         print(f"The model wins: its MAE is {100 * (1 - ratio):.1f}% lower than the naive "
-              "forecast's (tomorrow = today).")
+              f"forecast's ({naive}).")
     elif ratio < 2:
-        print(f"The naive forecast (tomorrow = today) wins: the model's MAE is "
+        print(f"The naive forecast ({naive}) wins: the model's MAE is "
               f"{100 * (ratio - 1):.1f}% higher.")
     else:
-        print(f"The naive forecast (tomorrow = today) wins: the model's MAE is "
+        print(f"The naive forecast ({naive}) wins: the model's MAE is "
               f"{ratio:.1f} times the naive forecast's.")
     if horizon > 1:
         print()
         print(step_table(m))
     if m.get("restored_best_weights"):
-        print(f"Early stopping: {m['epochs_run']} epochs run; the weights are those of epoch "
-              f"{m['best_epoch']} (lowest val_loss).")
+        stopped = ("did not stop early" if m["epochs_run"] == m["options"]["epochs"]
+                   else f"stopped after {m['epochs_run']} epochs")
+        print(f"Early stopping (patience {m['options']['patience']}) {stopped}; the weights are "
+              f"those of epoch {m['best_epoch']}, the lowest val_loss.")
     if m.get("coverage") is not None:
         print(f"{100 * m['interval']:g}% intervals (split-conformal, calibrated on the "
               f"{m['n_val']} validation windows): {100 * m['coverage']:.1f}% of test prices inside.")
