@@ -475,6 +475,12 @@ def check_extra(extra, config):
     window = extra.get("window")
     if not _is_int(window) or not 1 <= window <= MAX_TIMESTEPS:
         raise _Refused(f"its window is {_show(window)}, not a positive integer")
-    if output_shape(config) != (1,):
+    # A direct multi-step model (lstm_np.train --horizon H) gives H values per window.
+    horizon = extra.get("horizon", 1)
+    if not _is_int(horizon) or not 1 <= horizon <= MAX_TIMESTEPS:
+        raise _Refused(f"its horizon is {_show(horizon)}, not a positive integer")
+    outputs = horizon if extra.get("strategy", "direct") == "direct" else 1
+    if output_shape(config) != (outputs,):
         raise _Refused(f"its model gives outputs of shape {output_shape(config)} per window, "
-                       "not the one price a forecast needs")
+                       f"not the {'one price' if outputs == 1 else f'{outputs} steps'} a "
+                       "forecast needs")
