@@ -165,7 +165,9 @@ def test_an_option_is_defined_once_for_train_and_compare():
     from lstm_np.forecast import compare
     shared = ["--window", "7", "--test-days", "9", "--val-split", "0.2", "--units", "8,4", "--dropout", "0.1",
               "--epochs", "3", "--batch-size", "5", "--optimizer", "sgd", "--learning-rate", "0.5",
-              "--dtype", "float64", "--dataset", "btc-15min", "--column", "Open", "--date-column", "Date"]
+              "--dtype", "float64", "--dataset", "btc-15min", "--column", "Open", "--date-column", "Date",
+              "--target", "diff", "--horizon", "3", "--features", "volume,close", "--strategy", "recursive",
+              "--patience", "4", "--interval", "0.8"]
     one = train.parse_args(shared + ["--seed", "4"])
     many = compare.parse_args(shared + ["--seeds", "4,5", "--models", "gru"])
     run = many.run("gru", 4)
@@ -173,6 +175,8 @@ def test_an_option_is_defined_once_for_train_and_compare():
     for f in fields(TrainingOptions):  # every shared option reaches both commands, parsed the same way
         assert getattr(one, f.name) == getattr(many, f.name) == getattr(run, f.name), f.name
     assert {f.name for f in fields(CompareOptions)} >= {f.name for f in fields(TrainingOptions)}
+    assert (one.target, one.horizon, one.features, one.strategy, one.patience, one.interval) == \
+        ("diff", 3, ("close", "volume"), "recursive", 4, 0.8)  # close always first
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
