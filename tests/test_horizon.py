@@ -83,12 +83,12 @@ def test_horizon_one_price_split_is_the_tutorials():
     np.testing.assert_array_equal(split.naive_paths[:, 0], split.naive)
 
 
-def test_multivariate_windows_scale_each_feature_on_training_rows_only():
+def test_multivariate_windows_scale_each_feature_on_training_rows_only(tmp_path):
     n = 120
     frame = yahoo(n)
     frame.loc[n - 10:, "Volume"] = 1e15  # an absurd test-period volume must not move the scaler
     frame["Volume"] = frame["Volume"] * np.linspace(1, 3, n)
-    path = write_csv_tmp(frame)
+    path = write_csv(tmp_path / "prices.csv", frame)
     s = load_prices(path, features=("close", "volume", "high"))
     assert s.feature_names == ("close", "volume", "high") and s.features.shape == (n, 3)
     split = split_series(s, window=5, test_days=10, target="log-return")
@@ -98,15 +98,9 @@ def test_multivariate_windows_scale_each_feature_on_training_rows_only():
     assert split.x_test[-1, -1, 1] > 1  # the absurd volume lies outside the training range
 
 
-def write_csv_tmp(frame, name="prices.csv"):
-    import tempfile
-    folder = tempfile.mkdtemp()
-    return write_csv(f"{folder}/{name}", frame)
-
-
-def test_missing_feature_column_names_the_columns_found():
-    path = write_csv_tmp(pd.DataFrame({"date": days(40).strftime("%Y-%m-%d"),
-                                       "close": random_walk(40)}))
+def test_missing_feature_column_names_the_columns_found(tmp_path):
+    path = write_csv(tmp_path / "prices.csv", pd.DataFrame({"date": days(40).strftime("%Y-%m-%d"),
+                                                            "close": random_walk(40)}))
     with pytest.raises(DataError, match=r"no volume column for --features; the columns are date, close"):
         load_prices(path, features=("close", "volume"))
 
@@ -375,3 +369,16 @@ def test_help_lists_the_new_options(capsys):
     assert predict.main(["--help"]) == 0
     text = capsys.readouterr().out
     assert "--days" in text and "--plot" in text
+
+
+def test_interval_zero_turns_intervals_off(tmp_path, capsys):
+    csv = write_csv(tmp_path / "btc.csv", yahoo(120))
+    out = tmp_path / "off"
+    code, _, err = run(train.main, ["--csv", csv, "--out", out, *TINY, "--horizon", "2",
+                                    "--interval", "0"], capsys)
+    assert code == 0, err
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["interval"] is None and "coverage" not in metrics
+    code, stdout, err = run(predict.main, ["--model", out / "model.npz", "--json"], capsys)
+    assert code == 0, err
+    assert [(r["low"], r["high"]) for r in json.loads(stdout)] == [(None, None)] * 2

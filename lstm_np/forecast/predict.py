@@ -79,7 +79,8 @@ def main(argv=None):
         return 0
     for note in series.notes:
         print(f"  data: {note}")
-    level = f"{100 * spec.interval:g}% interval" if spec.widths else "interval"
+    level = (f"{100 * spec.interval:g}% interval" if spec.widths
+             else "no interval: the model was saved without one")
     if days == 1:  # one line, as for the tutorial's one-step model
         r = rows[0]
         band = "" if r["low"] is None else f"{level} {money(r['low'])} to {money(r['high'])}; "
