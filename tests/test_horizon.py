@@ -382,3 +382,14 @@ def test_interval_zero_turns_intervals_off(tmp_path, capsys):
     code, stdout, err = run(predict.main, ["--model", out / "model.npz", "--json"], capsys)
     assert code == 0, err
     assert [(r["low"], r["high"]) for r in json.loads(stdout)] == [(None, None)] * 2
+
+
+def test_a_model_file_whose_outputs_do_not_match_its_horizon_is_refused(tmp_path):
+    from lstm_np import ModelFileError
+    model = Sequential([LSTM(3, input_shape=(4, 1)), Dense(2)], seed=0)
+    extra = {"scaler": {"data_min": 1.0, "data_max": 2.0}, "window": 4}
+    model.save(tmp_path / "ok.npz", extra={**extra, "horizon": 2})  # direct: 2 outputs for 2 steps
+    assert load_model(tmp_path / "ok.npz").extra["horizon"] == 2
+    for wrong in ({"horizon": 3}, {"horizon": 2, "strategy": "recursive"}, {}):
+        with pytest.raises(ModelFileError, match="outputs of shape"):
+            model.save(tmp_path / "bad.npz", extra={**extra, **wrong})
