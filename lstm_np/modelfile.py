@@ -39,6 +39,7 @@ import zipfile
 import numpy as np
 
 from .models import FORMAT, FORMAT_VERSION, ModelFileError
+from .layers.recurrent import IMPLEMENTATIONS
 
 #: sizes beyond which a file is refused before it is read (the seed model has 70,901
 #: parameters; LSTM(3500) on one feature has 49 million; 50 million float64 take 400 MB).
@@ -336,7 +337,8 @@ def _layer_schema():
     recurrent = {"units": units, "activation": activation, "use_bias": boolean,
                  "return_sequences": boolean, "return_state": lambda v: v is False,
                  "kernel_initializer": initializer, "recurrent_initializer": initializer,
-                 "input_shape": anything, "name": name}
+                 "input_shape": anything, "name": name,
+                 "implementation": lambda v: v in IMPLEMENTATIONS}
     return {
         "LSTM": {**recurrent, "recurrent_activation": activation, "unit_forget_bias": boolean},
         "GRU": {**recurrent, "recurrent_activation": activation,
@@ -475,6 +477,12 @@ def check_extra(extra, config):
     window = extra.get("window")
     if not _is_int(window) or not 1 <= window <= MAX_TIMESTEPS:
         raise _Refused(f"its window is {_show(window)}, not a positive integer")
-    if output_shape(config) != (1,):
+    # A direct multi-step model (lstm_np.train --horizon H) gives H values per window.
+    horizon = extra.get("horizon", 1)
+    if not _is_int(horizon) or not 1 <= horizon <= MAX_TIMESTEPS:
+        raise _Refused(f"its horizon is {_show(horizon)}, not a positive integer")
+    outputs = horizon if extra.get("strategy", "direct") == "direct" else 1
+    if output_shape(config) != (outputs,):
         raise _Refused(f"its model gives outputs of shape {output_shape(config)} per window, "
-                       "not the one price a forecast needs")
+                       f"not the {'one price' if outputs == 1 else f'{outputs} steps'} a "
+                       "forecast needs")

@@ -39,7 +39,8 @@ from .data import describe, load_prices, source_name
 from .folds import Fold, fold_seed, fold_split, make_folds
 from .format import format_date, format_step, median_step, money, plural
 from .options import BacktestOptions, TrainOptions, build_parser, parse
-from .pipeline import NAMES, jsonable, train_model, warm_up
+from .pipeline import NAMES, calibrate, forecast_spec, jsonable, train_model, warm_up
+from .targets import interval_bounds, target_lag
 from .plots import plot_backtest
 from .tasks import run_tasks
 
@@ -99,15 +100,20 @@ def run_fold(task, series):
     dict with ``y_pred`` (the test window's one-step forecasts in the series' units), ``epochs``
     and ``train_seconds``, or with ``error`` (one sentence) if the training diverged.
     """
-    split = fold_split(series, task.fold, task.options.window, task.options.val_split)
     options = replace(task.options, model=task.model, seed=fold_seed(task.seed, task.fold.fold),
                       quiet=True)
+    split = fold_split(series, task.fold, options.window, options.val_split, options.target)
     try:
-        _, _, history, predicted = train_model(options, split)
+        model, _, history, predicted = train_model(options, split)
     except (UserError, NonFiniteLossError) as err:  # deterministic: a retry would fail again
         return {"error": " ".join(str(err).split())}
-    return {"y_pred": np.asarray(predicted, dtype=np.float64), "epochs": len(history.epoch),
-            "train_seconds": float(sum(history.seconds))}
+    result = {"y_pred": np.asarray(predicted, dtype=np.float64), "epochs": len(history.epoch),
+              "train_seconds": float(sum(history.seconds)), "low": None, "high": None}
+    widths, _ = calibrate(model, forecast_spec(options, split), split, options.interval)
+    if widths:  # split-conformal, from this fold's validation windows
+        low, high = interval_bounds(result["y_pred"][:, None], widths, relative=options.target == "log-return")
+        result["low"], result["high"] = low.ravel(), high.ravel()
+    return result
 
 
 # ---------------------------------------------------------------------- backtest ---
@@ -163,13 +169,19 @@ def backtest(options=None, series=None, *, progress=True, say=None, **overrides)
     start = time.perf_counter()
     opts = replace(options or BacktestOptions(), **overrides)
     say = say or (lambda *a, **k: None)
+    if opts.horizon != 1:
+        raise UserError(f"the backtest scores one-step forecasts, so --horizon {opts.horizon} is not "
+                        "supported yet; use --horizon 1, or python -m lstm_np.compare for a horizon")
     if series is None:
-        series = load_prices(opts.source, column=opts.column, date_column=opts.date_column)
+        series = load_prices(opts.source, column=opts.column, date_column=opts.date_column,
+                             features=opts.features)
     say(describe(series))
     for note in series.notes:
         say(f"  data: {note}")
-    folds = make_folds(len(series.prices), opts.folds, opts.test_days, opts.train_days, opts.window)
-    splits = [fold_split(series, fold, opts.window, opts.val_split) for fold in folds]  # checks each
+    folds = make_folds(len(series.prices), opts.folds, opts.test_days, opts.train_days, opts.window,
+                       lag=target_lag(opts.target))
+    splits = [fold_split(series, fold, opts.window, opts.val_split, opts.target)  # checks each fold
+              for fold in folds]
     dates = series.dates
     tasks = [FoldTask(kind, fold, seed, opts.training(kind))
              for kind in opts.models for fold in folds for seed in opts.seeds]
@@ -203,12 +215,22 @@ def backtest(options=None, series=None, *, progress=True, say=None, **overrides)
     report["step_seconds"] = float(median_step(dates).total_seconds())
     report["n_prices"], report["data_notes"] = len(series.prices), list(series.notes)
     report["train_seconds"] = float(sum(r["train_seconds"] for r in results))
+    report["interval"] = opts.interval
     for kind, entry in report["models"].items():
-        entry["train_seconds"] = float(sum(r["train_seconds"] for t, r in zip(tasks, results)
-                                           if t.model == kind))
+        runs = [(t, r) for t, r in zip(tasks, results) if t.model == kind]
+        entry["train_seconds"] = float(sum(r["train_seconds"] for _, r in runs))
+        entry["coverage"] = coverage([(r["low"], r["high"], splits[t.fold.fold - 1].test_prices)
+                                      for t, r in runs])
     report["options"] = jsonable(opts)
     report["seconds"] = time.perf_counter() - start
     return Backtest(opts, report, forecasts, series, folds)
+
+
+def coverage(intervals):
+    """Share of test prices inside their run's interval, pooled over every (fold, seed) run that
+    has intervals (``[(low, high, true), ...]``, ``low`` None without one); None if none has."""
+    inside = [(low <= true) & (true <= high) for low, high, true in intervals if low is not None]
+    return float(np.mean(np.concatenate(inside))) if inside else None
 
 
 def forecast_table(opts, series, folds, splits, tasks, results):
@@ -283,19 +305,28 @@ def summarise(opts, forecasts, scales):
 # ----------------------------------------------------------------------- reports ---
 
 def results_table(report):
-    """The pooled statistics as a markdown table, naive last."""
-    rows = ["| model | MAE ($) | RMSE ($) | MAPE | MASE | direction [95% CI] | DM | verdict |",
-            "|---|--:|--:|--:|--:|--:|--:|---|"]
-    for m in report["models"].values():
+    """The pooled statistics as a markdown table, naive last; with intervals, their coverage."""
+    models = list(report["models"].values())
+    covered = any(m.get("coverage") is not None for m in models)
+    head = "| model | MAE ($) | RMSE ($) | MAPE | MASE | direction [95% CI] | DM | verdict |"
+    rule = "|---|--:|--:|--:|--:|--:|--:|---|"
+    if covered:
+        head += f" {100 * report['interval']:g}% interval coverage |"
+        rule += "--:|"
+    rows = [head, rule]
+    for m in models:
         low, high = m["direction_ci"]
         direction = ("–" if m["direction_accuracy"] is None or np.isnan(m["direction_accuracy"])
                      else f"{100 * m['direction_accuracy']:.1f}% [{100 * low:.0f}–{100 * high:.0f}%]")
         dm = "–" if m["dm_stat"] is None or np.isnan(m["dm_stat"]) else f"{m['dm_stat']:+.2f}"
-        rows.append(f"| {m['name']} | {money(m['mae'])} | {money(m['rmse'])} | {m['mape']:.2f}% | "
-                    f"{m['mase']:.3f} | {direction} | {dm} | {m['verdict']} |")
+        row = (f"| {m['name']} | {money(m['mae'])} | {money(m['rmse'])} | {m['mape']:.2f}% | "
+               f"{m['mase']:.3f} | {direction} | {dm} | {m['verdict']} |")
+        if covered:
+            row += " – |" if m.get("coverage") is None else f" {100 * m['coverage']:.1f}% |"
+        rows.append(row)
     n = report["naive"]
     rows.append(f"| naive (tomorrow = today) | {money(n['mae'])} | {money(n['rmse'])} | "
-                f"{n['mape']:.2f}% | {n['mase']:.3f} | – | – | – |")
+                f"{n['mape']:.2f}% | {n['mase']:.3f} | – | – | – |" + (" – |" if covered else ""))
     return "\n".join(rows)
 
 

@@ -31,8 +31,10 @@ from .cli import UserError, command
 from .data import source_name
 from .format import format_date, money, plural
 from .options import CompareOptions, TrainOptions, build_parser, parse
-from .pipeline import NAMES, error_metrics, jsonable, last_value, load_data, train_model, windows_line
+from .pipeline import (NAMES, best_epoch, calibrate, error_metrics, forecast_spec, jsonable, last_value,
+                       load_data, train_model, windows_line)
 from .pipeline import warm_up as pipeline_warm_up
+from .targets import interval_bounds
 from .plots import plot_comparison
 from .tasks import run_tasks
 
@@ -72,7 +74,7 @@ def main(argv=None):
     say(f"{windows_line(split, series)}; {plural(len(opts.models), 'model')} x "
         f"{plural(len(opts.seeds), 'seed')} x {plural(opts.epochs, 'epoch')}")
 
-    naive = error_metrics(split.test_prices, split.naive)
+    naive = error_metrics(split.test_paths, split.naive_paths)  # every horizon step pooled
     # seed-major: run one after another, every model sees the same machine conditions
     tasks = [CompareTask(kind, seed, opts.run(kind, seed), opts.verbose)
              for seed in opts.seeds for kind in opts.models]
@@ -128,16 +130,23 @@ def run_task(task, split):
 
 
 def train_one(options, split, verbose=False):
-    """One (model, seed) run: its errors in dollars and training seconds, or why it failed."""
+    """One (model, seed) run: its errors in dollars (every horizon step pooled), training
+    seconds, best epoch and, with ``--interval``, its intervals' test coverage; or why it failed."""
     run = {"model": options.model, "seed": options.seed}
     try:
-        _, _, history, predicted = train_model(options, split, summary=verbose, verbose=int(verbose))
+        model, _, history, predicted = train_model(options, split, summary=verbose, verbose=int(verbose))
     except (UserError, NonFiniteLossError) as err:  # one diverging run must not sink the others
         return {**run, "error": " ".join(str(err).split())}
-    return {**run, **error_metrics(split.test_prices, predicted),
-            "train_seconds": float(sum(history.seconds)), "epochs": len(history.epoch),
-            "final_loss": last_value(history, "loss"),
-            "final_val_loss": last_value(history, "val_loss")}
+    paths = predicted.reshape(split.test_paths.shape)
+    result = {**run, **error_metrics(split.test_paths, paths),
+              "train_seconds": float(sum(history.seconds)), "epochs": len(history.epoch),
+              "best_epoch": best_epoch(history), "final_loss": last_value(history, "loss"),
+              "final_val_loss": last_value(history, "val_loss")}
+    widths, _ = calibrate(model, forecast_spec(options, split), split, options.interval)
+    if widths:
+        low, high = interval_bounds(paths, widths, relative=split.target == "log-return")
+        result["coverage"] = float(np.mean((low <= split.test_paths) & (split.test_paths <= high)))
+    return result
 
 
 def run_line(run, naive):

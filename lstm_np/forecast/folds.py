@@ -47,7 +47,7 @@ class Fold:
         return self.test_start - self.train_start
 
 
-def make_folds(n_prices, folds=10, test_days=30, train_days=None, window=60):
+def make_folds(n_prices, folds=10, test_days=30, train_days=None, window=60, lag=0):
     """The folds of a series of ``n_prices`` prices, oldest first.
 
     Parameters
@@ -61,6 +61,9 @@ def make_folds(n_prices, folds=10, test_days=30, train_days=None, window=60):
         Rolling training part of this many prices; ``None``: all prices before the window.
     window : int
         Input window of the model, to check every fold can cut at least two training windows.
+    lag : int
+        Leading prices the target needs (:func:`.targets.target_lag`: 1 for returns and
+        differences), which a fold's training part must also hold.
 
     Raises
     ------
@@ -71,7 +74,7 @@ def make_folds(n_prices, folds=10, test_days=30, train_days=None, window=60):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise DataError(f"{name} must be a positive whole number, got {value!r}.")
     first_test = n_prices - folds * test_days
-    need = window + 2  # split_series's minimum: two windows' worth of training prices
+    need = window + 2 + lag  # split_series's minimum: two windows' worth of training prices
     if train_days is not None:
         if isinstance(train_days, bool) or not isinstance(train_days, (int, np.integer)) \
                 or train_days < need:
@@ -95,16 +98,19 @@ def make_folds(n_prices, folds=10, test_days=30, train_days=None, window=60):
 
 
 def fold_series(series, fold):
-    """The fold's own prices: its training part and its test window, nothing after."""
-    return replace(series, dates=series.dates[fold.train_start:fold.test_end],
-                   prices=np.asarray(series.prices[fold.train_start:fold.test_end]).copy(),
-                   notes=[])
+    """The fold's own prices (and input columns): its training part and its test window,
+    nothing after."""
+    cut = slice(fold.train_start, fold.test_end)
+    features = None if series.features is None else np.asarray(series.features[cut]).copy()
+    return replace(series, dates=series.dates[cut], prices=np.asarray(series.prices[cut]).copy(),
+                   features=features, notes=[])
 
 
-def fold_split(series, fold, window, val_split=0.1):
-    """The :class:`lstm_np.forecast.data.Split` of one fold, fitted on its training part only."""
+def fold_split(series, fold, window, val_split=0.1, target="price"):
+    """The :class:`lstm_np.forecast.data.Split` of one fold, fitted on its training part only,
+    for one-step forecasts of ``target``."""
     return split_series(fold_series(series, fold), window=window, test_days=fold.test_days,
-                        val_split=val_split)
+                        val_split=val_split, target=target)
 
 
 def fold_seed(seed, fold):
