@@ -211,6 +211,28 @@ def test_rolling_training_windows_and_absolute_loss(csv, tmp_path, capsys):
     assert f"MLP: {report['models']['mlp']['verdict']}" in out
 
 
+def test_returns_extra_inputs_early_stopping_and_intervals_in_every_fold(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    n = 150
+    path = tmp_path / "ohlcv.csv"
+    pd.DataFrame({"Date": pd.date_range("2021-01-01", periods=n, freq="D").strftime("%Y-%m-%d"),
+                  "Close": 30_000 * np.exp(np.cumsum(rng.normal(0, 0.01, n))),
+                  "Volume": rng.uniform(1e9, 2e9, n)}).to_csv(path, index=False)
+    code, out, err = run([*TINY, "--csv", path, "--models", "lstm,mlp", "--target", "log-return",
+                          "--features", "close,volume", "--patience", "1", "--interval", "0.8",
+                          "--out", tmp_path / "o"], capsys)
+    assert code == 0, err
+    report = json.loads((tmp_path / "o" / "backtest.json").read_text())
+    assert report["options"]["target"] == "log-return" and report["options"]["features"] == ["close", "volume"]
+    assert report["interval"] == 0.8
+    for entry in report["models"].values():
+        assert 0 <= entry["coverage"] <= 1           # every fold's own split-conformal intervals
+    assert "target log-return, inputs close,volume, early stopping (patience 1)" in out
+    assert "80% interval coverage" in (tmp_path / "o" / "backtest.md").read_text()
+    forecasts = pd.read_csv(tmp_path / "o" / "forecasts.csv")
+    assert forecasts["y_pred"].gt(0).all()           # log-return forecasts mapped back to prices
+
+
 def test_progress_bar_goes_to_stderr(csv, tmp_path, capsys):
     argv = [a for a in TINY if a != "--quiet"]
     code, out, err = run([*argv, "--csv", csv, "--models", "mlp", "--out", tmp_path / "p"], capsys)
@@ -224,6 +246,7 @@ def test_progress_bar_goes_to_stderr(csv, tmp_path, capsys):
     (["--train-days", "6"], "--train-days 6 is too short for --window 5"),
     (["--workers", "2", "--scheduler", "tcp://127.0.0.1:1"], "not allowed with argument"),
     (["--dm-loss", "mse"], "--dm-loss"),
+    (["--horizon", "3"], "--horizon 3 is not supported"),
     (["--models", "lstm,cnn"], "--models"),
 ])
 def test_bad_flags_exit_2_with_one_line_and_write_nothing(csv, tmp_path, capsys, argv, message):

@@ -67,6 +67,9 @@ def test_too_short_a_series_is_a_clear_error():
         make_folds(N, folds=K, test_days=T, train_days=6, window=W)
     with pytest.raises(DataError, match="after 121 training days need 151"):
         make_folds(N, folds=K, test_days=T, train_days=121, window=W)
+    assert make_folds(37, folds=3, test_days=T, window=W)[0].train_days == 7   # window + 2
+    with pytest.raises(DataError, match="leave 7 training prices"):  # a return needs one more
+        make_folds(37, folds=3, test_days=T, window=W, lag=1)
     with pytest.raises(DataError, match="folds must be a positive whole number"):
         make_folds(N, folds=0, test_days=T, window=W)
 

@@ -362,11 +362,14 @@ def describe_run(report):
     seeds = (f"seed {o['seeds'][0]}" if len(o["seeds"]) == 1 else
              f"seeds {','.join(map(str, o['seeds']))} (a day's forecast is the mean over the seeds)")
     rate = "" if o["learning_rate"] is None else " " + format(o["learning_rate"], "g")
+    extra = "".join([f", target {o['target']}" if o["target"] != "price" else "",
+                     f", inputs {','.join(o['features'])}" if list(o["features"]) != ["close"] else "",
+                     f", early stopping (patience {o['patience']})" if o["patience"] is not None else ""])
     return (f"{source_name(report['source'])} {report['column']}: {len(folds)} folds of "
             f"{describe_window(report)}, {folds[0]['test_start']} to {folds[-1]['test_end']}, "
             f"{training}. Window {o['window']}, units {','.join(map(str, o['units']))}, "
             f"{plural(o['epochs'], 'epoch')}, batch {o['batch_size']}, dropout {o['dropout']:g}, "
-            f"{o['optimizer']}{rate}, {o['dtype']}; {seeds}.")
+            f"{o['optimizer']}{rate}, {o['dtype']}{extra}; {seeds}.")
 
 
 def markdown(report):
