@@ -391,7 +391,12 @@ def markdown(report):
             f"with a 95% Wilson interval. DM: the Diebold-Mariano statistic on {loss} errors against "
             f"naive with the Harvey-Leybourne-Newbold correction, two-sided, Student's t with n - 1 "
             f"degrees of freedom (R's forecast::dm.test); positive means larger errors than naive. "
-            f"Verdicts at the {report['alpha']:g} level.\n\n"
+            f"Verdicts at the {report['alpha']:g} level."
+            + ("" if all(m.get("coverage") is None for m in report["models"].values()) else
+               f" Interval coverage: the share of test prices inside their run's own split-conformal "
+               f"{100 * report['interval']:g}% interval, calibrated on its fold's validation windows, "
+               f"pooled over folds and seeds.")
+            + "\n\n"
             f"## MAE by fold\n\n{fold_table(report)}\n\n"
             f"## MAE by seed (pooled over folds)\n\n" + "\n".join(by_seed) + "\n\n"
             f"{report['seconds']:.1f} s in all, {report['train_seconds']:.1f} s of training, "
