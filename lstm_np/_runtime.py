@@ -31,12 +31,17 @@ TRIM_THRESHOLD = 1024 * 1024 * 1024
 
 
 def kernel_threads():
-    """How many threads the compiled kernels run on (``NUMBA_NUM_THREADS``, default: cores)."""
+    """How many threads the compiled kernels run on: ``NUMBA_NUM_THREADS`` (default: the
+    cores), or what ``numba.set_num_threads`` set if it was called. The number changes only
+    the speed, never a result (see :mod:`lstm_np.kernels.pool`)."""
     if not HAVE_NUMBA:
         return 1
     import numba
+    from numba.np.ufunc import parallel
 
-    return numba.get_num_threads()
+    if getattr(parallel, "_is_initialized", False):   # launched: set_num_threads may apply
+        return numba.get_num_threads()
+    return numba.config.NUMBA_NUM_THREADS             # without launching Numba's own threads
 
 
 @functools.lru_cache(maxsize=1)

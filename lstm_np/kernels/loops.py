@@ -84,23 +84,38 @@ def store_step(a, t, b):
 
 @njit
 def project(kernel_t, bias, x, out):
-    """out = kernel_t @ x + bias: ``kernel_t (4H, D)``, ``x (D, M)``, ``out (4H, M)``."""
-    H4, D = kernel_t.shape
+    """out = kernel_t @ x + bias at every step: ``kernel_t (G, D)``, ``x (D, T, N)``,
+    ``out (G, T, N)``.
+
+    With more than a handful of features, one BLAS product per step, of the same
+    ``(G, D) @ (D, N)`` shape as the recurrent product: one ``(G, D) @ (D, T*N)`` product would
+    be a little faster, but float32 BLAS then sums a column in an order that depends on where it
+    sits among the ``T*N`` columns, so a sequence's output would depend on its place in the batch.
+    """
+    G, D = kernel_t.shape
+    T, N = x.shape[1], x.shape[2]
     if D > 8:
-        np.dot(kernel_t, x, out)
-        for j in range(H4):
-            _add_scalar_inplace(out[j], bias[j])
-    else:                                           # an outer product: a loop beats BLAS
-        for j in range(H4):
-            _fill(out[j], bias[j])
+        x_t = np.empty((D, N), dtype=x.dtype)
+        z = np.empty((G, N), dtype=x.dtype)
+        for t in range(T):
             for d in range(D):
-                _axpy(kernel_t[j, d], x[d], out[j])
+                x_t[d] = x[d, t]
+            np.dot(kernel_t, x_t, z)
+            for j in range(G):
+                _add_scalar(z[j], bias[j], out[j, t])
+    else:                                           # an outer product: a loop beats BLAS
+        flat = x.reshape(D, T * N)
+        for j in range(G):
+            row = out[j].reshape(T * N)
+            _fill(row, bias[j])
+            for d in range(D):
+                _axpy(kernel_t[j, d], flat[d], row)
 
 
 @njit
-def _add_scalar_inplace(a, b):
+def _add_scalar(a, b, out):
     for k in range(a.shape[0]):
-        a[k] += b
+        out[k] = a[k] + b
 
 
 @njit
