@@ -29,7 +29,8 @@ import numpy as np
 from .._jit import njit
 from ..gates import CANDIDATE, RESET, UPDATE
 from .activations import SIGMOID, TANH, derivative
-from .loops import add, add_step, apply_activation, gate_grad, multiply, project, store_step
+from .loops import (add, add_step, apply_activation, copy, gate_grad, multiply,
+                    project, store_step, total)
 from .pool import run_blocks, sum_over_blocks
 
 
@@ -112,8 +113,11 @@ def _forward_block(xw, recurrent_kernel_t, recurrent_bias_h, h0, activation,
     hu_zr = hu[:2 * H]                               # z and r: the first two blocks
     hu_h = hu[CANDIDATE * H:]
     xw_zr, xw_h = xw[:2 * H], xw[CANDIDATE * H:]
-    h_t = h0.copy()                                  # (H, N), contiguous for the product
-    h[:, 0, :] = h0
+    h_t = np.empty_like(h0)                          # (H, N), contiguous for the product
+    copy(h0, h_t)
+    for j in range(h0.shape[0]):                     # h[:, 0, :] = h0
+        for k in range(h0.shape[1]):
+            h[j, 0, k] = h0[j, k]
     for t in range(T):
         s = t if keep else 0
         np.dot(recurrent_kernel_t, h_t, hu)
@@ -143,7 +147,7 @@ def _backward_block(dh_seq, dh_last, h, gates, recurrent_h, recurrent_kernel, ac
     dh_rec = np.empty((H, N), dtype=dtype)
     dh = np.empty(HN, dtype=dtype)
     dh_direct = np.empty(HN, dtype=dtype)           # the dh * z path that skips the product
-    dh_next[:] = dh_last
+    copy(dh_last, dh_next)
     da_z, da_r, dhu_h = _gate_blocks(dhu_t.reshape(H3 * N), HN)
     dxw_zr, dxw_h = dxw_all[:2 * H], dxw_all[CANDIDATE * H:]
     for t in range(T - 1, -1, -1):
@@ -191,11 +195,15 @@ def _backward_sequence_block(dh_seq, dh_last, x, h, gates, recurrent_h, kernel,
     dxw = dxw_all.reshape(H3, T * N)
     dhu = dhu_all.reshape(H3, T * N)
     np.dot(x.reshape(D, T * N), dxw.T, dkernel)
-    h_prev = np.ascontiguousarray(h[:, :T, :]).reshape(H, T * N)
-    np.dot(h_prev, dhu.T, drecurrent)
+    h_prev = np.empty((H, T, N), dtype=h.dtype)             # h_{t-1} of every step
+    for j in range(H):
+        for t in range(T):
+            for k in range(N):
+                h_prev[j, t, k] = h[j, t, k]
+    np.dot(h_prev.reshape(H, T * N), dhu.T, drecurrent)
     for j in range(H3):
-        dbias[0, j] = dxw[j].sum()
-        dbias[1, j] = dhu[j].sum()
+        dbias[0, j] = total(dxw[j])
+        dbias[1, j] = total(dhu[j])
     if need_dx:
         np.dot(kernel, dxw, dx.reshape(D, T * N))
 

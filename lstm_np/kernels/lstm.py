@@ -28,7 +28,7 @@ import numpy as np
 from .._jit import njit
 from .activations import TANH, derivative
 from .loops import (add, add_step, apply_activation, apply_activation_inplace,
-                    block_weight_gradients, gate_grad, multiply, project, store_step)
+                    block_weight_gradients, copy, gate_grad, multiply, project, store_step)
 from .pool import run_blocks, sum_over_blocks
 
 
@@ -71,9 +71,12 @@ def _forward_block(xw, recurrent_kernel_t, h0, c0, activation, recurrent_activat
     H4, T, N = xw.shape
     H = H4 // 4
     HN = H * N
-    h_t = h0.copy()                                   # (H, N), contiguous for the product
-    h[:, 0, :] = h0
-    c[0] = c0
+    h_t = np.empty_like(h0)                           # (H, N), contiguous for the product
+    copy(h0, h_t)
+    for j in range(h0.shape[0]):                     # h[:, 0, :] = h0
+        for k in range(h0.shape[1]):
+            h[j, 0, k] = h0[j, k]
+    copy(c0, c[0])
     for t in range(T):
         s, prev, now = (t, t, t + 1) if keep else (0, t % 2, (t + 1) % 2)
         np.dot(recurrent_kernel_t, h_t, gates[s])     # z = h_{t-1} @ recurrent_kernel
@@ -102,8 +105,8 @@ def _backward_block(dh_seq, dh_last, dc_last, gates, c, act_c, recurrent_kernel,
     dz_t = np.empty((H4, N), dtype=dtype)
     dh = np.empty(HN, dtype=dtype)
     dc = np.empty(HN, dtype=dtype)
-    dh_next[:] = dh_last
-    dc_next[:] = dc_last
+    copy(dh_last, dh_next)
+    copy(dc_last, dc_next)
     dz = dz_t.reshape(H4 * N)
     dz_i, dz_f, dz_g, dz_o = _gate_blocks(dz, HN)
     for t in range(T - 1, -1, -1):

@@ -21,7 +21,7 @@ import numpy as np
 
 from .._jit import njit
 from .activations import SIGMOID, TANH, derivative
-from .loops import add_step, apply_activation, block_weight_gradients, project, store_step
+from .loops import add_step, apply_activation, block_weight_gradients, copy, project, store_step
 from .pool import run_blocks, sum_over_blocks
 
 
@@ -50,8 +50,11 @@ def _forward_block(xw, recurrent_kernel_t, h0, activation, h):
     projected inputs, ``h (H, T + 1, N)`` the states."""
     H, T, N = xw.shape
     a = np.empty((H, N), dtype=xw.dtype)             # the pre-activation
-    h_t = h0.copy()                                  # (H, N), contiguous for the product
-    h[:, 0, :] = h0
+    h_t = np.empty_like(h0)                          # (H, N), contiguous for the product
+    copy(h0, h_t)
+    for j in range(h0.shape[0]):                     # h[:, 0, :] = h0
+        for k in range(h0.shape[1]):
+            h[j, 0, k] = h0[j, k]
     for t in range(T):
         np.dot(recurrent_kernel_t, h_t, a)           # recurrent_kernel.T @ h_{t-1}
         add_step(a, xw, t)                          #   + kernel.T @ x_t + bias
@@ -64,7 +67,7 @@ def _backward_block(dh_seq, dh_last, h, recurrent_kernel, activation, da_all, dh
     """BPTT for one block; writes ``da_all (H, T, N)`` and leaves dL/dh_0 in ``dh_next``."""
     T, H, N = dh_seq.shape
     da_t = np.empty((H, N), dtype=h.dtype)
-    dh_next[:] = dh_last
+    copy(dh_last, dh_next)
     for t in range(T - 1, -1, -1):
         _pre_activation_grad(dh_seq[t], dh_next, h, t + 1, activation, da_t)
         np.dot(recurrent_kernel, da_t, dh_next)      # dL/dh_{t-1}
