@@ -28,7 +28,7 @@ def njit(*args, **kwargs):
     * ``fastmath={"contract"}``: fused multiply-adds only. No ``nnan``/``ninf``: a NaN must
       propagate so that a diverging loss is caught, never silently clipped away.
     * ``nogil=True``: a kernel releases the GIL while it runs, so the blocks of a batch run side
-      by side on Python threads (:mod:`lstm_np.kernels.pool`).
+      by side on Python threads (:func:`lstm_np._runtime.run_blocks`).
     """
     kwargs.setdefault("cache", True)
     kwargs.setdefault("nogil", True)

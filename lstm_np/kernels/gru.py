@@ -18,8 +18,8 @@ share are in :mod:`.loops`):
   arrays and forms ``dkernel``, ``drecurrent_kernel`` and ``dx`` as single products over all
   timesteps;
 * **both cores**: the batch is cut into ``P`` blocks of 16 sequences (the leading axis of every
-  array) that run side by side on a thread pool (:mod:`.pool`); their weight gradients are
-  summed at the end, in block order.
+  array) that run side by side on a thread pool (``lstm_np._runtime.run_blocks``); their weight
+  gradients are summed at the end, in block order.
 
 Blocks along the gate axis are ``z, r, h`` (:data:`lstm_np.gates.GRU_GATES`); ``z`` and ``r``
 come first and share ``recurrent_activation``, so the kernels activate them as one run.
@@ -27,11 +27,11 @@ come first and share ``recurrent_activation``, so the kernels activate them as o
 import numpy as np
 
 from .._jit import njit
+from .._runtime import run_blocks, sum_over_blocks
 from ..gates import CANDIDATE, RESET, UPDATE
 from .activations import SIGMOID, TANH, derivative
 from .loops import (add, add_step, apply_activation, copy, gate_grad, multiply,
                     project, store_step, total)
-from .pool import run_blocks, sum_over_blocks
 
 
 # --- the GRU's own elementwise pieces (the shared ones are in loops.py) -----------------------

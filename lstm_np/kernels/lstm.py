@@ -15,9 +15,9 @@ for speed:
 * the backward kernel keeps every step's ``dz`` in one ``(4H, T, N)`` array and forms
   ``dkernel``, ``drecurrent_kernel`` and ``dx`` as single products over all timesteps;
 * **both cores**: the batch is cut into ``P`` blocks of 16 sequences (the leading axis of every
-  array) and the blocks run side by side on a thread pool (:mod:`.pool`) — the recurrence never
-  mixes batch rows, so the blocks are independent until their weight gradients are summed, in
-  block order. BLAS itself is kept to one
+  array) and the blocks run side by side on a thread pool (``lstm_np._runtime.run_blocks``) —
+  the recurrence never mixes batch rows, so the blocks are independent until their weight
+  gradients are summed, in block order. BLAS itself is kept to one
   thread (see :mod:`lstm_np._runtime`): a second BLAS thread per small product costs more in
   synchronisation than it gains.
 
@@ -26,10 +26,10 @@ The elementwise loops shared with the GRU and SimpleRNN kernels are in :mod:`.lo
 import numpy as np
 
 from .._jit import njit
+from .._runtime import run_blocks, sum_over_blocks
 from .activations import TANH, derivative
 from .loops import (add, add_step, apply_activation, apply_activation_inplace,
                     block_weight_gradients, copy, gate_grad, multiply, project, store_step)
-from .pool import run_blocks, sum_over_blocks
 
 
 # --- the LSTM's own elementwise pieces (the shared ones are in loops.py) -----------------------
@@ -236,4 +236,5 @@ def lstm_backward_sequence(dh_seq, dh_last, dc_last, x, h, c, gates, act_c, kern
         recurrent_kernel, activation, recurrent_activation, need_dx, dweights[p], dbias[p],
         dx[p], dh0[p], dc0[p]))
     dweights_total = sum_over_blocks(dweights)
-    return dweights_total[:D].copy(), dweights_total[D:].copy(), sum_over_blocks(dbias), dx, dh0, dc0
+    return (dweights_total[:D].copy(), dweights_total[D:].copy(), sum_over_blocks(dbias), dx,
+            dh0, dc0)

@@ -14,15 +14,15 @@ arranged for speed as in :mod:`lstm_np.kernels.lstm` (the shared loops are in :m
   ``dkernel`` and ``drecurrent_kernel`` (as one product over ``[x_t; h_{t-1}]``) and ``dx`` as
   single products over all timesteps;
 * **both cores**: the batch is cut into ``P`` blocks of 16 sequences (the leading axis of every
-  array) that run side by side on a thread pool (:mod:`.pool`); their weight gradients are
-  summed at the end, in block order.
+  array) that run side by side on a thread pool (``lstm_np._runtime.run_blocks``); their weight
+  gradients are summed at the end, in block order.
 """
 import numpy as np
 
 from .._jit import njit
+from .._runtime import run_blocks, sum_over_blocks
 from .activations import SIGMOID, TANH, derivative
 from .loops import add_step, apply_activation, block_weight_gradients, copy, project, store_step
-from .pool import run_blocks, sum_over_blocks
 
 
 @njit

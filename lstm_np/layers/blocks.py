@@ -1,9 +1,9 @@
 """The batch cut into blocks for the compiled kernels, and put back together.
 
 Every recurrent kernel (:mod:`lstm_np.kernels`) runs the batch as ``P`` blocks of ``B``
-sequences side by side (:mod:`lstm_np.kernels.pool`), with the block as the leading axis and
-the batch as the last axis of every array (units before batch, so a gate is one contiguous run
-of ``H * B`` numbers). These helpers take batch-first arrays to that layout and back.
+sequences side by side (:func:`lstm_np._runtime.run_blocks`), with the block as the leading
+axis and the batch as the last axis of every array (units before batch, so a gate is one
+contiguous run of ``H * B`` numbers). These helpers take batch-first arrays to that layout and back.
 
 **The same bits on any machine setting.** A block is always :data:`BLOCK_WIDTH` sequences wide,
 the last one padded with zeros, whatever the batch size and the number of threads. So every
