@@ -1,8 +1,9 @@
 """lstm_np against PyTorch over a grid of model sizes, and lstm_np's cold start.
 
 The grid (issue 11): ``LSTM(u1, return_sequences=True) → Dropout(0.2) → LSTM(u2) →
-Dropout(0.2) → Dense(1)`` with units ``u1/u2`` of 50/100 (the seed model), 128/128 and 256/256; 1 and 5 input
-features; float32 and float64; batch 64, windows of 60 timesteps, Adam, MSE. At every point:
+Dropout(0.2) → Dense(1)`` with units ``u1/u2`` of 50/100 (the seed model), 128/128 and 256/256;
+1 and 5 input features; float32 and float64; batch 64, windows of 60 timesteps, Adam, MSE. At
+every point:
 
 * **epoch**: seconds for one epoch over ``--windows`` random windows (reshuffled each epoch), after
   one untimed warm-up epoch;
@@ -346,7 +347,8 @@ def markdown(report):
     lines += [""]
     if cold:
         lines += ["## Cold start", "",
-                  "`python -m lstm_np.train --epochs 2 --quiet`, seconds of the whole command: cold = empty `NUMBA_CACHE_DIR` (first run on a machine), warm = the same cache "
+                  "`python -m lstm_np.train --epochs 2 --quiet`, seconds of the whole command: "
+                  "cold = empty `NUMBA_CACHE_DIR` (first run on a machine), warm = the same cache "
                   "filled (every later run). CPU = user + system seconds of the command, which a "
                   "busy machine inflates less than the wall clock.", "",
                   "| | cold (s) | warm (s) | cold − warm (s) | target |", "|---|---|---|---|---|",
