@@ -73,7 +73,20 @@ def single_threaded_blas():
 
 
 def keep_memory_mapped():
-    """Ask glibc to keep freed blocks up to 32 MiB for reuse; returns whether it agreed."""
+    """Ask glibc to keep freed blocks up to 32 MiB for reuse; returns whether it agreed.
+
+    Opt-in: it changes malloc for the whole process, so importing lstm_np does not call it; a
+    program that trains may call it once at its start (``lstm_np.keep_memory_mapped()``). ``LSTM_NP_KEEP_MALLOC=1``
+    makes it a no-op. Linux with glibc only (elsewhere it returns ``False``).
+
+    Why: a training step allocates and frees the same large arrays (the gate caches, a few MB
+    each) again and again. By default glibc hands every block over 128 KiB back to the
+    operating system when it is freed, so the next step pays a page fault for every 4 KiB it
+    touches. Raising the thresholds keeps those blocks in the process. Measured on the seed
+    model (2,631 windows of 60, float32, batch 64, 2 threads; five interleaved pairs of fresh
+    processes on a busy 2-core machine): epoch median 2.81 s without, 2.29 s with; CPU per
+    epoch 1.38 s without, 1.15 s with (−17%, the page faults' system time).
+    """
     if not sys.platform.startswith("linux") or os.environ.get("LSTM_NP_KEEP_MALLOC") == "1":
         return False
     try:
