@@ -5,10 +5,13 @@ memory that stays mapped.
 ``layers/blocks.py``) and :func:`run_blocks` runs them side by side on a small pool of Python
 threads — :func:`kernel_threads` of them, ``NUMBA_NUM_THREADS`` or the cores. Each block kernel
 is compiled with ``nogil=True``, so the threads run truly in parallel. This replaced Numba's
-``parallel=True``/``prange``, which ran as fast but compiled far slower: a first
-``python -m lstm_np.train --epochs 2`` on an empty Numba cache spent 27 s of CPU (22.7 s more
-than with the cache filled); with per-block kernels and the compile-time trims noted in
-``kernels/loops.py`` and ``kernels/activations.py``, 9.8 s (7.7 s more).
+``parallel=True``/``prange``, which ran as fast on an idle machine but compiled far slower: a
+first ``python -m lstm_np.train --epochs 2`` on an empty Numba cache took 25.9 s against 1.9 s
+with the cache filled; with per-block kernels and the compile-time trims noted in
+``kernels/loops.py`` and ``kernels/activations.py``, 9.6 s against 1.8 s
+(``benchmarks/grid.py`` measures it). Threads that take the next block when free also cope
+better with a busy machine than ``prange``'s fixed shares: with four other processes running,
+a seed-model epoch took 1.8 s against ``prange``'s 3.6 s.
 
 **The same bits on any thread count.** A block computes alone into its own slice of the
 outputs; which thread runs which block changes nothing, and the weight gradients of the blocks
