@@ -26,6 +26,7 @@ from dataclasses import MISSING, dataclass, field, fields
 
 from .cli import ArgumentParser
 from .data import BUNDLED
+from .reader import DEFAULT_TIMEOUT, DELIMITERS, DECIMALS, THOUSANDS
 from .pipeline import MODELS, OPTIMIZERS
 
 __all__ = ["CompareOptions", "DataOptions", "PredictOptions", "TrainOptions", "TrainingOptions",
@@ -128,12 +129,48 @@ def seed_list(text):
             values = tuple(int(p) for p in text.split(",") if p.strip())
     except ValueError:
         values = None
-    if not values or min(values) < 0 or len(set(values)) != len(values):
+    if not values or min(values) < 0 or max(values) > MAX_SEED or len(set(values)) != len(values):
         raise argparse.ArgumentTypeError(
             f"expected a number of seeds such as 3 (seeds 0,1,2) or distinct non-negative seeds "
-            f"separated by commas such as 0,4,7, got {text!r}")
+            f"separated by commas such as 0,4,7 (each at most {MAX_SEED}), got {text!r}")
     return values
 
+
+MAX_SEED = 2**32 - 1
+
+
+@_metavar("N")
+def seed_value(text):
+    """A seed in ``[0, 2**32 - 1]``, the range NumPy's and Keras's seeds share."""
+    return _checked(text, int, lambda v: 0 <= v <= MAX_SEED, f"a whole number from 0 to {MAX_SEED}")
+
+
+@_metavar("SECONDS")
+def timeout_seconds(text):
+    """A positive number of seconds, at most a day."""
+    return _checked(text, float, lambda v: math.isfinite(v) and 0 < v <= 86400,
+                    "a number of seconds above 0 and at most 86400")
+
+
+def _reading_options(group):
+    """How a CSV file is read: each inferred by default, a flag settles it (the same for every command)."""
+    return {
+        "delimiter": option(None, "--delimiter", group=group, choices=(",", ";", "|", "tab", "\t"), metavar="CHAR",
+                            help="field separator: , ; | or tab (default: inferred from the file)"),
+        "decimal": option(None, "--decimal", group=group, choices=tuple(DECIMALS), metavar="MARK",
+                          help="decimal mark of the prices, . or , (default: inferred from all values)"),
+        "thousands": option(None, "--thousands", group=group, choices=tuple(THOUSANDS), metavar="MARK",
+                            help="thousands mark: none , . space ' (default: inferred from all values)"),
+        "date_format": option(None, "--date-format", group=group, metavar="FORMAT",
+                              help="strftime format of every date, e.g. %%d/%%m/%%Y (default: inferred, "
+                                   "one format for the column)"),
+        "timeout": option(DEFAULT_TIMEOUT, "--timeout", group=group, type=timeout_seconds,
+                          help="seconds to wait for a URL to answer and download", shown="30"),
+    }
+
+
+_DATA_READING = _reading_options("data")
+_PREDICT_READING = _reading_options(None)
 
 # --------------------------------------------------------------- options ---
 
@@ -157,6 +194,11 @@ class DataOptions:
     val_split: float = option(0.1, "--val-split", group="data", type=fraction,
                               help="fraction of training windows (the latest) used for validation, "
                                    "in [0, 1)")
+    delimiter: str | None = _DATA_READING["delimiter"]
+    decimal: str | None = _DATA_READING["decimal"]
+    thousands: str | None = _DATA_READING["thousands"]
+    date_format: str | None = _DATA_READING["date_format"]
+    timeout: float = _DATA_READING["timeout"]
 
     @property
     def source(self):
@@ -200,7 +242,7 @@ class TrainOptions(TrainingOptions):
 
     model: str = option("lstm", "--model", group="training", choices=MODELS,
                         help="network: lstm, gru, rnn (SimpleRNN) or mlp (Dense layers on the window)")
-    seed: int = option(0, "--seed", group="training", type=int, metavar="N",
+    seed: int = option(0, "--seed", group="training", type=seed_value,
                        help="seed for weights, dropout and shuffling; a run repeats bit for bit")
     out: str | None = _out("<YYYYmmdd-HHMMSS>")
     force: bool = _force()
@@ -246,6 +288,11 @@ class PredictOptions:
     date_column: str | None = option(None, "--date-column", metavar="NAME",
                                      help="date column (default: as in training for the training "
                                           "data, else the first of Date, date, day, Datetime, timestamp)")
+    delimiter: str | None = _PREDICT_READING["delimiter"]
+    decimal: str | None = _PREDICT_READING["decimal"]
+    thousands: str | None = _PREDICT_READING["thousands"]
+    date_format: str | None = _PREDICT_READING["date_format"]
+    timeout: float = _PREDICT_READING["timeout"]
     json: bool = option(False, "--json", action="store_true",
                         help="print a JSON object instead of a sentence")
 

@@ -22,7 +22,8 @@ from ..layers import GRU, LSTM, Dense, Dropout, SimpleRNN
 from ..models import ModelFileError, Sequential, load_model
 from ..optimizers import SGD, Adam
 from .cli import UserError
-from .data import BUNDLED, DataError, MinMaxScaler, describe, load_prices, split_series
+from .data import (BUNDLED, DataError, MinMaxScaler, describe, load_prices, reading_options,
+                   split_series)
 from .format import format_date, median_step
 
 __all__ = ["MODELS", "NAMES", "OPTIMIZERS", "build_model", "error_metrics", "evaluate",
@@ -56,7 +57,8 @@ def load_data(opts, say=print):
     series : PriceSeries
     split : Split
     """
-    series = load_prices(opts.source, column=opts.column, date_column=opts.date_column)
+    series = load_prices(opts.source, column=opts.column, date_column=opts.date_column,
+                         **reading_options(opts))
     say(describe(series))
     for note in series.notes:
         say(f"  data: {note}")

@@ -12,8 +12,8 @@ import sys
 import pandas as pd
 
 from .cli import command
-from .data import load_prices
-from .format import format_date, median_step, money
+from .data import load_prices, reading_options
+from .format import format_date, format_step, median_step, money, rough_money
 from .options import PredictOptions, build_parser, parse
 from .pipeline import forecast_next, read_model
 
@@ -46,8 +46,9 @@ def main(argv=None):
         date_column = opts.date_column or extra.get("date_column")
     else:  # another file may name its columns differently: detect unless told
         source, column, date_column = opts.csv or opts.dataset, opts.column, opts.date_column
-    series = load_prices(source, column=column, date_column=date_column)
+    series = load_prices(source, column=column, date_column=date_column, **reading_options(opts))
     price = forecast_next(model, scaler, window, series, kind=str(extra.get("model", "lstm")))
+    warnings_ = input_notes(series, scaler, window, extra)
 
     dates = series.dates
     next_date = dates[-1] + median_step(dates)
@@ -55,15 +56,37 @@ def main(argv=None):
     result = {"date": format_date(next_date, shown), "forecast": price,
               "last_date": format_date(dates[-1], shown), "last_price": float(series.prices[-1]),
               "window": window, "source": series.source, "column": series.column,
-              "model": str(opts.model), "notes": series.notes}
+              "model": str(opts.model), "notes": series.notes + warnings_}
     if opts.json:
         print(json.dumps(result, indent=2, allow_nan=True))
     else:
         for note in series.notes:
             print(f"  data: {note}")
+        for note in warnings_:
+            print(f"  note: {note}")
         print(f"{result['date']}: {money(price)} (last close {result['last_date']}: "
               f"{money(result['last_price'])})")
     return 0
+
+
+def input_notes(series, scaler, window, extra):
+    """What makes this forecast less trustworthy than the test period's: inputs outside the
+    training prices' range (train says the same of test prices), or a different time step."""
+    notes, last = [], series.prices[-window:]
+    low, high = scaler.feature_range
+    if last.max() > scaler.data_max_:
+        notes.append(f"the last {window} prices reach {rough_money(last.max())}, above the training "
+                     f"maximum {rough_money(scaler.data_max_)}: the scaled inputs exceed {high:g}")
+    if last.min() < scaler.data_min_:
+        notes.append(f"the last {window} prices fall to {rough_money(last.min())}, below the training "
+                     f"minimum {rough_money(scaler.data_min_)}: the scaled inputs go below {low:g}")
+    trained = extra.get("step_seconds")
+    if isinstance(trained, (int, float)) and trained > 0 and len(series.dates) > 1:
+        step = median_step(series.dates)
+        if abs(step.total_seconds() / trained - 1) > 0.01:
+            notes.append(f"the data's step is {format_step(step)} but the model was trained on steps of "
+                         f"{format_step(pd.Timedelta(seconds=trained))}: it forecasts one of its own steps ahead")
+    return notes
 
 
 if __name__ == "__main__":

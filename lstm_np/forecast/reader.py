@@ -138,7 +138,7 @@ def decode(data, name):
 def sniff_delimiter(text, name, delimiter=None):
     """The delimiter that splits the header into 2+ fields and the sampled rows into as many."""
     if delimiter is not None:
-        return delimiter
+        return "\t" if delimiter == "tab" else delimiter
     lines = [line for line in text.splitlines()[:_SNIFF_LINES + 1] if line.strip()]
     if not lines:
         return ","
@@ -166,12 +166,17 @@ def read_table(data, name, delimiter=None):
         raise DataError(f"{name} is empty; it needs a header row such as Date,Close and data rows.")
     sep = sniff_delimiter(text, name, delimiter)
     try:
-        frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
-                            na_filter=False, skipinitialspace=True, index_col=False, quotechar='"')
+        with warnings.catch_warnings():
+            # Rows longer than the header would lose their last fields (7200,17 -> 7200): refuse.
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
+                                na_filter=False, skipinitialspace=True, index_col=False, quotechar='"')
     except pd.errors.EmptyDataError:
         raise DataError(f"{name} is empty; it needs a header row such as Date,Close and data rows.") from None
-    except (ValueError, pd.errors.ParserError) as err:
-        raise DataError(f"could not read {name} as a {DELIMITERS[sep]}-separated file ({_reason(err)}); "
+    except (ValueError, pd.errors.ParserError, pd.errors.ParserWarning) as err:
+        reason = ("its rows have more fields than its header" if isinstance(err, pd.errors.ParserWarning)
+                  else _reason(err).rstrip("."))
+        raise DataError(f"could not read {name} as a {DELIMITERS[sep]}-separated file ({reason}); "
                         "check that every row has as many fields as the header (a decimal comma in a "
                         "comma-separated file must be quoted).") from None
     notes = [n for n in (encoding_note,) if n]
