@@ -25,6 +25,7 @@ from .cli import UserError
 from .data import (BUNDLED, DataError, MinMaxScaler, describe, load_prices, reading_options,
                    split_series)
 from .format import format_date, median_step
+from .memory import check_memory
 
 __all__ = ["MODELS", "NAMES", "OPTIMIZERS", "build_model", "error_metrics", "evaluate",
            "forecast_next", "forecast_windows", "input_shape", "jsonable", "last_value", "load_data",
@@ -62,6 +63,7 @@ def load_data(opts, say=print):
     say(describe(series))
     for note in series.notes:
         say(f"  data: {note}")
+    check_memory(opts, len(series.prices), error=DataError)  # before the windows are cut
     split = split_series(series, window=opts.window, test_days=opts.test_days,
                          val_split=opts.val_split)
     for note in split.notes:

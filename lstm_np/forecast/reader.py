@@ -217,6 +217,12 @@ def parse_numbers(column, name="", label="", decimal=None, thousands=None):
     if not present.any() or not pairs:
         return np.full(len(text), np.nan), decimal or ".", None
     values = text[present]
+    # Marks that never occur cannot matter: a pair whose thousands mark is absent reads what the
+    # pair without one reads, and a decimal mark that is absent reads only whole numbers.
+    marks = {c for c in ".,' " if values.str.contains(c, regex=False).any()}
+    if marks & set(DECIMALS):
+        pairs = [(d, t) for d, t in pairs if d in marks] or pairs
+    pairs = [(d, t) for d, t in pairs if t is None or t in marks] or pairs
     fits = {pair: values.str.fullmatch(_number_pattern(*pair)).to_numpy(dtype=bool) for pair in pairs}
     best = max(int(f.sum()) for f in fits.values())
     if best == 0:
