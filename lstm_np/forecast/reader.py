@@ -218,11 +218,12 @@ def parse_numbers(column, name="", label="", decimal=None, thousands=None):
         return np.full(len(text), np.nan), decimal or ".", None
     values = text[present]
     # Marks that never occur cannot matter: a pair whose thousands mark is absent reads what the
-    # pair without one reads, and a decimal mark that is absent reads only whole numbers.
+    # pair without one reads, and an absent decimal mark without grouping reads only whole
+    # numbers, which the other decimal mark reads the same way.
     marks = {c for c in ".,' " if values.str.contains(c, regex=False).any()}
-    if marks & set(DECIMALS):
-        pairs = [(d, t) for d, t in pairs if d in marks] or pairs
-    pairs = [(d, t) for d, t in pairs if t is None or t in marks] or pairs
+    pairs = [(d, t) for d, t in pairs
+             if (t is None or t in marks) and not (t is None and d not in marks and marks & set(DECIMALS))
+             ] or pairs
     fits = {pair: values.str.fullmatch(_number_pattern(*pair)).to_numpy(dtype=bool) for pair in pairs}
     best = max(int(f.sum()) for f in fits.values())
     if best == 0:
@@ -238,14 +239,28 @@ def parse_numbers(column, name="", label="", decimal=None, thousands=None):
                 break
         else:
             readings.append(([pair], parsed))
-    if len(readings) > 1:
+    both = [(a, b) for i, (_, a) in enumerate(readings) for _, b in readings[i + 1:]
+            if (~np.isnan(a) & ~np.isnan(b) & (a != b)).any()]
+    if len(readings) > 1 and not both:  # they read different rows: the column mixes formats
         a, b = readings[0][1], readings[1][1]
-        k = int(np.flatnonzero(~((a == b) | (np.isnan(a) & np.isnan(b))))[0])
+        i, j = int(np.flatnonzero(np.isnan(b) & ~np.isnan(a))[0]), int(np.flatnonzero(np.isnan(a) & ~np.isnan(b))[0])
+        raise DataError(f"{name}: {label} values {values.iloc[i]!r} and {values.iloc[j]!r} use different "
+                        "decimal marks; make the column consistent, or say which mark to use with --decimal.")
+    if len(readings) > 1:
+        a, b = both[0]
+        k = int(np.flatnonzero(~np.isnan(a) & ~np.isnan(b) & (a != b))[0])
         example = values.iloc[k]
         raise DataError(f"{name}: {label} values such as {example!r} read as {a[k]:,.10g} or as "
                         f"{b[k]:,.10g} depending on the decimal mark; say which with --decimal . or "
                         "--decimal , (and the thousands mark with --thousands if needed).")
     pairs_used, parsed = readings[0]
+    fit = fits[pairs_used[0]]
+    misfit = ~fit & np.logical_or.reduce([f for f in fits.values()])
+    if misfit.any():  # a number in another format: a mix, not a missing value
+        k = int(np.flatnonzero(misfit)[0])
+        raise DataError(f"{name}: {label} value {values.iloc[k]!r} is written differently from the "
+                        f"others (such as {values.iloc[int(np.flatnonzero(fit)[0])]!r}); make the column "
+                        "consistent, or say which marks to use with --decimal and --thousands.")
     joined = "".join(values.tolist()[:100_000])
     decimal_used = next((d for d, _ in pairs_used if d in joined), pairs_used[0][0])
     thousands_used = next((t for d, t in pairs_used if d == decimal_used and t and t in joined), None)
