@@ -12,6 +12,7 @@ This module imports nothing from the model core, so the commands can write files
 """
 from __future__ import annotations
 
+import atexit
 import json
 import math
 import os
@@ -205,6 +206,9 @@ def release_all():
     """Release every claim this process still holds (a command calls it when it ends)."""
     for folder in list(_CLAIMS):
         release(folder)
+
+
+atexit.register(release_all)  # a library caller that claims and never writes leaves nothing
 
 
 def _remove_empty(path):
