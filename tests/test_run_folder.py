@@ -415,3 +415,42 @@ def test_a_silent_server_times_out_as_a_real_command(tmp_path):
 def test_timeout_must_be_a_sensible_number_of_seconds(tmp_path, csv, capsys, value):
     code, _, err = run(train.main, ["--csv", csv, "--timeout", value, *TINY], capsys)
     assert_user_error(code, err)
+
+
+# ------------------------------- 8, 11 on real small and read-only disks ---
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 160 KiB file system: room for one tiny run (about 104 KiB), not for a second beside it."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=160k", "tmpfs", str(mount)],
+                          capture_output=True)
+    if done.returncode != 0:
+        pytest.skip("mounting a small file system needs root")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def test_a_force_rerun_on_a_full_disk_keeps_the_previous_run(small_disk, csv):
+    out = small_disk / "run"
+    command = [sys.executable, "-m", "lstm_np.train", "--csv", str(csv), "--out", str(out), *TINY]
+    first = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr
+    before = snapshot(out)
+    again = subprocess.run(command + ["--force", "--seed", "1"], capture_output=True, text=True, timeout=120)
+    assert again.returncode == 2
+    assert again.stderr.startswith("error: could not save ") and "No space left on device" in again.stderr
+    assert len(again.stderr.strip().splitlines()) == 1
+    assert snapshot(out) == before
+    assert hidden_leftovers(out) == []
+
+
+def test_a_read_only_disk_is_refused_before_training(small_disk, csv):
+    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    done = subprocess.run([sys.executable, "-m", "lstm_np.train", "--csv", str(csv),
+                           "--out", str(small_disk / "run"), *TINY], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.strip() == (f"error: --out {small_disk / 'run'} cannot be written (Read-only file "
+                                   "system); choose a folder you can write to.")

@@ -155,7 +155,8 @@ def load_prices(source=None, column=None, date_column=None, *, decimal=None, tho
         sample = frame[date_col].dropna().astype(str).head(1).tolist()
         example = f" (first value {sample[0]!r})" if sample else ""
         raise DataError(f"{name}: no value in date column {date_col!r} could be read as a date{example}; "
-                        "use dates like 2021-10-27 or unix seconds, or pick another column with --date-column.")
+                        "use dates like 2021-10-27 or unix seconds, give their format with --date-format, "
+                        "or pick another column with --date-column.")
     if not good.all():
         notes.append(f"{plural((~good).sum(), 'row')} with unparsable dates dropped")
     values, decimal, thousands = parse_numbers(frame[price_col], name, price_col, decimal, thousands)

@@ -329,7 +329,7 @@ def parse_dates(column, name="", label="", date_format=None):
     best = max(int(r[1].notna().sum()) for r in readings)
     distinct = []
     for fmt, p, m in readings:
-        if int(p.notna().sum()) == best and not any(p.equals(q) for _, q, _ in distinct):
+        if int(p.notna().sum()) == best and not any(_same(p, q) for _, q, _ in distinct):
             distinct.append((fmt, p, m))
     if len(distinct) > 1:
         regular = [r for r in distinct if _regular(r[1])]
@@ -344,6 +344,16 @@ def parse_dates(column, name="", label="", date_format=None):
     fmt, parsed, mixed = distinct[0]
     note = "" if fmt == "ISO8601" else f"dates read as {fmt}"
     return _full(parsed, present), mixed, note
+
+
+def _same(a, b):
+    """The same instants in the same rows, whatever the resolution (``[us]`` or ``[ns]``)."""
+    if not (a.isna().to_numpy() == b.isna().to_numpy()).all():
+        return False
+    try:
+        return bool((a.dropna().to_numpy() == b.dropna().to_numpy()).all())
+    except TypeError:  # tz-aware against naive
+        return False
 
 
 def _full(parsed, present):
