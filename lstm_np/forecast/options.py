@@ -26,7 +26,7 @@ from dataclasses import MISSING, dataclass, field, fields
 
 from .cli import ArgumentParser
 from .data import BUNDLED
-from .reader import DEFAULT_TIMEOUT, DELIMITERS, DECIMALS, THOUSANDS
+from .reader import DEFAULT_TIMEOUT, DECIMALS, THOUSANDS
 from .pipeline import MODELS, OPTIMIZERS
 
 __all__ = ["CompareOptions", "DataOptions", "PredictOptions", "TrainOptions", "TrainingOptions",

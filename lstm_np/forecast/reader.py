@@ -23,12 +23,11 @@ from __future__ import annotations
 
 import codecs
 import csv
+import http.client
 import io
-import os
 import re
 import socket
 import time
-import urllib.error
 import urllib.request
 import warnings
 from pathlib import Path
@@ -36,8 +35,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["DEFAULT_TIMEOUT", "DELIMITERS", "DECIMALS", "MAX_PRICE", "THOUSANDS", "DataError",
-           "parse_dates", "parse_numbers", "read_source", "read_table"]
+__all__ = ["DEFAULT_TIMEOUT", "DELIMITERS", "DECIMALS", "MAX_PRICE", "THOUSANDS", "DataError", "decode",
+           "is_url", "numbers_note", "parse_dates", "parse_numbers", "read_source", "read_table",
+           "sniff_delimiter"]
 
 DEFAULT_TIMEOUT = 30.0          # seconds a URL may stay silent
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
@@ -89,7 +89,7 @@ def _download(url, timeout):
     except (TimeoutError, socket.timeout):
         raise DataError(f"could not download {url}: no complete answer within {timeout:g} s; "
                         "check the address, or allow longer with --timeout.") from None
-    except (OSError, ValueError) as err:  # URLError, HTTPError, refused connections
+    except (OSError, ValueError, http.client.HTTPException) as err:  # URLError, HTTPError, resets
         reason = getattr(err, "reason", None)
         if isinstance(reason, (TimeoutError, socket.timeout)):
             raise DataError(f"could not download {url}: no answer within {timeout:g} s; "
@@ -435,8 +435,5 @@ def _reason(err):
 
 
 def is_url(source):
+    """True for an ``http://`` or ``https://`` address."""
     return isinstance(source, str) and source.lower().startswith(("http://", "https://"))
-
-
-def local_path(source):
-    return Path(os.fspath(source)).expanduser()
