@@ -91,7 +91,7 @@ def output_folder(out, force, prefix=""):
     file, ``/proc``...). Returns a :class:`RunFolder`; :func:`write_outputs` fills it and
     :func:`release` (or :func:`release_all`) gives up the claim if the run fails.
     """
-    if out is None:
+    if not out:  # None, or "" from a script
         base = os.path.join("runs", time.strftime(f"{prefix}%Y%m%d-%H%M%S"))
         _make_parent(base, base)
         for k in range(1, 10_000):

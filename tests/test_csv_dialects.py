@@ -307,3 +307,29 @@ def test_a_column_mixing_number_formats_is_refused(tmp_path, values):
     text = "Date;Close\n" + "".join(f"2020-01-0{k + 1};{v}\n" for k, v in enumerate(values))
     message = refused(write(tmp_path, text))
     assert "consistent" in message and "--decimal" in message
+
+
+def test_a_bad_date_format_is_one_sentence(tmp_path):
+    path = write(tmp_path, "Date,Close\n2020-01-01,1\n2020-01-02,2\n")
+    assert "--date-format '%Q' is not a date format" in refused(path, date_format="%Q")
+
+
+def test_the_same_mark_cannot_be_decimal_and_thousands(tmp_path):
+    path = write(tmp_path, "Date,Close\n2020-01-01,1\n2020-01-02,2\n")
+    assert "both ','" in refused(path, decimal=",", thousands=",")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=8).flatmap(lambda prefix: st.tuples(
+    st.sampled_from([b"", codecs.BOM_UTF8, codecs.BOM_UTF16_LE, prefix]),
+    st.text(alphabet="Date;Close,\t|\n0123456789-/.:' \"$e+", max_size=160))))
+def test_any_dialect_soup_loads_or_raises_one_sentence(tmp_path_factory, case):
+    bom, text = case
+    path = tmp_path_factory.mktemp("soup") / "p.csv"
+    path.write_bytes(bom + text.encode("utf-16-le" if bom == codecs.BOM_UTF16_LE else "utf-8"))
+    try:
+        s = load_prices(path)
+    except DataError as err:
+        assert "\n" not in str(err)
+        return
+    assert np.isfinite(s.prices).all() and (s.prices > 0).all() and s.dates.is_monotonic_increasing

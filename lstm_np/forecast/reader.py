@@ -209,6 +209,8 @@ def parse_numbers(column, name="", label="", decimal=None, thousands=None):
     most values win. If they disagree on some value, :class:`DataError` names
     ``--decimal``/``--thousands``. ``thousands`` is ``"none"`` for no grouping.
     """
+    if decimal is not None and decimal == THOUSANDS.get(thousands, thousands):
+        raise DataError(f"--decimal and --thousands are both {decimal!r}; a mark cannot be both.")
     text = _clean_numbers(column)
     present = text != ""
     pairs = [(d, t) for d, t in _PAIRS
@@ -314,7 +316,11 @@ def parse_dates(column, name="", label="", date_format=None):
                         f"({values.iloc[k]!r}) and with one ({values.iloc[j]!r}), so their order is "
                         "unknown; give every timestamp an offset, or none.")
     if date_format is not None:
-        parsed, mixed = _to_datetime(values, date_format)
+        try:
+            parsed, mixed = _to_datetime(values, date_format)
+        except ValueError as err:  # "%Q": a bad directive
+            raise DataError(f"--date-format {date_format!r} is not a date format ({_reason(err).rstrip('.')}); "
+                            "use strftime codes such as %d/%m/%Y or %Y-%m-%d %H:%M.") from None
         return _full(parsed, present), mixed, f"dates read as {date_format}"
     if values.str.fullmatch(r"[+-]?\d+(?:\.\d+)?").all():
         return _full(_epoch_dates(values), present), False, ""
