@@ -439,3 +439,16 @@ def test_predict_passes_the_reading_flags_on(trained, tmp_path, capsys):
                                            "--date-format", "%d.%m.%Y"], capsys)
     assert code == 0, err
     assert json.loads(stdout)["last_date"] == "2021-01-10"
+
+
+def test_predict_reads_the_training_file_as_train_was_told(tmp_path, capsys):
+    rows = [f"{d:%d.%m.%Y};{v:.2f}\n" for d, v in zip(days(12), prices(12))]  # 01.01 ... 12.01
+    path = tmp_path / "eu.csv"
+    path.write_text("Date;Close\n" + "".join(rows))
+    out = tmp_path / "run"
+    code, _, err = run(train.main, ["--csv", path, "--out", out, *TINY, "--window", "3", "--test-days", "3",
+                                    "--val-split", "0", "--date-format", "%d.%m.%Y"], capsys)
+    assert code == 0, err
+    code, stdout, err = run(predict.main, ["--model", out / "model.npz", "--json"], capsys)
+    assert code == 0, err
+    assert json.loads(stdout)["last_date"] == "2021-01-12"

@@ -235,6 +235,7 @@ def save_model(path, model, opts, series, split, metrics):
     dates = series.dates
     extra = {"scaler": split.scaler.to_dict(), "window": opts.window, "source": record_source(series),
              "column": series.column, "date_column": opts.date_column,
+             "reading": reading_options(opts),  # --decimal ... as given, so predict reads alike
              "last_date": format_date(dates[-1], dates),
              "step_seconds": float(median_step(dates).total_seconds()),
              "model": opts.model, "units": list(opts.units), "test_days": opts.test_days,

@@ -40,13 +40,16 @@ def main(argv=None):
     """Run the command line; returns the exit code (0 ok, 2 user error, 130 interrupted)."""
     opts = parse_args(argv)
     model, extra, scaler, window = read_model(opts.model)
+    reading = reading_options(opts)
     if opts.csv is None and opts.dataset is None:
         source = extra.get("source") or "btc-daily"
         column = opts.column or extra.get("column")
         date_column = opts.date_column or extra.get("date_column")
+        stored = extra.get("reading")  # the training file's --decimal ..., unless overridden
+        reading = {**(stored if isinstance(stored, dict) else {}), **reading}
     else:  # another file may name its columns differently: detect unless told
         source, column, date_column = opts.csv or opts.dataset, opts.column, opts.date_column
-    series = load_prices(source, column=column, date_column=date_column, **reading_options(opts))
+    series = load_prices(source, column=column, date_column=date_column, **reading)
     price = forecast_next(model, scaler, window, series, kind=str(extra.get("model", "lstm")))
     warnings_ = input_notes(series, scaler, window, extra)
 
