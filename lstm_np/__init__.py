@@ -3,6 +3,7 @@
 >>> from lstm_np import Sequential, LSTM, Dense, Dropout, Adam, SGD, load_model, gradcheck
 """
 from ._runtime import keep_memory_mapped
+from .callbacks import EarlyStopping
 from .gradcheck import gradcheck
 from .layers import GRU, LSTM, Dense, Dropout, Layer, SimpleRNN
 from .models import Callback, History, ModelFileError, NonFiniteLossError, Sequential, load_model
@@ -14,4 +15,4 @@ keep_memory_mapped()
 
 __all__ = ["Sequential", "LSTM", "GRU", "SimpleRNN", "Dense", "Dropout", "Adam", "SGD",
            "load_model", "gradcheck", "Layer", "Callback", "History", "ModelFileError",
-           "NonFiniteLossError"]
+           "NonFiniteLossError", "EarlyStopping"]

@@ -1,12 +1,16 @@
 """Activation functions by their Keras names.
 
 Every activation here can write its derivative in terms of its *output* ``y = act(x)``,
-which is what the backward passes store. The integer codes are how the Numba kernels,
-which take no Python objects, are told which function to apply.
+which is what the backward passes store. The compiled kernels, which take no Python objects,
+are told which function to apply by an integer code; the codes are defined once, in
+:mod:`lstm_np.kernels.activations`, and :data:`CODES` only names them.
 """
 import numpy as np
 
-CODES = {"linear": 0, "sigmoid": 1, "tanh": 2, "relu": 3, "hard_sigmoid": 4}
+from .kernels.activations import HARD_SIGMOID, LINEAR, RELU, SIGMOID, TANH
+
+CODES = {"linear": LINEAR, "sigmoid": SIGMOID, "tanh": TANH, "relu": RELU,
+         "hard_sigmoid": HARD_SIGMOID}
 
 
 def sigmoid(x):
@@ -31,23 +35,24 @@ def linear(x):
 FUNCTIONS = {"linear": linear, "sigmoid": sigmoid, "tanh": np.tanh, "relu": relu,
              "hard_sigmoid": hard_sigmoid}
 
+#: ``act'(x)`` written through the output ``y = act(x)``, as the kernels write it
+DERIVATIVES = {
+    "linear": np.ones_like,
+    "sigmoid": lambda y: y * (1 - y),
+    "tanh": lambda y: 1 - y * y,
+    "relu": lambda y: (y > 0).astype(y.dtype),
+    "hard_sigmoid": lambda y: ((y > 0) & (y < 1)).astype(y.dtype) / 6.0,   # flat where clipped
+}
+
 
 def derivative_from_output(name, y):
     """``act'(x)`` expressed through ``y = act(x)``."""
-    if name == "sigmoid":
-        return y * (1 - y)
-    if name == "tanh":
-        return 1 - y * y
-    if name == "relu":
-        return (y > 0).astype(y.dtype)
-    if name == "hard_sigmoid":
-        return ((y > 0) & (y < 1)).astype(y.dtype) / 6.0
-    return np.ones_like(y)
+    return DERIVATIVES[name](y)
 
 
 def get(name):
     """Validate an activation name (``None`` means ``"linear"``) and return it."""
     name = "linear" if name is None else name
-    if name not in CODES:
+    if not isinstance(name, str) or name not in CODES:
         raise ValueError(f"unknown activation {name!r}; choose one of {', '.join(CODES)}")
     return name

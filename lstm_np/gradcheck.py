@@ -61,8 +61,7 @@ def gradcheck(model, x, y, eps=1e-4, max_entries=64, seed=0):
     True
     """
     model64 = model.copy(dtype="float64")
-    x = np.asarray(x, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
+    x, y = model64._check_data(x, y)       # float64, shapes checked (a 1-D y for one output)
     _, grads = model64.compute_gradients(x, y)
     rng = np.random.default_rng(seed)
 

@@ -1,15 +1,16 @@
 """Look inside a trained LSTM: what its gates do, and how the gradient flows back through time.
 
 Both functions read what the layers already compute — the caches of
-:meth:`lstm_np.layers.lstm.LSTM.forward` (through ``LSTMCache.batch_major()``) and the readable
-backward step :func:`lstm_np.layers.lstm.lstm_cell_backward` — so there is no second
-implementation of the math to drift out of date. Nothing here is exported from :mod:`lstm_np`; import it directly::
+:meth:`lstm_np.layers.lstm.LSTM.forward` (through their ``batch_major()``) and the readable cell
+:func:`lstm_np.layers.lstm.lstm_cell_forward` / ``lstm_cell_backward`` that the layer runs with
+``implementation="numpy"`` — so there is no second implementation of the math to drift out of
+date. Nothing here is exported from :mod:`lstm_np`; import it directly::
 
     from lstm_np.inspect import trace, cell_gradient_norms
 """
 import numpy as np
 
-from .layers.lstm import LSTM, CellCache, lstm_cell_backward
+from .layers.lstm import LSTM, lstm_cell_backward, lstm_cell_forward
 
 __all__ = ["trace", "cell_gradient_norms"]
 
@@ -48,10 +49,11 @@ def cell_gradient_norms(layer, x, dy_last=None, initial_state=None):
     """‖dL/dc_t‖ for every timestep: how far back the gradient of a loss on the last output
     reaches through the cell state.
 
-    The loss is ``L = Σ dy_last * h_T`` (the last output of the layer). Stepping
-    :func:`~lstm_np.layers.lstm.lstm_cell_backward` backwards over the layer's cache gives, at
-    each step, ``dc_prev = dc * f``: the gradient with respect to the cell state ``c_t`` that
-    the rest of the sequence receives. Along this path the gradient is multiplied by the
+    The loss is ``L = Σ dy_last * h_T`` (the last output of the layer). Stepping the
+    readable cell over ``x``, then :func:`~lstm_np.layers.lstm.lstm_cell_backward` back over
+    its caches (what the layer does with ``implementation="numpy"``), gives at each step
+    ``dc_prev = dc * f``: the gradient with respect to the cell state ``c_t`` that the rest of
+    the sequence receives. Along this path the gradient is multiplied by the
     forget gate once per step, so ``f`` near 1 carries it far and ``f`` near 0.5 lets it fade
     (the "constant error carousel" of Hochreiter & Schmidhuber, 1997; hence the forget-gate
     bias of 1 of Jozefowicz et al., 2015).
@@ -59,8 +61,7 @@ def cell_gradient_norms(layer, x, dy_last=None, initial_state=None):
     Parameters
     ----------
     layer : LSTM
-        A built layer with Keras's default activations (tanh and sigmoid, as in the readable
-        cell). ``return_sequences`` may be either.
+        A built layer, with any activations; ``return_sequences`` may be either.
     x : array_like, shape (N, T, D)
     dy_last : array_like, shape (N, H), optional
         dL/dh_T; default ones.
@@ -85,27 +86,23 @@ def cell_gradient_norms(layer, x, dy_last=None, initial_state=None):
     >>> norms.shape, bool(norms[0] < norms[-1])
     ((20,), True)
     """
-    if (layer.activation, layer.recurrent_activation) != ("tanh", "sigmoid"):
-        raise ValueError("cell_gradient_norms steps the readable cell, which uses tanh and "
-                         f"sigmoid; this layer uses {layer.activation} and "
-                         f"{layer.recurrent_activation}")
     x = np.asarray(x, dtype=layer.params["kernel"].dtype)
     N, T, _ = x.shape
     H = layer.units
     if initial_state is None:
         initial_state = [np.zeros((N, H), x.dtype), np.zeros((N, H), x.dtype)]
-    h0, c0 = (np.asarray(s, dtype=x.dtype) for s in initial_state)
-    _, cache = layer.forward(x, training=False, initial_state=[h0, c0])
-    record = cache.batch_major()                                  # i, f, g, o, c, h: (N, T, H)
-    h = np.concatenate([h0[:, None], record["h"]], axis=1)        # (N, T + 1, H), h[:, 0] = h_0
-    c = np.concatenate([c0[:, None], record["c"]], axis=1)
+    h, c = (np.asarray(s, dtype=x.dtype) for s in initial_state)
     kernel, recurrent_kernel = layer.params["kernel"], layer.params["recurrent_kernel"]
+    bias = layer.params.get("bias", np.zeros(4 * H, x.dtype))
+    activations = layer.activation, layer.recurrent_activation
+    steps = []
+    for t in range(T):                                # forward: the cell's cache at every step
+        h, c, step = lstm_cell_forward(x[:, t], h, c, kernel, recurrent_kernel, bias, *activations)
+        steps.append(step)
     dh = np.array(np.broadcast_to(1.0 if dy_last is None else dy_last, (N, H)), dtype=x.dtype)
     dc = np.zeros((N, H), x.dtype)                    # nothing flows into c_T from after the end
     norms = np.empty(T)
     for t in range(T - 1, -1, -1):
-        step = CellCache(x[:, t], h[:, t], c[:, t], record["i"][:, t], record["f"][:, t],
-                         record["g"][:, t], record["o"][:, t], c[:, t + 1])
-        _, dh, dc, _ = lstm_cell_backward(dh, dc, step, kernel, recurrent_kernel)
+        _, dh, dc, _ = lstm_cell_backward(dh, dc, steps[t], kernel, recurrent_kernel, *activations)
         norms[t] = np.linalg.norm(dc)                 # dL/dc_t, t = 0 the initial state
     return norms

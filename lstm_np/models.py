@@ -119,17 +119,54 @@ class Sequential:
         self.built = True
 
     def _check_input(self, x, what="x"):
-        x = np.asarray(x)
-        if x.dtype == object or not np.issubdtype(x.dtype, np.number):
-            raise ValueError(f"{what} must be a numeric array, got dtype {x.dtype}")
+        """``x`` as a contiguous array of the model's dtype, or a ValueError saying what is
+        wrong with it: not real numbers, the wrong shape, or a NaN or infinite value."""
+        x = _real_array(x, what)
         if not self.built:
             if len(self.layers) == 0:
                 raise ValueError("the model has no layers; add some before using it")
+            if x.ndim < 2:
+                raise ValueError(f"{what} has shape {x.shape}; give a batch of samples, "
+                                 "(batch, features) or (batch, timesteps, features)")
             self.build(x.shape[1:])
         if x.shape[1:] != self.input_shape:
             raise ValueError(f"{what} has shape {x.shape}; the model expects (batch, "
                              f"{', '.join(map(str, self.input_shape))})")
-        return np.ascontiguousarray(x, dtype=self.dtype)
+        return _finite(_converted(x, self.dtype), what, x)
+
+    @property
+    def output_shape(self):
+        """One sample's output shape (without the batch axis); ``None`` before building."""
+        if not self.built:
+            return None
+        shape = self.input_shape
+        for layer in self.layers:
+            shape = layer.compute_output_shape(shape)
+        return tuple(shape)
+
+    def _check_target(self, y, n, what="y"):
+        """``y`` for ``n`` samples as an array of the model's dtype shaped exactly like the
+        model's outputs, ``(n, *output_shape)``. A 1-D ``y`` of ``n`` values is taken as
+        ``(n, 1)`` when the model gives one output; any other shape is refused rather than
+        broadcast against the predictions."""
+        y = _real_array(y, what)
+        expected = (n,) + self.output_shape
+        if y.ndim == 1 and self.output_shape == (1,) and y.shape[0] == n:
+            y = y.reshape(n, 1)
+        if y.shape != expected:
+            if y.ndim >= 1 and y.shape[0] != n:
+                raise ValueError(f"x has {n} samples but {what} has {y.shape[0]} "
+                                 f"(shape {y.shape})")
+            raise ValueError(f"{what} has shape {y.shape} but the model's outputs have shape "
+                             f"{expected}")
+        return _finite(_converted(y, self.dtype), what, y)
+
+    def _check_data(self, x, y, what=("x", "y")):
+        """Both checks at once, and at least one sample."""
+        x = self._check_input(x, what[0])
+        if len(x) == 0:
+            raise ValueError(f"{what[0]} has no samples")
+        return x, self._check_target(y, len(x), what[1])
 
     @property
     def params(self):
@@ -144,10 +181,13 @@ class Sequential:
         params = self.params
         if len(weights) != len(params):
             raise ValueError(f"set_weights got {len(weights)} arrays; the model has {len(params)}")
+        checked = []
         for (path, current), new in zip(params.items(), weights):
-            new = np.asarray(new)
+            new = _real_array(new, path)
             if new.shape != current.shape:
                 raise ValueError(f"{path} has shape {current.shape}; got {new.shape}")
+            checked.append(_finite(_converted(new, current.dtype), path, new))
+        for current, new in zip(params.values(), checked):     # all or nothing
             current[...] = new
 
     def count_params(self):
@@ -189,8 +229,7 @@ class Sequential:
 
     def compute_gradients(self, x, y):
         """Loss and gradients (aligned with ``get_weights()``) with dropout off and no update."""
-        x = self._check_input(x)
-        y = np.asarray(y, dtype=self.dtype)
+        x, y = self._check_data(x, y)
         loss_fn = self._loss_fn if self.loss else losses_mod.mean_squared_error
         y_pred, caches = self.forward(x, training=False)
         loss, dy = loss_fn(y_pred, y)
@@ -203,7 +242,7 @@ class Sequential:
     def train_on_batch(self, x, y):
         """One optimizer step on one batch (dropout on); returns the batch loss."""
         self._require_compiled()
-        return self._train_step(self._check_input(x), np.asarray(y, dtype=self.dtype))[0]
+        return self._train_step(*self._check_data(x, y))[0]
 
     def _train_step(self, x, y):
         y_pred, caches = self.forward(x, training=True)
@@ -223,18 +262,22 @@ class Sequential:
         the epoch's ``loss`` is the mean of the batch losses weighted by batch size.
         """
         self._require_compiled()
-        x = self._check_input(x)
-        y = np.asarray(y, dtype=self.dtype)
-        if len(x) != len(y):
-            raise ValueError(f"x has {len(x)} samples but y has {len(y)}")
-        if int(epochs) != epochs or epochs < 0:
-            raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
-        if int(batch_size) != batch_size or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-        if validation_data is None and validation_split:
-            if not 0.0 < validation_split < 1.0:
+        x, y = self._check_data(x, y)
+        epochs = _integer("epochs", epochs, minimum=0)
+        batch_size = _integer("batch_size", batch_size, minimum=1)
+        if validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+                raise ValueError("validation_data must be a pair (x_val, y_val)")
+            validation_data = self._check_data(*validation_data, what=("validation x",
+                                                                       "validation y"))
+        elif validation_split:
+            if isinstance(validation_split, (bool, np.bool_)) or \
+                    not isinstance(validation_split, _REAL) or not 0.0 < validation_split < 1.0:
                 raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
             split_at = int(np.floor(len(x) * (1.0 - validation_split)))
+            if split_at == len(x):
+                raise ValueError(f"validation_split={validation_split!r} of {len(x)} samples "
+                                 "leaves no sample for validation")
             x, validation_data = x[:split_at], (x[split_at:], y[split_at:])
             y = y[:split_at]
         if len(x) == 0:
@@ -260,7 +303,7 @@ class Sequential:
                     totals[m] += losses_mod.LOSSES[m](y_pred, yb)[0] * len(idx)
             logs = {k: v / len(x) for k, v in totals.items()}
             if validation_data is not None:
-                val = self.evaluate(*validation_data, return_dict=True)
+                val = self._evaluate_checked(*validation_data)
                 logs.update({f"val_{k}": v for k, v in val.items()})
             seconds = time.perf_counter() - start
             history.append(epoch, logs, seconds)
@@ -281,21 +324,27 @@ class Sequential:
         """Outputs for ``x`` with dropout off, computed ``batch_size`` rows at a time
         (default: up to 1024 rows per pass; the result does not depend on it)."""
         x = self._check_input(x)
-        batch_size = batch_size or 1024
+        batch_size = 1024 if batch_size is None else _integer("batch_size", batch_size, 1)
         outputs = [self.forward(x[i:i + batch_size], training=False, keep_cache=False)[0]
                    for i in range(0, len(x), batch_size)]
-        return np.concatenate(outputs) if outputs else np.zeros((0,))
+        if not outputs:
+            return np.zeros((0,) + self.output_shape, self.dtype)
+        return np.concatenate(outputs)
 
     def evaluate(self, x, y, batch_size=None, verbose=0, return_dict=False):
         """Loss (and metrics) with dropout off: a float, or ``[loss, *metrics]`` as in Keras."""
         self._require_compiled()
-        y_pred = self.predict(x, batch_size=batch_size)
-        y = np.asarray(y, dtype=self.dtype)
-        result = {"loss": self._loss_fn(y_pred, y)[0]}
-        result.update({m: losses_mod.LOSSES[m](y_pred, y)[0] for m in self.metrics})
+        x, y = self._check_data(x, y)
+        result = self._evaluate_checked(x, y, batch_size)
         if return_dict:
             return result
         return result["loss"] if not self.metrics else list(result.values())
+
+    def _evaluate_checked(self, x, y, batch_size=None):
+        y_pred = self.predict(x, batch_size=batch_size)
+        result = {"loss": self._loss_fn(y_pred, y)[0]}
+        result.update({m: losses_mod.LOSSES[m](y_pred, y)[0] for m in self.metrics})
+        return result
 
     def summary(self, print_fn=print):
         """Print a Keras-style table of layers, output shapes and parameter counts."""
@@ -328,20 +377,38 @@ class Sequential:
                            for l in self.layers]}
 
     @classmethod
-    def from_config(cls, config, seed=None, dtype=None):
+    def from_config(cls, config, seed=None, dtype=None, initialize=True):
+        """A new model from :meth:`get_config` output.
+
+        ``initialize=False`` builds the weights as zeros instead of drawing them (for a caller
+        that sets every weight next, as :func:`load_model` and :meth:`copy` do: an orthogonal
+        draw for LSTM(4000) alone takes minutes).
+        """
         model = cls(seed=seed, dtype=dtype or config["dtype"])
+        layers, drawn = [], []
         for spec in config["layers"]:
             layer_cls = LAYERS.get(spec["class"])
             if layer_cls is None:
                 raise ModelFileError(f"unknown layer class {spec['class']!r}")
-            model.add(layer_cls(**spec["config"]))
+            layer = layer_cls(**spec["config"])
+            if not initialize:
+                for key in ("kernel_initializer", "recurrent_initializer"):
+                    if hasattr(layer, key):
+                        drawn.append((layer, key, getattr(layer, key)))
+                        setattr(layer, key, "zeros")
+            layers.append(layer)
+        for layer in layers:
+            model.add(layer)
         if config.get("input_shape"):
             model.build(config["input_shape"])
+        for layer, key, name in drawn:      # the configuration keeps the original names
+            setattr(layer, key, name)
         return model
 
     def copy(self, dtype=None):
         """A new model with the same layers and weights (optionally in another dtype)."""
-        clone = Sequential.from_config(self.get_config(), seed=self.seed, dtype=dtype)
+        clone = Sequential.from_config(self.get_config(), seed=self.seed, dtype=dtype,
+                                       initialize=False)
         if self.optimizer is not None:
             clone.compile(type(self.optimizer)(**{k: v for k, v in
                                                   self.optimizer.get_config().items()
@@ -358,6 +425,9 @@ class Sequential:
         """
         if not self.built:
             raise ValueError("cannot save a model that has not been built")
+        from .modelfile import check_savable
+
+        check_savable(self.get_config(), extra or {})    # never write a file load refuses
         arrays = {"config": np.array(json.dumps(self.get_config())),
                   "extra": np.array(json.dumps(extra or {}))}
         arrays.update({f"weight_{k:03d}": w for k, w in enumerate(self.get_weights())})
@@ -367,33 +437,61 @@ class Sequential:
 def load_model(path):
     """Read a model written by :meth:`Sequential.save`. Never unpickles anything.
 
-    Raises :class:`ModelFileError` (a ``ValueError``) with one sentence if the file is missing,
-    corrupt, or not an lstm_np model.
+    The whole file is checked before any weight is allocated or any kernel runs (see
+    :mod:`lstm_np.modelfile`): its zip directory, its configuration against lstm_np's layers
+    and size limits, every array's dtype (real floats only) and shape, and the scaler stored
+    beside a model that ``lstm_np.train`` wrote. Raises :class:`ModelFileError` (a
+    ``ValueError``) with one sentence if the file is missing, damaged, or not an lstm_np model.
     """
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise ModelFileError(f"model file {path} does not exist")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {key: data[key] for key in data.files}
-    except Exception as err:
-        raise ModelFileError(f"{path} is not a readable lstm_np model file ({type(err).__name__}"
-                             f": {err})") from None
-    if "config" not in arrays:
-        raise ModelFileError(f"{path} is a NumPy archive but not an lstm_np model file (it has "
-                             "no 'config' entry); give the model.npz written by "
-                             "Sequential.save or python -m lstm_np.train")
-    try:
-        config = json.loads(str(arrays["config"]))
-        extra = json.loads(str(arrays.get("extra", np.array("{}"))))
-        if config.get("format") != FORMAT:
-            raise ValueError("wrong format tag")
-        model = Sequential.from_config(config)
-        n = len(model.params)
-        model.set_weights([arrays[f"weight_{k:03d}"] for k in range(n)])
-    except ModelFileError:
-        raise
-    except Exception as err:
-        raise ModelFileError(f"{path} is not an lstm_np model file ({err})") from None
+    from .modelfile import read_model_file
+
+    config, extra, weights = read_model_file(path)
+    model = Sequential.from_config(config, initialize=False)
+    model.set_weights(weights)
     model.extra = extra
     return model
+
+
+_REAL = (int, float, np.integer, np.floating)
+
+
+def _real_array(values, what):
+    """``values`` as a NumPy array of real numbers (booleans, strings, objects and complex
+    numbers refused)."""
+    try:
+        array = np.asarray(values)
+    except (ValueError, TypeError) as err:       # ragged lists
+        raise ValueError(f"{what} is not a rectangular array of numbers ({err})") from None
+    if array.dtype == object or array.dtype.kind not in "iuf":
+        raise ValueError(f"{what} must hold real numbers, got dtype {array.dtype}")
+    return array
+
+
+def _converted(array, dtype):
+    """A contiguous copy in ``dtype``; a value too large for it becomes inf, which
+    :func:`_finite` then reports (so NumPy's overflow warning would only repeat it)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.ascontiguousarray(array, dtype=dtype)
+
+
+def _finite(array, what, given):
+    """``array`` if every value is finite, else a ValueError naming the first bad one (and
+    saying so when that value was finite in ``given``, the array before conversion)."""
+    bad = ~np.isfinite(array)
+    if bad.any():
+        index = tuple(int(i) for i in np.argwhere(bad)[0])
+        converted = f" after conversion to {array.dtype.name}" \
+            if np.isfinite(given[index]) else ""
+        raise ValueError(f"{what} holds {np.count_nonzero(bad)} NaN or infinite value(s) (the "
+                         f"first at index {index}){converted}; remove or fill them before "
+                         "training or predicting")
+    return array
+
+
+def _integer(name, value, minimum):
+    """``value`` as an int if it is an integer (not a bool) of at least ``minimum``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, _REAL) or \
+            not np.isfinite(value) or int(value) != value or value < minimum:
+        kind = "a positive" if minimum == 1 else "a non-negative"
+        raise ValueError(f"{name} must be {kind} integer, got {value!r}")
+    return int(value)

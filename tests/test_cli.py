@@ -165,7 +165,9 @@ def test_an_option_is_defined_once_for_train_and_compare():
     from lstm_np.forecast import compare
     shared = ["--window", "7", "--test-days", "9", "--val-split", "0.2", "--units", "8,4", "--dropout", "0.1",
               "--epochs", "3", "--batch-size", "5", "--optimizer", "sgd", "--learning-rate", "0.5",
-              "--dtype", "float64", "--dataset", "btc-15min", "--column", "Open", "--date-column", "Date"]
+              "--dtype", "float64", "--dataset", "btc-15min", "--column", "Open", "--date-column", "Date",
+              "--target", "diff", "--horizon", "3", "--features", "volume,close", "--strategy", "recursive",
+              "--patience", "4", "--interval", "0.8"]
     one = train.parse_args(shared + ["--seed", "4"])
     many = compare.parse_args(shared + ["--seeds", "4,5", "--models", "gru"])
     run = many.run("gru", 4)
@@ -173,6 +175,8 @@ def test_an_option_is_defined_once_for_train_and_compare():
     for f in fields(TrainingOptions):  # every shared option reaches both commands, parsed the same way
         assert getattr(one, f.name) == getattr(many, f.name) == getattr(run, f.name), f.name
     assert {f.name for f in fields(CompareOptions)} >= {f.name for f in fields(TrainingOptions)}
+    assert (one.target, one.horizon, one.features, one.strategy, one.patience, one.interval) == \
+        ("diff", 3, ("close", "volume"), "recursive", 4, 0.8)  # close always first
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
@@ -190,7 +194,8 @@ def test_train_accepts_every_layout(tmp_path, capsys, layout):
     assert metrics["options"]["window"] == 5 and metrics["options"]["units"] == [4]
     assert metrics["test_start"] < metrics["test_end"]
     history = (out / "history.csv").read_text().splitlines()
-    assert history[0] == "epoch,loss,val_loss,seconds" and len(history) == 3
+    assert history[0] == "epoch,loss,val_loss,seconds,best" and len(history) == 3
+    assert sum(int(row.split(",")[-1]) for row in history[1:]) == 1  # one best epoch, marked
     assert (out / "forecast.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     for word in ("MAE", "RMSE", "MAPE", "naive", "ratio", "wins"):
         assert word in stdout
@@ -231,9 +236,11 @@ def test_predict_round_trips_a_trained_model(trained, capsys):
 
     code, stdout, err = run(predict.main, ["--model", out / "model.npz", "--csv", csv, "--json"], capsys)
     assert code == 0, err
-    result = json.loads(stdout)
-    assert result["date"] == "2021-03-22" and result["last_date"] == "2021-03-21"
+    [result] = json.loads(stdout)  # one model step: a list of one {date, forecast, low, high}
+    assert set(result) == {"date", "forecast", "low", "high"}
+    assert result["date"] == "2021-03-22"
     assert result["forecast"] == pytest.approx(value, abs=0.01)
+    assert result["low"] <= result["forecast"] <= result["high"]
 
 
 def test_predict_on_another_layout_detects_its_columns(trained, tmp_path, capsys):
@@ -438,7 +445,7 @@ def test_predict_passes_the_reading_flags_on(trained, tmp_path, capsys):
     code, stdout, err = run(predict.main, ["--model", out / "model.npz", "--csv", path, "--json",
                                            "--date-format", "%d.%m.%Y"], capsys)
     assert code == 0, err
-    assert json.loads(stdout)["last_date"] == "2021-01-10"
+    assert json.loads(stdout)[0]["date"] == "2021-01-11"
 
 
 def test_predict_reads_the_training_file_as_train_was_told(tmp_path, capsys):
@@ -451,4 +458,4 @@ def test_predict_reads_the_training_file_as_train_was_told(tmp_path, capsys):
     assert code == 0, err
     code, stdout, err = run(predict.main, ["--model", out / "model.npz", "--json"], capsys)
     assert code == 0, err
-    assert json.loads(stdout)["last_date"] == "2021-01-12"
+    assert json.loads(stdout)[0]["date"] == "2021-01-13"

@@ -328,7 +328,7 @@ def test_make_windows_equals_the_slow_loop(case):
     np.testing.assert_array_equal(y, y_ref)
 
 
-@pytest.mark.parametrize("values, window", [(np.ones((4, 1)), 2), (np.ones(3), 4), (np.ones(3), 0)])
+@pytest.mark.parametrize("values, window", [(np.ones((4, 1, 1)), 2), (np.ones(3), 4), (np.ones(3), 0)])
 def test_make_windows_rejects_bad_input(values, window):
     with pytest.raises(ValueError):
         make_windows(values, window)

@@ -1,5 +1,6 @@
-"""The GRU layer: its gradients are exact, its two paths (readable cell, Numba kernel) compute the
-same thing, and it sits in a model, trains, saves and loads like the LSTM."""
+"""The GRU layer: its gradients are exact, its layout and initialisation are Keras's, and it sits
+in a model, trains, saves and loads like the LSTM. That its two implementations (the readable
+cell, the compiled kernels) agree is tested in tests/test_recurrent.py."""
 import numpy as np
 import pytest
 
@@ -7,7 +8,6 @@ import lstm_np
 from lstm_np import GRU, Dense, Sequential
 from lstm_np.gates import GRU_GATES, gate_slice
 from lstm_np.gradcheck import numerical_gradient, relative_error
-from lstm_np.layers.gru import gru_cell_backward, gru_cell_forward
 
 N, T, D, H = 2, 4, 3, 5     # small and all different, so a transposed axis cannot hide
 
@@ -86,33 +86,6 @@ def test_return_state_gradients(rng):
         assert relative_error(analytic, numeric_gradient(loss, array)) < 1e-6, name
     for key, w in layer.params.items():
         assert relative_error(grads[key], numeric_gradient(loss, w)) < 1e-6, key
-
-
-def test_stepping_the_readable_cell_equals_the_sequence_layer(rng):
-    layer = make_layer(rng, return_sequences=True)
-    kernel, recurrent_kernel, bias = layer.weights
-    x = rng.normal(size=(N, T, D))
-    h = rng.normal(size=(N, H))
-    y, cache = layer.forward(x, initial_state=[h])
-    w_out = rng.normal(size=(N, T, H))
-    (dx, dh0), grads = layer.backward(w_out, cache)
-
-    cell_caches = []
-    for t in range(T):
-        h, cell_cache = gru_cell_forward(x[:, t], h, kernel, recurrent_kernel, bias)
-        np.testing.assert_allclose(h, y[:, t], rtol=0, atol=1e-12)
-        cell_caches.append(cell_cache)
-
-    dh_next = np.zeros((N, H))
-    sums = [np.zeros_like(w) for w in layer.weights]
-    for t in reversed(range(T)):
-        dx_t, dh_next, step = gru_cell_backward(w_out[:, t] + dh_next, cell_caches[t], kernel,
-                                                recurrent_kernel)
-        np.testing.assert_allclose(dx_t, dx[:, t], rtol=0, atol=1e-12)
-        sums = [s + d for s, d in zip(sums, step)]
-    np.testing.assert_allclose(dh_next, dh0, rtol=0, atol=1e-12)
-    for s, key in zip(sums, layer.params):
-        np.testing.assert_allclose(s, grads[key], rtol=0, atol=1e-12)
 
 
 def test_float32_agrees_with_float64(rng):
@@ -227,15 +200,3 @@ def test_matches_torch_gru(rng):
     np.testing.assert_allclose(h_T, h_torch[0].detach().numpy(), rtol=0, atol=1e-12)
     np.testing.assert_allclose(dx, x_torch.grad.numpy(), rtol=0, atol=1e-12)
     np.testing.assert_allclose(dh0, h0_torch.grad[0].numpy(), rtol=0, atol=1e-12)
-
-
-def test_the_cache_reads_back_batch_first(rng):
-    """batch_major() gives the gates and states of the readable cell, step by step."""
-    layer = make_layer(rng)
-    kernel, recurrent_kernel, bias = layer.weights
-    x, h = rng.normal(size=(N, T, D)), rng.normal(size=(N, H))
-    record = layer.forward(x, initial_state=h)[1].batch_major()
-    for t in range(T):
-        h, cell = gru_cell_forward(x[:, t], h, kernel, recurrent_kernel, bias)
-        for name, expected in (("z", cell.z), ("r", cell.r), ("hh", cell.hh), ("h", h)):
-            np.testing.assert_allclose(record[name][:, t], expected, rtol=0, atol=1e-12)

@@ -1,5 +1,6 @@
-"""The LSTM layer: its gradients are exact, and its two paths (readable cell, Numba kernel)
-compute the same thing."""
+"""The LSTM layer: its gradients are exact, it is initialised as in Keras, and its gates behave
+as the equations say. That its two implementations (the readable cell, the compiled kernels)
+agree is tested for all three recurrent layers at once, in tests/test_recurrent.py."""
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -8,7 +9,6 @@ from hypothesis import strategies as st
 from conftest import random_lstm_weights
 from lstm_np import LSTM
 from lstm_np.gradcheck import numerical_gradient, relative_error
-from lstm_np.layers.lstm import lstm_cell_backward, lstm_cell_forward
 
 N, T, D, H = 2, 4, 3, 5     # small and all different, so a transposed axis cannot hide
 
@@ -59,35 +59,6 @@ def test_return_state_gradients(rng):
     assert relative_error(dx, numerical_gradient(loss, x)) < 1e-6
     for key, w in layer.params.items():
         assert relative_error(grads[key], numerical_gradient(loss, w)) < 1e-6, key
-
-
-def test_stepping_the_readable_cell_equals_the_sequence_layer(rng):
-    layer = make_layer(rng, return_sequences=True)
-    kernel, recurrent_kernel, bias = layer.weights
-    x = rng.normal(size=(N, T, D))
-    h, c = rng.normal(size=(N, H)), rng.normal(size=(N, H))
-    y, cache = layer.forward(x, initial_state=[h, c])
-    w_out = rng.normal(size=(N, T, H))
-    (dx, dh0, dc0), grads = layer.backward(w_out, cache)
-
-    cell_caches = []
-    for t in range(T):
-        h, c, cell_cache = lstm_cell_forward(x[:, t], h, c, kernel, recurrent_kernel, bias)
-        np.testing.assert_allclose(h, y[:, t], rtol=0, atol=1e-12)
-        cell_caches.append(cell_cache)
-    np.testing.assert_allclose(c, cache.batch_major()["c"][:, -1], rtol=0, atol=1e-12)
-
-    dh_next, dc_next = np.zeros((N, H)), np.zeros((N, H))
-    sums = [np.zeros_like(w) for w in layer.weights]
-    for t in reversed(range(T)):
-        dx_t, dh_next, dc_next, step = lstm_cell_backward(w_out[:, t] + dh_next, dc_next,
-                                                          cell_caches[t], kernel, recurrent_kernel)
-        np.testing.assert_allclose(dx_t, dx[:, t], rtol=0, atol=1e-12)
-        sums = [s + d for s, d in zip(sums, step)]
-    np.testing.assert_allclose(dh_next, dh0, rtol=0, atol=1e-12)
-    np.testing.assert_allclose(dc_next, dc0, rtol=0, atol=1e-12)
-    for s, key in zip(sums, layer.params):
-        np.testing.assert_allclose(s, grads[key], rtol=0, atol=1e-12)
 
 
 def test_float32_agrees_with_float64(rng):

@@ -176,17 +176,22 @@ def test_save_and_load_give_identical_predictions(tmp_path, rng):
 
 def test_load_refuses_pickles_and_foreign_files(tmp_path):
     evil = tmp_path / "evil.npz"
-    config = json.dumps(seed_model().get_config())
-    np.savez(evil, config=np.array(config), weight_000=np.array([object()], dtype=object))
-    with pytest.raises(ModelFileError):
+    model = seed_model()
+    weights = {f"weight_{k:03d}": w for k, w in enumerate(model.get_weights())}
+    weights["weight_000"] = np.array([object()], dtype=object)      # a pickle inside
+    np.savez(evil, config=np.array(json.dumps(model.get_config())), **weights)
+    with pytest.raises(ModelFileError, match="weight_000 holds object values"):
         load_model(evil)
     junk = tmp_path / "junk.npz"
     junk.write_bytes(b"not a zip file")
-    with pytest.raises(ModelFileError, match="not a readable"):
+    with pytest.raises(ModelFileError, match="not a NumPy .npz archive"):
         load_model(junk)
     foreign = tmp_path / "foreign.npz"
     np.savez(foreign, a=np.zeros(3))
-    with pytest.raises(ModelFileError, match="not an lstm_np model file .it has no 'config'"):
+    with pytest.raises(ModelFileError, match="entry 'a.npy' that no lstm_np model file has"):
+        load_model(foreign)
+    np.savez(foreign, extra=np.array("{}"))
+    with pytest.raises(ModelFileError, match="without the 'config' entry"):
         load_model(foreign)
     with pytest.raises(ModelFileError, match="does not exist"):
         load_model(tmp_path / "missing.npz")

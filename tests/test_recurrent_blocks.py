@@ -1,11 +1,11 @@
-"""What the fast paths of LSTM, GRU and SimpleRNN share: the batch cut into blocks, the input
-gradient the first layer skips, and prediction without a cache all change no number."""
-import importlib
-
+"""What the fast paths of LSTM, GRU and SimpleRNN share: the batch cut into blocks (compiled
+kernels), the input gradient the first layer skips, and prediction without a cache (both
+implementations) all change no number."""
 import numpy as np
 import pytest
 
 from lstm_np import GRU, LSTM, SimpleRNN
+from lstm_np.layers import recurrent
 
 T, D, H = 4, 3, 5
 LAYERS = {"lstm": (LSTM, 2), "gru": (GRU, 1), "simple_rnn": (SimpleRNN, 1)}   # class, states
@@ -29,13 +29,12 @@ def states(rng, kind, n):
 def test_cutting_the_batch_into_blocks_changes_nothing(rng, monkeypatch, kind, return_sequences):
     """The kernels run the batch as P blocks side by side, the last one zero-padded: any P
     gives the same outputs, states and gradients as one block (N = 7 makes P = 2, 3 pad)."""
-    module = importlib.import_module(f"lstm_np.layers.{kind}")
     layer = make_layer(rng, kind, return_sequences=return_sequences, return_state=True)
     x, h0 = rng.normal(size=(7, T, D)), states(rng, kind, 7)
     dy = [rng.normal(size=(7, *layer.compute_output_shape((T, D)))), *states(rng, kind, 7)]
     results = []
     for P in (1, 2, 3, 7):
-        monkeypatch.setattr(module, "blocks_for", lambda n, P=P: P)
+        monkeypatch.setattr(recurrent, "blocks_for", lambda n, P=P: P)
         ys, cache = layer.forward(x, initial_state=h0)
         assert cache.x.shape[0] == P
         dxs, grads = layer.backward(dy, cache)
@@ -51,8 +50,9 @@ def test_cutting_the_batch_into_blocks_changes_nothing(rng, monkeypatch, kind, r
 
 
 @pytest.mark.parametrize("kind", LAYERS)
-def test_backward_can_skip_the_input_gradient(rng, kind):
-    layer = make_layer(rng, kind, return_sequences=True)
+@pytest.mark.parametrize("implementation", ["compiled", "numpy"])
+def test_backward_can_skip_the_input_gradient(rng, kind, implementation):
+    layer = make_layer(rng, kind, return_sequences=True, implementation=implementation)
     x = rng.normal(size=(2, T, D))
     y, cache = layer.forward(x)
     dy = rng.normal(size=y.shape)
@@ -66,10 +66,13 @@ def test_backward_can_skip_the_input_gradient(rng, kind):
 @pytest.mark.parametrize("kind", LAYERS)
 @pytest.mark.parametrize("steps", [4, 5])
 @pytest.mark.parametrize("return_sequences", [True, False])
-def test_prediction_without_cache_gives_the_same_outputs(rng, kind, steps, return_sequences):
+@pytest.mark.parametrize("implementation", ["compiled", "numpy"])
+def test_prediction_without_cache_gives_the_same_outputs(rng, kind, steps, return_sequences,
+                                                         implementation):
     """forward(keep_cache=False), which keeps no per-step state, returns what the training
     forward returns, final states included (an odd and an even number of steps)."""
-    layer = LAYERS[kind][0](H, return_sequences=return_sequences, return_state=True)
+    layer = LAYERS[kind][0](H, return_sequences=return_sequences, return_state=True,
+                            implementation=implementation)
     layer.build((steps, D), rng, "float64")
     x, h0 = rng.normal(size=(6, steps, D)), states(rng, kind, 6)
     kept, cache = layer.forward(x, initial_state=h0)

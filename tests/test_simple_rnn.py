@@ -1,12 +1,12 @@
-"""The SimpleRNN layer: its gradients are exact, its two paths (readable cell, Numba kernel)
-compute the same thing, and it sits in a model, trains, saves and loads like the LSTM."""
+"""The SimpleRNN layer: its gradients are exact, its layout and initialisation are Keras's, and it
+sits in a model, trains, saves and loads like the LSTM. That its two implementations (the
+readable cell, the compiled kernels) agree is tested in tests/test_recurrent.py."""
 import numpy as np
 import pytest
 
 import lstm_np
 from lstm_np import Dense, Sequential, SimpleRNN
 from lstm_np.gradcheck import numerical_gradient, relative_error
-from lstm_np.layers.simple_rnn import simple_rnn_cell_backward, simple_rnn_cell_forward
 
 N, T, D, H = 2, 4, 3, 5     # small and all different, so a transposed axis cannot hide
 
@@ -82,35 +82,6 @@ def test_gradients_without_bias(rng):
     assert relative_error(dx, numeric_gradient(loss, x)) < 1e-6
     for key, w in layer.params.items():
         assert relative_error(grads[key], numeric_gradient(loss, w)) < 1e-6, key
-
-
-@pytest.mark.parametrize("activation", ["tanh", "relu"])
-def test_stepping_the_readable_cell_equals_the_sequence_layer(rng, activation):
-    layer = make_layer(rng, return_sequences=True, activation=activation)
-    kernel, recurrent_kernel, bias = layer.weights
-    x = rng.normal(size=(N, T, D))
-    h = rng.normal(size=(N, H))
-    y, cache = layer.forward(x, initial_state=[h])
-    w_out = rng.normal(size=(N, T, H))
-    (dx, dh0), grads = layer.backward(w_out, cache)
-
-    cell_caches = []
-    for t in range(T):
-        h, cell_cache = simple_rnn_cell_forward(x[:, t], h, kernel, recurrent_kernel, bias,
-                                                activation)
-        np.testing.assert_allclose(h, y[:, t], rtol=0, atol=1e-12)
-        cell_caches.append(cell_cache)
-
-    dh_next = np.zeros((N, H))
-    sums = [np.zeros_like(w) for w in layer.weights]
-    for t in reversed(range(T)):
-        dx_t, dh_next, step = simple_rnn_cell_backward(w_out[:, t] + dh_next, cell_caches[t],
-                                                       kernel, recurrent_kernel, activation)
-        np.testing.assert_allclose(dx_t, dx[:, t], rtol=0, atol=1e-12)
-        sums = [s + d for s, d in zip(sums, step)]
-    np.testing.assert_allclose(dh_next, dh0, rtol=0, atol=1e-12)
-    for s, key in zip(sums, layer.params):
-        np.testing.assert_allclose(s, grads[key], rtol=0, atol=1e-12)
 
 
 def test_float32_agrees_with_float64(rng):

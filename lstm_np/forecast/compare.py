@@ -29,7 +29,9 @@ from .cli import UserError, command
 from .data import source_name
 from .format import format_date, money, plural
 from .options import CompareOptions, build_parser, parse
-from .pipeline import NAMES, error_metrics, jsonable, last_value, load_data, train_model, windows_line
+from .pipeline import (NAMES, best_epoch, calibrate, error_metrics, forecast_spec, jsonable, last_value,
+                       load_data, train_model, windows_line)
+from .targets import interval_bounds
 from .plots import plot_comparison
 
 OUTPUT_FILES = ("compare.json", "compare.md", "compare.png")
@@ -67,7 +69,7 @@ def main(argv=None):
     say(f"{windows_line(split, series)}; {plural(len(opts.models), 'model')} x "
         f"{plural(len(opts.seeds), 'seed')} x {plural(opts.epochs, 'epoch')}")
 
-    naive = error_metrics(split.test_prices, split.naive)
+    naive = error_metrics(split.test_paths, split.naive_paths)  # every horizon step pooled
     warm_up(opts, split, say)
     runs, total = [], len(opts.models) * len(opts.seeds)
     for seed in opts.seeds:  # seed-major: every model sees the same machine conditions
@@ -112,17 +114,25 @@ def warm_up(opts, split, say):
 
 
 def train_one(opts, split, kind, seed):
-    """One (model, seed) run: its errors in dollars and training seconds, or why it failed."""
+    """One (model, seed) run: its errors in dollars (every horizon step pooled), training
+    seconds, best epoch and, with ``--interval``, its intervals' test coverage; or why it failed."""
     run = {"model": kind, "seed": seed}
+    options = opts.run(kind, seed)
     try:
-        _, _, history, predicted = train_model(opts.run(kind, seed), split, summary=opts.verbose,
-                                               verbose=int(opts.verbose))
+        model, _, history, predicted = train_model(options, split, summary=opts.verbose,
+                                                   verbose=int(opts.verbose))
     except (UserError, NonFiniteLossError) as err:  # one diverging run must not sink the others
         return {**run, "error": " ".join(str(err).split())}
-    return {**run, **error_metrics(split.test_prices, predicted),
-            "train_seconds": float(sum(history.seconds)), "epochs": len(history.epoch),
-            "final_loss": last_value(history, "loss"),
-            "final_val_loss": last_value(history, "val_loss")}
+    paths = predicted.reshape(split.test_paths.shape)
+    result = {**run, **error_metrics(split.test_paths, paths),
+              "train_seconds": float(sum(history.seconds)), "epochs": len(history.epoch),
+              "best_epoch": best_epoch(history), "final_loss": last_value(history, "loss"),
+              "final_val_loss": last_value(history, "val_loss")}
+    widths, _ = calibrate(model, forecast_spec(options, split), split, opts.interval)
+    if widths:
+        low, high = interval_bounds(paths, widths, relative=split.target == "log-return")
+        result["coverage"] = float(np.mean((low <= split.test_paths) & (split.test_paths <= high)))
+    return result
 
 
 def run_line(run, naive):

@@ -23,6 +23,7 @@ import pandas as pd
 from .format import file_name, format_date, format_step, median_step, plural, rough_money
 from .reader import (DEFAULT_TIMEOUT, MAX_PRICE, DataError, is_url, numbers_note, parse_dates,
                      parse_numbers, read_source, read_table)
+from .targets import TARGETS, feature_values, target_lag
 
 __all__ = [
     "BUNDLED", "DataError", "MinMaxScaler", "PriceSeries", "Split",
@@ -56,6 +57,11 @@ class PriceSeries:
         The price column used.
     notes : list of str
         One sentence per cleaning step that changed something.
+    features : numpy.ndarray, optional
+        ``(n, D)`` float64 input columns named by ``feature_names``, the prices first; None
+        means the prices alone.
+    feature_names : tuple of str
+        Lower-case names of the ``features`` columns (``("close", "volume")``).
     """
 
     dates: pd.DatetimeIndex
@@ -63,6 +69,13 @@ class PriceSeries:
     source: str
     column: str
     notes: list[str] = field(default_factory=list)
+    features: np.ndarray | None = None
+    feature_names: tuple = ("close",)
+
+    @property
+    def inputs(self):
+        """``(n, D)`` input columns: :attr:`features`, or the prices as one column."""
+        return self.prices[:, None] if self.features is None else self.features
 
 
 def bundled_path(name="btc-daily"):
@@ -93,8 +106,8 @@ def reading_options(opts):
     return {k: getattr(opts, k) for k in READING_OPTIONS if getattr(opts, k, None) is not None}
 
 
-def load_prices(source=None, column=None, date_column=None, *, decimal=None, thousands=None,
-                date_format=None, delimiter=None, timeout=DEFAULT_TIMEOUT):
+def load_prices(source=None, column=None, date_column=None, features=None, *, decimal=None,
+                thousands=None, date_format=None, delimiter=None, timeout=DEFAULT_TIMEOUT):
     """Load and clean a price series from a bundled name, a CSV path or a URL.
 
     Parameters
@@ -110,6 +123,10 @@ def load_prices(source=None, column=None, date_column=None, *, decimal=None, tho
         Date column; default the first present of ``Date, date, day,
         Datetime, timestamp``. ISO strings, tz-aware strings and unix epoch
         numbers (s, ms, us or ns, guessed from the magnitude) are accepted.
+    features : sequence of str, optional
+        Input columns besides the price (``"volume"``, ``"high"``, ``"low"``, ``"open"``),
+        found by name case-insensitively and cleaned like the prices; they become
+        :attr:`PriceSeries.features`, the price (``"close"``) first.
     decimal, thousands : str, optional
         The decimal mark (``.`` or ``,``) and the thousands mark (``none``, ``,``, ``.``,
         ``space``, ``'``); default: inferred from all price values, refused when ambiguous.
@@ -159,8 +176,8 @@ def load_prices(source=None, column=None, date_column=None, *, decimal=None, tho
                         "or pick another column with --date-column.")
     if not good.all():
         notes.append(f"{plural((~good).sum(), 'row')} with unparsable dates dropped")
-    values, decimal, thousands = parse_numbers(frame[price_col], name, price_col, decimal, thousands)
-    notes += [numbers_note(decimal, thousands)] if numbers_note(decimal, thousands) else []
+    values, *marks = parse_numbers(frame[price_col], name, price_col, decimal, thousands)
+    notes += [numbers_note(*marks)] if numbers_note(*marks) else []
     prices = pd.Series(_positive(values, name, price_col)[good], index=pd.DatetimeIndex(dates[good]))
 
     if not prices.index.is_monotonic_increasing:
@@ -194,8 +211,41 @@ def load_prices(source=None, column=None, date_column=None, *, decimal=None, tho
     gaps = _count_gaps(prices.index)
     if gaps:
         notes.append(gaps)
-    return PriceSeries(dates=prices.index, prices=prices.to_numpy(dtype=np.float64),
-                       source=os.fspath(source), column=price_col, notes=notes)
+    series = PriceSeries(dates=prices.index, prices=prices.to_numpy(dtype=np.float64),
+                         source=os.fspath(source), column=price_col, notes=notes)
+    if features is not None and tuple(features) != ("close",):
+        _add_features(series, frame, features, dates, good, name, decimal=decimal, thousands=thousands)
+    return series
+
+
+def _add_features(series, frame, wanted, dates, good, name, decimal=None, thousands=None):
+    """Put the ``wanted`` columns of ``frame`` on ``series`` as :attr:`PriceSeries.features`,
+    cleaned like its prices: rows aligned to its dates (last duplicate kept), missing or
+    non-positive values interpolated in time, at most half of them missing."""
+    names = ("close", *(str(f).strip().lower() for f in wanted if str(f).strip().lower() != "close"))
+    lowered = {str(c).strip().lower(): c for c in reversed(list(frame.columns))}
+    missing = [f for f in names[1:] if f not in lowered]
+    if missing:
+        found = ", ".join(map(str, list(frame.columns)[:12])) + (", ..." if frame.shape[1] > 12 else "")
+        raise DataError(f"{name} has no {' or '.join(missing)} column for --features; "
+                        f"the columns are {found}.")
+    # Volumes enter as log1p(volume), so only prices have a largest sensible value.
+    table = pd.DataFrame({f: _parse_prices(frame[lowered[f]], decimal, thousands, name,
+                                           limit=np.inf if f == "volume" else MAX_PRICE)[good]
+                          for f in names[1:]},
+                         index=pd.DatetimeIndex(dates[good])).sort_index(kind="stable")
+    table = table[~table.index.duplicated(keep="last")].reindex(series.dates)
+    for f in names[1:]:
+        gaps = int(table[f].isna().sum())
+        if gaps > MAX_MISSING * len(table):
+            raise DataError(f"{name}: {gaps} of {len(table)} values in column {lowered[f]!r} are "
+                            "missing or not positive numbers; at most half may be, so check the "
+                            "file or leave it out of --features.")
+        if gaps:  # ends are filled with the nearest value: interpolation cannot reach them
+            table[f] = table[f].interpolate(method="time").bfill().ffill()
+            series.notes.append(f"{plural(gaps, f'missing {f} value')} filled in")
+    series.features = np.column_stack([series.prices, table.to_numpy(dtype=np.float64)])
+    series.feature_names = names
 
 
 def describe(series):
@@ -299,36 +349,50 @@ class MinMaxScaler:
 
 # ------------------------------------------------------ windows and split ---
 
-def make_windows(values, window):
-    """Turn a 1-D series into (input window, next value) pairs.
+def make_windows(values, window, horizon=1):
+    """Turn a series into (input window, next ``horizon`` values) pairs.
 
     Parameters
     ----------
-    values : array_like, shape (L,)
+    values : array_like, shape (L,) or (L, D)
+        One column, or ``D`` input columns whose first is the one to forecast.
     window : int
-        Inputs per sample, ``1 <= window <= L``.
+        Inputs per sample, ``1 <= window <= L - horizon``.
+    horizon : int
+        Values after each window to forecast.
 
     Returns
     -------
-    X : numpy.ndarray, shape (n, window, 1)
-        ``X[k] = values[k:k+window]``, with ``n = L - window``.
-    y : numpy.ndarray, shape (n, 1)
-        ``y[k] = values[k+window]``, the value right after each window.
+    X : numpy.ndarray, shape (n, window, D)
+        ``X[k] = values[k:k+window]``, with ``n = L - window - horizon + 1`` (``D = 1`` for 1-D
+        values).
+    y : numpy.ndarray, shape (n, horizon)
+        ``y[k] = values[k+window:k+window+horizon]`` (of the first column).
 
     Examples
     --------
     >>> X, y = make_windows([1.0, 2.0, 3.0, 4.0], window=2)
     >>> X[:, :, 0].tolist(), y.ravel().tolist()
     ([[1.0, 2.0], [2.0, 3.0]], [3.0, 4.0])
+    >>> make_windows([1.0, 2.0, 3.0, 4.0, 5.0], window=2, horizon=2)[1].tolist()
+    [[3.0, 4.0], [4.0, 5.0]]
     """
     values = np.asarray(values, dtype=np.float64)
-    if values.ndim != 1:
-        raise ValueError(f"make_windows needs a 1-D series, got shape {values.shape}")
-    if not _is_positive_int(window) or window > len(values):
-        raise ValueError(f"window must be an int in [1, {len(values)}], got {window!r}")
-    # The last window has no next value, so drop it; copy so X owns writable memory.
-    X = np.lib.stride_tricks.sliding_window_view(values, window)[:-1].copy()
-    return X[:, :, None], values[window:, None].copy()
+    if values.ndim not in (1, 2):
+        raise ValueError(f"make_windows needs a 1-D or 2-D series, got shape {values.shape}")
+    if not _is_positive_int(horizon):
+        raise ValueError(f"horizon must be a positive int, got {horizon!r}")
+    if not _is_positive_int(window) or window > len(values) - horizon + 1:
+        raise ValueError(f"window must be an int in [1, {len(values) - horizon + 1}], got {window!r}")
+    columns = values if values.ndim == 2 else values[:, None]
+    n = len(values) - window - horizon + 1
+    # Window k is rows k..k+window-1; copy so X owns writable memory.
+    X = np.lib.stride_tricks.sliding_window_view(columns, window, axis=0)[:n].transpose(0, 2, 1).copy()
+    targets = columns[:, 0]
+    y = np.empty((n, horizon))
+    for h in range(horizon):  # y[:, h] = values h steps after each window
+        y[:, h] = targets[window + h:window + h + n]
+    return X, y
 
 
 @dataclass
@@ -348,9 +412,23 @@ class Split:
     naive : numpy.ndarray, shape (n_test,)
         Persistence forecast: the true price one step before each target.
     scaler : MinMaxScaler
-        Fitted on training prices only.
+        Fitted on the training part of the target only (the prices, for ``target="price"``).
     notes : list of str
         Warnings worth printing (e.g. test prices outside the training range).
+    target : str
+        What ``y`` holds, scaled: ``price``, ``log-return`` or ``diff`` (see :mod:`.targets`).
+    horizon : int
+        Steps forecast from each origin; ``y_*`` have that many columns.
+    feature_names : tuple of str
+        The input columns, ``close`` (in the target's terms) first.
+    scalers : list of MinMaxScaler
+        One per input column, each fitted on the training part only; ``scalers[0]`` is ``scaler``.
+    test_last, val_last : numpy.ndarray, shape (n,)
+        The observed price at each test / validation window's origin (its last step).
+    test_paths, val_paths : numpy.ndarray, shape (n, horizon)
+        The true prices of the ``horizon`` steps after each origin.
+    origin_dates : pandas.DatetimeIndex
+        The date of each test origin; test window ``k`` forecasts the dates after it.
     """
 
     x_train: np.ndarray
@@ -364,27 +442,52 @@ class Split:
     naive: np.ndarray
     scaler: MinMaxScaler
     notes: list[str] = field(default_factory=list)
+    target: str = "price"
+    horizon: int = 1
+    feature_names: tuple = ("close",)
+    scalers: list | None = None
+    test_last: np.ndarray | None = None
+    test_paths: np.ndarray | None = None
+    val_last: np.ndarray | None = None
+    val_paths: np.ndarray | None = None
+    origin_dates: pd.DatetimeIndex | None = None
+
+    @property
+    def naive_paths(self):
+        """The naive forecast of every test step: the price at its origin, ``(n, horizon)``."""
+        return np.repeat(self.test_last[:, None], self.horizon, axis=1)
 
 
-def split_series(series, window=60, test_days=60, val_split=0.1):
+def split_series(series, window=60, test_days=60, val_split=0.1, target="price", horizon=1):
     """Split a price series into scaled windows without leaking the test period.
 
     The last ``test_days`` prices are test targets; each is predicted from the
     ``window`` prices before it (which may be training prices: they are known
     at prediction time). Everything before the first test target is training
-    data: the scaler is fitted on it alone, training windows are cut from it
+    data: the scalers are fitted on it alone, training windows are cut from it
     alone, and the last ``val_split`` of those windows (chronologically, as
     Keras's ``validation_split``) become the validation set.
+
+    With ``horizon`` H each window is an origin followed by H targets: training
+    windows end H steps before the test period at the latest, and the test
+    origins are the last price before the test period and every later one that
+    still has H test prices after it (``test_days - H + 1`` of them).
 
     Parameters
     ----------
     series : PriceSeries
+        Its :attr:`~PriceSeries.inputs` are the input columns (the prices alone by default).
     window : int
         Input length in steps.
     test_days : int
-        Number of test targets at the end of the series.
+        Number of test targets at the end of the series, at least ``horizon``.
     val_split : float
         Fraction of training windows held out for validation, in ``[0, 1)``.
+    target : {"price", "log-return", "diff"}
+        What the model learns (see :mod:`.targets`); the price-like input columns are
+        transformed the same way, volume is taken as ``log1p``.
+    horizon : int
+        Steps forecast from each origin.
 
     Returns
     -------
@@ -394,41 +497,66 @@ def split_series(series, window=60, test_days=60, val_split=0.1):
     ------
     DataError
         If an argument is out of range or the series has fewer than
-        ``window + test_days + 2`` prices.
+        ``window + test_days + horizon + 1`` prices (one more for a return or difference).
     """
-    for name, value in (("window", window), ("test_days", test_days)):
+    for name, value in (("window", window), ("test_days", test_days), ("horizon", horizon)):
         if not _is_positive_int(value):
             raise DataError(f"{name} must be a positive whole number, got {value!r}.")
     if isinstance(val_split, bool) or not isinstance(val_split, numbers.Real) or not 0 <= val_split < 1:
         raise DataError(f"val_split must be a number in [0, 1), got {val_split!r}.")
+    if target not in TARGETS:
+        raise DataError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}.")
+    if horizon > test_days:
+        raise DataError(f"a horizon of {horizon} needs at least {horizon} test days, got "
+                        f"test_days={test_days}; use a larger --test-days.")
     prices = np.asarray(series.prices, dtype=np.float64)
-    n, needed = len(prices), window + test_days + 2
+    lag = target_lag(target)
+    n, needed = len(prices), window + test_days + horizon + 1 + lag
     if n < needed:
-        raise DataError(f"the series has {n} prices but window={window} and test_days={test_days} "
-                        f"need at least {needed}; use a longer file or a smaller --window/--test-days.")
+        extra = "" if horizon == 1 and lag == 0 else f", horizon={horizon} and target={target}"
+        raise DataError(f"the series has {n} prices but window={window}{',' if extra else ' and'} "
+                        f"test_days={test_days}{extra} need at least {needed}; use a longer file or a "
+                        "smaller --window/--test-days.")
 
     n_train = n - test_days  # prices[:n_train] is everything before the first test target
-    scaler = MinMaxScaler().fit(prices[:n_train])
-    scaled = scaler.transform(prices)
-    x, y = make_windows(scaled[:n_train], window)
+    names = tuple(series.feature_names)
+    columns = np.asarray(series.inputs, dtype=np.float64)
+    # rows[i] is date lag + i: a return or difference has no value on the first date.
+    rows = np.column_stack([feature_values(f, columns[:, j], target)
+                            for j, f in enumerate(names)])[lag:]
+    scalers = [MinMaxScaler().fit(rows[:n_train - lag, j]) for j in range(len(names))]
+    scaler = scalers[0]
+    scaled = np.column_stack([s.transform(rows[:, j]) for j, s in enumerate(scalers)])
+    x, y = make_windows(scaled[:n_train - lag], window, horizon)
     n_fit = int(np.floor(len(x) * (1.0 - val_split)))  # Keras's validation_split rule
     if n_fit < 1:
         raise DataError(f"val_split={val_split} leaves no training windows out of {len(x)}; "
                         "use a smaller --val-split.")
-    x_test, y_test = make_windows(scaled[n_train - window:], window)  # (test_days, window, 1)
+    # (test_days - horizon + 1, window, D): origins n_train - 1, n_train, ...
+    x_test, y_test = make_windows(scaled[n_train - lag - window:], window, horizon)
 
+    steps = np.arange(1, horizon + 1)
+    train_origins = lag + window - 1 + np.arange(len(x))  # the date index of each window's last row
+    val_origins = train_origins[n_fit:]
+    test_origins = n_train - 1 + np.arange(len(x_test))
     test_prices = prices[n_train:].copy()
     notes = []
-    if test_prices.max() > scaler.data_max_:
+    if target == "price" and test_prices.max() > scaler.data_max_:
         notes.append(f"test prices reach {rough_money(test_prices.max())}, above the training maximum "
                      f"{rough_money(scaler.data_max_)}: the scaled inputs exceed {scaler.feature_range[1]:g}")
-    if test_prices.min() < scaler.data_min_:
+    if target == "price" and test_prices.min() < scaler.data_min_:
         notes.append(f"test prices fall to {rough_money(test_prices.min())}, below the training minimum "
                      f"{rough_money(scaler.data_min_)}: the scaled inputs go below {scaler.feature_range[0]:g}")
     return Split(x_train=x[:n_fit], y_train=y[:n_fit], x_val=x[n_fit:], y_val=y[n_fit:],
                  x_test=x_test, y_test=y_test, test_dates=series.dates[n_train:],
                  test_prices=test_prices, naive=prices[n_train - 1:n - 1].copy(),
-                 scaler=scaler, notes=notes)
+                 scaler=scaler, notes=notes, target=target, horizon=horizon,
+                 feature_names=names, scalers=scalers,
+                 test_last=prices[test_origins].copy(),
+                 test_paths=prices[test_origins[:, None] + steps],
+                 val_last=prices[val_origins].copy(),
+                 val_paths=prices[val_origins[:, None] + steps].reshape(len(val_origins), horizon),
+                 origin_dates=series.dates[test_origins])
 
 
 # ---------------------------------------------------------------- helpers ---
@@ -479,20 +607,20 @@ def _parse_dates(column, date_format=None):
     return dates, mixed_tz
 
 
-def _parse_prices(column, decimal=None, thousands=None, name="the file"):
+def _parse_prices(column, decimal=None, thousands=None, name="the file", limit=MAX_PRICE):
     """Prices as float64, NaN where empty, unreadable or not positive; the decimal and thousands
     marks are decided once for the column (:func:`.reader.parse_numbers`)."""
     values, _, _ = parse_numbers(column, name, str(column.name), decimal, thousands)
-    return _positive(values, name, str(column.name))
+    return _positive(values, name, str(column.name), limit)
 
 
-def _positive(values, name, column):
+def _positive(values, name, column, limit=MAX_PRICE):
     """NaN for non-positive values; :class:`DataError` for absurd magnitudes (1e300, inf)."""
     values = np.array(values, dtype=np.float64)
-    huge = np.abs(values) > MAX_PRICE
+    huge = np.abs(values) > limit
     if huge.any():
         raise DataError(f"{name}: column {column!r} holds a value of {values[huge][0]:.3g}, beyond the "
-                        f"largest price this tool accepts ({MAX_PRICE:.0e}); check the file, or rescale "
+                        f"largest price this tool accepts ({limit:.0e}); check the file, or rescale "
                         "the column (e.g. to thousands).")
     values[~(np.isfinite(values) & (values > 0))] = np.nan
     return values

@@ -42,13 +42,14 @@ def available_memory():
     return total
 
 
-def estimate_bytes(kind, units, window, n_prices, batch_size, dtype):
-    """Peak bytes of training a ``kind`` network on ``n_prices`` prices (see the module notes)."""
+def estimate_bytes(kind, units, window, n_prices, batch_size, dtype, n_features=1):
+    """Peak bytes of training a ``kind`` network on ``n_prices`` rows of ``n_features`` input
+    columns (see the module notes)."""
     itemsize = 4 if str(dtype) == "float32" else 8
     n_windows = max(n_prices - window, 0)
-    windows = n_windows * window * (8 + itemsize) + n_prices * 8 * 3
+    windows = (n_windows * window * (8 + itemsize) + n_prices * 8 * 3) * n_features
     gates = GATES.get(kind, 4)
-    params, activations, inputs = 0, 0, (window if kind == "mlp" else 1)
+    params, activations, inputs = 0, 0, (window * n_features if kind == "mlp" else n_features)
     for u in units:
         if kind == "mlp":
             params += u * (inputs + 1)
@@ -77,7 +78,8 @@ def check_memory(opts, n_prices, error=ValueError):
     kinds = getattr(opts, "models", None) or (getattr(opts, "model", None) or "lstm",)
     batch = int(getattr(opts, "batch_size", 32) or 32)
     dtype = getattr(opts, "dtype", "float32")
-    need = max(estimate_bytes(k, units, opts.window, n_prices, batch, dtype) for k in kinds)
+    n_features = len(getattr(opts, "features", None) or ("close",))
+    need = max(estimate_bytes(k, units, opts.window, n_prices, batch, dtype, n_features) for k in kinds)
     have = available_memory()
     if have is None or need <= have:
         return need

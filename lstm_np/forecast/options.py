@@ -28,9 +28,10 @@ from .cli import ArgumentParser
 from .data import BUNDLED
 from .reader import DEFAULT_TIMEOUT, DECIMALS, THOUSANDS
 from .pipeline import MODELS, OPTIMIZERS
+from .targets import FEATURES, STRATEGIES, TARGETS
 
 __all__ = ["CompareOptions", "DataOptions", "PredictOptions", "TrainOptions", "TrainingOptions",
-           "build_parser", "comma_ints", "fraction", "model_list", "option", "parse",
+           "build_parser", "comma_ints", "feature_list", "fraction", "model_list", "option", "parse",
            "positive_float", "positive_int", "seed_list"]
 
 GROUPS = {"data": "data", "training": "model and training", "output": "output"}
@@ -117,6 +118,17 @@ def model_list(text):
     return names
 
 
+@_metavar("NAME[,NAME...]")
+def feature_list(text):
+    """``"close,volume"`` -> ``("close", "volume")``: known names, each once, ``close`` first
+    (it is always an input: the model forecasts it)."""
+    names = tuple(p.strip().lower() for p in str(text).split(",") if p.strip())
+    if not names or any(n not in FEATURES for n in names) or len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError(
+            f"expected distinct names from {','.join(FEATURES)} separated by commas, got {text!r}")
+    return ("close", *(n for n in names if n != "close"))
+
+
 @_metavar("N|S,S...")
 def seed_list(text):
     """``"3"`` -> ``(0, 1, 2)`` (a count); ``"0,4,7"`` or ``"7,"`` -> those seeds."""
@@ -194,6 +206,17 @@ class DataOptions:
     val_split: float = option(0.1, "--val-split", group="data", type=fraction,
                               help="fraction of training windows (the latest) used for validation, "
                                    "in [0, 1)")
+    target: str = option("price", "--target", group="data", choices=TARGETS,
+                         help="what the network learns: the price (the tutorial's), the log return "
+                              "log(p_t/p_t-1) or the difference p_t - p_t-1; forecasts and errors "
+                              "are always prices")
+    horizon: int = option(1, "--horizon", group="data", type=positive_int,
+                          help="steps forecast from each origin (t+1 ... t+N), each scored against "
+                               "the naive forecast (the last observed price)")
+    features: tuple = option(("close",), "--features", group="data", type=feature_list,
+                             help="input columns from close, volume, high, low, open (close is "
+                                  "always one), each scaled on the training part only; volume on "
+                                  "a log scale")
     delimiter: str | None = _DATA_READING["delimiter"]
     decimal: str | None = _DATA_READING["decimal"]
     thousands: str | None = _DATA_READING["thousands"]
@@ -224,6 +247,15 @@ class TrainingOptions(DataOptions):
         help="learning rate (default: Keras's default for the optimizer, adam 0.001, sgd 0.01)")
     dtype: str = option("float32", "--dtype", group="training", choices=("float32", "float64"),
                         help="floating-point type of weights and computation")
+    strategy: str = option("direct", "--strategy", group="training", choices=STRATEGIES,
+                           help="for --horizon > 1: direct (the output layer is Dense(horizon)) or "
+                                "recursive (a one-step model fed its own forecasts; close only)")
+    patience: int | None = option(None, "--patience", group="training", type=positive_int,
+                                  help="stop after N epochs without a lower val_loss and keep the "
+                                       "best epoch's weights (default: off, all --epochs)")
+    interval: float = option(0.9, "--interval", group="training", type=fraction, metavar="LEVEL",
+                             help="coverage of split-conformal prediction intervals calibrated on "
+                                  "the validation windows, in [0, 1); 0 turns them off")
 
 
 def _out(default_name):
@@ -288,13 +320,20 @@ class PredictOptions:
     date_column: str | None = option(None, "--date-column", metavar="NAME",
                                      help="date column (default: as in training for the training "
                                           "data, else the first of Date, date, day, Datetime, timestamp)")
+    days: int | None = option(None, "--days", type=positive_int,
+                              help="periods to forecast after the data's last row (default: the "
+                                   "model's horizon); more than the horizon needs a model on the "
+                                   "close alone, fed its own forecasts")
     delimiter: str | None = _PREDICT_READING["delimiter"]
     decimal: str | None = _PREDICT_READING["decimal"]
     thousands: str | None = _PREDICT_READING["thousands"]
     date_format: str | None = _PREDICT_READING["date_format"]
     timeout: float = _PREDICT_READING["timeout"]
     json: bool = option(False, "--json", action="store_true",
-                        help="print a JSON object instead of a sentence")
+                        help="print a JSON list of {date, forecast, low, high} instead of a table")
+    plot: str | None = option(None, "--plot", metavar="FILE",
+                              help="also draw the recent prices and the forecast with its "
+                                   "interval to this PNG file")
 
 
 # ----------------------------------------------------------------- parser ---

@@ -7,6 +7,7 @@ no global figure state), rendered into memory and written atomically.
 from __future__ import annotations
 
 import io
+import textwrap
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -16,13 +17,13 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from ..files import write_bytes
 
-__all__ = ["plot_comparison", "plot_forecast", "plot_loss"]
+__all__ = ["plot_comparison", "plot_forecast", "plot_future", "plot_loss", "plot_steps"]
 
 # "\\$": a plain "$" pair would switch matplotlib's text into math mode.
 _DOLLARS = FuncFormatter(lambda value, _: f"\\${value:,.0f}")
 
 
-def plot_forecast(dates, true, predicted, naive, title, path):
+def plot_forecast(dates, true, predicted, naive, title, path, band=None, far=None):
     """Plot true prices, the model's forecast and the naive forecast over the test dates.
 
     Parameters
@@ -35,6 +36,11 @@ def plot_forecast(dates, true, predicted, naive, title, path):
         First line of the title; the second line gives both MAEs.
     path : str or os.PathLike
         Where to write the PNG.
+    band : tuple, optional
+        ``(low, high, level)``: the prediction interval of ``predicted``, drawn as a shaded band.
+    far : dict, optional
+        A multi-step model's last-step forecasts: ``dates``, ``predicted``, ``step`` and optional
+        ``low``, ``high`` and its ``mae``, drawn as a second line (and band) dated on their target days.
     """
     true, predicted, naive = (np.asarray(a, dtype=np.float64).ravel() for a in (true, predicted, naive))
     mae = float(np.mean(np.abs(predicted - true)))
@@ -42,7 +48,18 @@ def plot_forecast(dates, true, predicted, naive, title, path):
     fig = Figure(figsize=(10, 5), layout="constrained")
     ax = fig.add_subplot()
     ax.plot(dates, true, color="black", linewidth=2, label="true price")
-    ax.plot(dates, predicted, color="tab:blue", linewidth=1.5, label=f"model (MAE \\${mae:,.0f})")
+    step1 = "" if far is None else ", 1 step ahead"
+    if band is not None:
+        low, high, level = band
+        ax.fill_between(dates, low, high, color="tab:blue", alpha=0.15, linewidth=0,
+                        label=f"{100 * level:g}% interval{step1}")
+    ax.plot(dates, predicted, color="tab:blue", linewidth=1.5, label=f"model{step1} (MAE \\${mae:,.0f})")
+    if far is not None:
+        if far.get("low") is not None:
+            ax.fill_between(far["dates"], far["low"], far["high"], color="tab:green", alpha=0.1,
+                            linewidth=0)
+        ax.plot(far["dates"], far["predicted"], color="tab:green", linewidth=1.2,
+                label=f"model, {far['step']} steps ahead (MAE \\${far['mae']:,.0f})")
     ax.plot(dates, naive, color="tab:orange", linewidth=1.2, linestyle="--",
             label=f"naive: yesterday's price (MAE \\${naive_mae:,.0f})")
     locator = AutoDateLocator()
@@ -52,7 +69,61 @@ def plot_forecast(dates, true, predicted, naive, title, path):
     ax.set_ylabel("price (USD)")
     ax.grid(True, alpha=0.3)
     ax.legend(loc="best")
-    ax.set_title(f"{title}\nmodel MAE \\${mae:,.2f} vs naive MAE \\${naive_mae:,.2f}")
+    ax.set_title(f"{_wrap(title)}\nmodel MAE \\${mae:,.2f} vs naive MAE \\${naive_mae:,.2f}")
+    _save(fig, path)
+
+
+def plot_steps(metrics, title, path):
+    """MAE by horizon step, the model's against the naive forecast's (and the intervals'
+    coverage by step, if any), from metrics.json's ``mae_by_step`` and ``naive_mae_by_step``."""
+    mae = np.asarray(metrics["mae_by_step"], dtype=np.float64)
+    naive = np.asarray(metrics["naive_mae_by_step"], dtype=np.float64)
+    steps = np.arange(1, len(mae) + 1)
+    fig = Figure(figsize=(8, 4.5), layout="constrained")
+    ax = fig.add_subplot()
+    ax.plot(steps, mae, marker="o", color="tab:blue", label="model")
+    ax.plot(steps, naive, marker="s", linestyle="--", color="tab:orange",
+            label="naive: the last observed price")
+    ax.set_xticks(steps)
+    ax.set_xlabel("steps ahead")
+    ax.yaxis.set_major_formatter(_DOLLARS)
+    ax.set_ylabel("test MAE (USD)")
+    ax.set_ylim(0, max(mae.max(), naive.max()) * 1.15)
+    ax.grid(True, alpha=0.3)
+    coverage = metrics.get("coverage_by_step")
+    if coverage:
+        for h, c in zip(steps, coverage):  # along the bottom, clear of the two lines
+            ax.annotate(f"{100 * c:.0f}%", (h, 0), textcoords="offset points", xytext=(0, 5),
+                        ha="center", fontsize=8, color="tab:blue")
+        ax.plot([], [], " ", label=f"bottom: share of test prices inside the "
+                                   f"{100 * metrics['interval']:g}% intervals")
+    ax.legend(loc="best")
+    ax.set_title(f"{_wrap(title, 90)}\nMAE by horizon step against the naive forecast", fontsize=10)
+    _save(fig, path)
+
+
+def plot_future(dates, prices, future_dates, forecast, low, high, level, title, path):
+    """The recent prices and the forecast beyond them with its interval fan (predict --plot)."""
+    fig = Figure(figsize=(10, 5), layout="constrained")
+    ax = fig.add_subplot()
+    ax.plot(dates, prices, color="black", linewidth=1.5, label="observed price")
+    # Join the fan to the last observed price, so it starts where the data ends.
+    x = [dates[-1], *future_dates]
+    ax.plot(x, [prices[-1], *forecast], color="tab:blue", marker="o", markersize=3, label="forecast")
+    low, high = np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
+    known = np.isfinite(low) & np.isfinite(high)
+    if known.any():
+        k = int(known.sum())
+        ax.fill_between(x[:k + 1], [prices[-1], *low[:k]], [prices[-1], *high[:k]], color="tab:blue",
+                        alpha=0.2, linewidth=0, label=f"{100 * level:g}% interval")
+    locator = AutoDateLocator()
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    ax.yaxis.set_major_formatter(_DOLLARS)
+    ax.set_ylabel("price (USD)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="best")
+    ax.set_title(_wrap(title), fontsize=10)
     _save(fig, path)
 
 
@@ -121,6 +192,11 @@ def plot_comparison(report, title, path):
     seeds = ",".join(map(str, report["options"]["seeds"]))
     ax.set_title(f"{title}\ntest MAE, {report['options']['epochs']} epochs, seeds {seeds}", fontsize=10)
     _save(fig, path)
+
+
+def _wrap(title, width=100):
+    """A long title on several lines, so it is not cut at the figure's edges."""
+    return "\n".join(textwrap.wrap(title, width))
 
 
 def _save(fig, path):

@@ -58,5 +58,14 @@ class Layer:
             config["input_shape"] = list(self.input_shape)
         return config
 
+    @classmethod
+    def from_config(cls, config):
+        """The layer ``get_config`` describes (without its weights)."""
+        return cls(**config)
+
+    def describe(self):
+        """How error messages name the layer: ``LSTM layer 'lstm_1'``."""
+        return f"{type(self).__name__} layer" + ("" if self.name is None else f" {self.name!r}")
+
     def __repr__(self):
         return f"{type(self).__name__}(name={self.name!r})"

@@ -15,14 +15,16 @@ over the batch).  See ``README.md`` for the key lists.
 
 Run from the repository root, in an environment with the ``bench`` extras::
 
-    python tests/golden/make_golden.py
+    python tests/golden/make_golden.py            # every file
+    python tests/golden/make_golden.py adam       # only some families: rnn, dense, seed_model, adam
 
-It is deterministic (fixed seeds) and rewrites every file.
+It is deterministic (fixed seeds) and rewrites the files of the families it runs.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -410,35 +412,57 @@ def make_seed_model_cases(rng: np.random.Generator) -> None:
 
 
 # ------------------------------------------------------------------------------------------------------ adam
-ADAM_STEPS = 3
+ADAM_STEPS = 20
 
 
-def adam_reference(w0, grads, learning_rate, beta_1, beta_2, epsilon, power_beta_1=None, power_beta_2=None):
-    """Keras's Adam in plain NumPy (the formula in docs/keras_parity.md).
+def correctly_rounded_power(base: float, t: int, dtype: str):
+    """``base ** t`` rounded once to ``dtype`` (exact rational arithmetic)."""
+    from fractions import Fraction
 
-    ``power_beta_*`` override the betas inside the bias correction only: Keras's TF backend computes
-    ``ops.power(ops.cast(beta_1, float64), t)`` and ``tf.cast`` of a Python float goes through float32, so real
-    Keras uses ``float32(beta)**t`` there while the moment updates use the exact ``1 - beta``.
+    exact = Fraction(base) ** t
+    guess = np.dtype(dtype).type(float(exact))
+    candidates = [np.nextafter(guess, -np.inf), guess, np.nextafter(guess, np.inf)]
+    return min(candidates, key=lambda c: abs(Fraction(float(c)) - exact))
+
+
+def adam_reference(w0, grads, learning_rate, beta_1, beta_2, epsilon, dtype="float64", keras_betas=False):
+    """Adam in plain NumPy, every operation rounded to ``dtype``.
+
+    ``keras_betas=False``: the textbook formula of docs/keras_parity.md with exact betas.
+    ``keras_betas=True``: real Keras 3 (TF backend), operation for operation: ``ops.cast(beta, dtype)`` of a Python
+    float goes through a float32 tensor, so the bias corrections use ``float32(beta)**t`` (TensorFlow's ``pow``,
+    correctly rounded for these steps); the moments are updated as ``m += (g - m) * (1 - beta)``; the step is
+    ``(m * alpha) / (sqrt(v) + epsilon)``.
     """
-    pb1 = beta_1 if power_beta_1 is None else power_beta_1
-    pb2 = beta_2 if power_beta_2 is None else power_beta_2
-    w, m, v, out = w0.copy(), np.zeros_like(w0), np.zeros_like(w0), []
+    real = np.dtype(dtype).type
+    w = w0.astype(dtype)
+    m, v, out = np.zeros_like(w), np.zeros_like(w), []
+    lr, eps, one = real(learning_rate), real(epsilon), real(1)
     for t, g in enumerate(grads, start=1):
-        m = beta_1 * m + (1 - beta_1) * g
-        v = beta_2 * v + (1 - beta_2) * g**2
-        lr_t = learning_rate * np.sqrt(1 - pb2**t) / (1 - pb1**t)
-        w = w - lr_t * m / (np.sqrt(v) + epsilon)
+        g = g.astype(dtype)
+        if keras_betas:
+            b1_t = correctly_rounded_power(float(np.float32(beta_1)), t, dtype)
+            b2_t = correctly_rounded_power(float(np.float32(beta_2)), t, dtype)
+            alpha = lr * np.sqrt(one - b2_t) / (one - b1_t)
+            m = m + (g - m) * real(1 - beta_1)
+            v = v + (g * g - v) * real(1 - beta_2)
+            w = w - (m * alpha) / (np.sqrt(v) + eps)
+        else:
+            m = real(beta_1) * m + real(1 - beta_1) * g
+            v = real(beta_2) * v + real(1 - beta_2) * g**2
+            lr_t = lr * np.sqrt(one - real(beta_2) ** t) / (one - real(beta_1) ** t)
+            w = w - lr_t * m / (np.sqrt(v) + eps)
         out.append(w)
     return out
 
 
-def keras_adam(w0, grads, floatx, **hyper):
+def keras_adam(w0, grads, floatx, dtype="float64", **hyper):
     keras.config.set_floatx(floatx)  # the optimizer stores learning_rate as a variable of dtype floatx
     opt = keras.optimizers.Adam(**hyper)
-    var = keras.Variable(w0, dtype="float64")
+    var = keras.Variable(w0.astype(dtype), dtype=dtype)
     out = []
     for g in grads:
-        opt.apply_gradients([(tf.constant(g), var)])
+        opt.apply_gradients([(tf.constant(g.astype(dtype)), var)])
         out.append(np.array(var.numpy()))
     keras.config.set_floatx("float32")
     return out
@@ -446,57 +470,68 @@ def keras_adam(w0, grads, floatx, **hyper):
 
 def make_adam_cases(rng: np.random.Generator) -> None:
     w0 = rng.normal(0.0, 1.0, (3, 4))
-    grads = [rng.normal(0.0, 1.0, (3, 4)) * s for s in (1.0, 0.1, 3.0)]  # (3, 4) each, varied scales
-    assert len(grads) == ADAM_STEPS
-    default = keras.optimizers.Adam()  # the lr=1e-3 file is exactly keras.optimizers.Adam()
+    # (3, 4) each; scales from 1e-3 to 1e2 so that epsilon matters in some steps and not in others
+    grads = [rng.normal(0.0, 1.0, (3, 4)) * 10.0 ** rng.uniform(-3, 2) for _ in range(ADAM_STEPS)]
+    default = keras.optimizers.Adam()  # the lr=1e-3 files are exactly keras.optimizers.Adam()
     assert (default.beta_1, default.beta_2, default.epsilon) == (0.9, 0.999, 1e-7)
     assert np.isclose(float(default.learning_rate.numpy()), 1e-3)
-    for lr in (1e-3, 1e-2):
-        hyper = {"learning_rate": lr, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}
-        # Built under floatx float64 so the learning rate is exactly `lr` (see README: float32 floatx quirk).
-        ws = keras_adam(w0, grads, "float64", **hyper)
-        ws_f32_lr = keras_adam(w0, grads, "float32", **hyper)
-        formula = adam_reference(w0, grads, **hyper)
-        as_keras = adam_reference(
-            w0, grads, **hyper, power_beta_1=float(np.float32(0.9)), power_beta_2=float(np.float32(0.999))
-        )
-        for w, f, k in zip(ws, formula, as_keras):
-            np.testing.assert_allclose(w, k, rtol=0, atol=1e-15)  # real Keras, explained exactly
-            np.testing.assert_allclose(w, f, rtol=0, atol=1e-4 * lr)  # the textbook formula: close, not equal
+    for dtype in DTYPES:
+        for lr in (1e-3, 1e-2):
+            hyper = {"learning_rate": lr, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}
+            # Built under floatx == dtype, so the learning rate is `lr` rounded to the weights' dtype only.
+            ws = keras_adam(w0, grads, dtype, dtype, **hyper)
+            formula = adam_reference(w0, grads, **hyper, dtype=dtype)
+            as_keras = adam_reference(w0, grads, **hyper, dtype=dtype, keras_betas=True)
+            for w, k in zip(ws, as_keras):
+                np.testing.assert_array_equal(w, k)  # real Keras, explained to the last bit
+            gap = max(np.abs(w - f).max() for w, f in zip(ws, formula))
+            print(f"adam {dtype} lr {lr:g}: real Keras vs textbook formula after {ADAM_STEPS} steps: {gap:.3g}")
 
-        p = torch.nn.Parameter(torch.tensor(w0))
-        opt = torch.optim.Adam([p], lr=lr, betas=(0.9, 0.999), eps=1e-7)
-        torch_ws = []
-        for g in grads:
-            p.grad = torch.tensor(g)
-            opt.step()
-            torch_ws.append(to_np(p))
+            p = torch.nn.Parameter(torch.tensor(w0.astype(dtype)))
+            opt = torch.optim.Adam([p], lr=lr, betas=(0.9, 0.999), eps=1e-7)
+            torch_ws = []
+            for g in grads:
+                p.grad = torch.tensor(g.astype(dtype))
+                opt.step()
+                torch_ws.append(to_np(p))
 
-        arrays = {"w0": w0, **{f"g{t}": g for t, g in enumerate(grads, start=1)}}
-        arrays.update({f"w{t}": w for t, w in enumerate(ws, start=1)})
-        arrays.update({f"torch_w{t}": w for t, w in enumerate(torch_ws, start=1)})
-        arrays.update({f"formula_w{t}": w for t, w in enumerate(formula, start=1)})
-        arrays.update({f"keras_float32_lr_w{t}": w for t, w in enumerate(ws_f32_lr, start=1)})
-        arrays.update({k: np.array(v) for k, v in hyper.items()})
-        arrays.update(
-            {
-                "optimizer": np.array("adam"),
-                "steps": np.array(ADAM_STEPS),
-                "dtype": np.array("float64"),
-                "keras_version": np.array(keras.__version__),
-                "tensorflow_version": np.array(tf.__version__),
-                "torch_version": np.array(torch.__version__),
-            }
-        )
-        save(f"adam_lr{lr:.0e}_float64.npz", arrays)
+            arrays = {"w0": w0.astype(dtype), **{f"g{t}": g.astype(dtype) for t, g in enumerate(grads, start=1)}}
+            arrays.update({f"w{t}": w for t, w in enumerate(ws, start=1)})
+            arrays.update({f"torch_w{t}": w for t, w in enumerate(torch_ws, start=1)})
+            arrays.update({f"formula_w{t}": w for t, w in enumerate(formula, start=1)})
+            if dtype == "float64":
+                ws_f32_lr = keras_adam(w0, grads, "float32", "float64", **hyper)
+                arrays.update({f"keras_float32_lr_w{t}": w for t, w in enumerate(ws_f32_lr, start=1)})
+            arrays.update({k: np.array(v) for k, v in hyper.items()})
+            arrays.update(
+                {
+                    "optimizer": np.array("adam"),
+                    "steps": np.array(ADAM_STEPS),
+                    "dtype": np.array(dtype),
+                    "keras_version": np.array(keras.__version__),
+                    "tensorflow_version": np.array(tf.__version__),
+                    "torch_version": np.array(torch.__version__),
+                }
+            )
+            save(f"adam_lr{lr:.0e}_{dtype}.npz", arrays)
 
 
-def main() -> None:
-    # One generator per case family, so adding a case never changes the others' numbers.
-    make_rnn_cases(np.random.default_rng([SEED, 1]))
-    make_dense_cases(np.random.default_rng([SEED, 2]))
-    make_seed_model_cases(np.random.default_rng([SEED, 3]))
-    make_adam_cases(np.random.default_rng([SEED, 4]))
+CASES = {  # one generator per case family, so adding a case never changes the others' numbers
+    "rnn": lambda: make_rnn_cases(np.random.default_rng([SEED, 1])),
+    "dense": lambda: make_dense_cases(np.random.default_rng([SEED, 2])),
+    "seed_model": lambda: make_seed_model_cases(np.random.default_rng([SEED, 3])),
+    "adam": lambda: make_adam_cases(np.random.default_rng([SEED, 4])),
+}
+
+
+def main(argv=None) -> None:
+    """Rewrite the files of the families named on the command line (all of them by default)."""
+    names = (sys.argv[1:] if argv is None else argv) or list(CASES)
+    unknown = sorted(set(names) - set(CASES))
+    if unknown:
+        raise SystemExit(f"unknown case families {unknown}; choose from {sorted(CASES)}")
+    for name in names:
+        CASES[name]()
     total = sum(p.stat().st_size for p in HERE.glob("*.npz"))
     print(f"total {total:,} bytes in {len(list(HERE.glob('*.npz')))} files")
 

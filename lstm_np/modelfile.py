@@ -1,0 +1,486 @@
+"""Reading a model file (``model.npz``) safely: everything is checked before anything is built.
+
+A model file is a zip archive of ``.npy`` entries written by :meth:`lstm_np.Sequential.save`:
+``config.npy`` (the model's JSON configuration as a 0-d unicode array), ``extra.npy`` (a JSON
+object stored beside it, e.g. the CLI's scaler) and ``weight_000.npy``, ``weight_001.npy``, ...
+(the weights in Keras's order). :func:`read_model_file` checks, in this order, and refuses with
+one sentence (:class:`ModelFileError`) at the first problem:
+
+1. the path: a regular file no larger than :data:`MAX_FILE_BYTES` (a FIFO or a device is never
+   opened for reading, so it cannot block);
+2. the zip directory, before any entry is inflated: only the names above, each once, stored or
+   deflated (no encryption, no other method), a declared size within the limit of its kind and
+   a compression ratio deflate can produce (a "zip bomb" is refused unread);
+3. ``config.npy``: a 0-d unicode array of at most :data:`MAX_JSON_CHARS` characters holding a
+   JSON object of this format and version, whose layers are known classes with known, well-typed
+   arguments, that has at least one layer with weights, whose shapes chain from the input shape
+   to the output shape, and whose sizes stay within :data:`MAX_PARAMETERS`,
+   :data:`MAX_TIMESTEPS` and :data:`MAX_LAYERS`. From it the exact shape of every weight
+   follows;
+4. the weight entries: exactly the expected ones, each declared no larger than its array needs;
+   each ``.npy`` header parsed without pickle and its dtype a real float of the model's
+   precision (no integers, complex numbers, objects or strings) and its shape the expected one;
+   the data read to the end, so that the zip's CRC-32 is verified, and every value finite;
+5. ``extra.npy``: a JSON object; if it holds a scaler (``"scaler"``, as ``lstm_np.train``
+   writes it) the scaler must be sane (finite numbers, ``data_min <= data_max``, a feature range
+   ``low < high``), its ``"window"`` a positive integer, and the model must give one output.
+
+Only then is the model built, with its weights taken from the file (no random initialisation
+is spent on arrays that are overwritten at once).
+"""
+import json
+import math
+import numbers
+import os
+import re
+import stat
+import zipfile
+
+import numpy as np
+
+from .models import FORMAT, FORMAT_VERSION, ModelFileError
+
+#: sizes beyond which a file is refused before it is read (the seed model has 70,901
+#: parameters; LSTM(3500) on one feature has 49 million; 50 million float64 take 400 MB).
+#: Sequential.save refuses to write what load would refuse (check_savable).
+MAX_PARAMETERS = 50_000_000
+MAX_LAYERS = 100
+MAX_TIMESTEPS = 1_000_000
+MAX_JSON_CHARS = 1_000_000
+MAX_NPY_HEADER = 10_000                                       # as numpy.load's own default
+MAX_FILE_BYTES = 8 * MAX_PARAMETERS + 2 * 4 * MAX_JSON_CHARS + 16 * 2**20
+#: deflate cannot compress better than about 1032 to 1
+MAX_DEFLATE_RATIO = 1100
+WEIGHT_NAME = re.compile(r"weight_(\d{3,6})\.npy")
+
+
+class _Refused(Exception):
+    """Internal: the reason a file is refused, completed with its path by read_model_file."""
+
+
+# ------------------------------------------------------------------------------ the whole file
+def read_model_file(path):
+    """Check the model file at ``path`` completely; return ``(config, extra, weights)``.
+
+    ``config`` and ``extra`` are the decoded JSON objects, ``weights`` the list of arrays in
+    Keras's order, each already of the model's dtype and of the shape its layer expects.
+    Raises :class:`ModelFileError` with one sentence for anything else.
+    """
+    path = os.fspath(path)
+    try:
+        return _read(path)
+    except _Refused as reason:
+        raise ModelFileError(f"{path} is not a usable lstm_np model file: {reason}") from None
+    except ModelFileError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError,
+            OverflowError, MemoryError, RecursionError, KeyError, TypeError,
+            NotImplementedError) as err:
+        # anything the zip or npy readers still find (a bad CRC-32, a damaged local header):
+        # the file is damaged in a way the directory did not show
+        raise ModelFileError(f"{path} is a damaged lstm_np model file ({_short(err)})") from None
+
+
+def _read(path):
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise ModelFileError(f"model file {path} does not exist") from None
+    except IsADirectoryError:
+        raise ModelFileError(f"{path} is a folder, not a model file") from None
+    except OSError as err:
+        raise ModelFileError(f"cannot open the model file {path} ({_short(err)})") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise ModelFileError(f"{path} is a folder, not a model file")
+        raise ModelFileError(f"{path} is not a regular file (a pipe or a device cannot hold "
+                             "a model)")
+    with os.fdopen(fd, "rb") as f:
+        if info.st_size > MAX_FILE_BYTES:
+            raise _Refused(f"it is {info.st_size:,} bytes, more than the {MAX_FILE_BYTES:,} "
+                           "a model within lstm_np's limits can take")
+        if not zipfile.is_zipfile(f):
+            raise _Refused("it is not a NumPy .npz archive (not a zip file); give the "
+                           "model.npz written by Sequential.save or python -m lstm_np.train")
+        f.seek(0)
+        with zipfile.ZipFile(f) as archive:
+            entries = _check_directory(archive)
+            config = _read_json(archive, entries["config.npy"], "config")
+            if not isinstance(config, dict):
+                raise _Refused("its config is not a JSON object")
+            dtype, shapes = check_config(config)
+            weight_names = [f"weight_{k:03d}.npy" for k in range(len(shapes))]
+            _check_weight_entries(entries, weight_names, shapes, dtype)
+            weights = [_read_weight(archive, entries[name], shape, dtype)
+                       for name, shape in zip(weight_names, shapes)]
+            extra = {}
+            if "extra.npy" in entries:
+                extra = _read_json(archive, entries["extra.npy"], "extra")
+                if not isinstance(extra, dict):
+                    raise _Refused("its extra entry is not a JSON object")
+            check_extra(extra, config)
+    return config, extra, weights
+
+
+def _short(err):
+    """The first line of an exception's message, without a final full stop, kept short."""
+    text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    text = text.rstrip(".")
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+# ----------------------------------------------------------------------------- zip directory
+def _check_directory(archive):
+    """The zip directory's entries by name, checked before any of them is inflated."""
+    infos = archive.infolist()
+    if len(infos) > 2 + 3 * MAX_LAYERS:
+        raise _Refused(f"it has {len(infos):,} entries; a model file has at most "
+                       f"{2 + 3 * MAX_LAYERS}")
+    entries = {}
+    for info in infos:
+        name = info.filename
+        if name in entries:
+            raise _Refused(f"the entry {name!r} appears twice")
+        if name not in ("config.npy", "extra.npy") and not WEIGHT_NAME.fullmatch(name):
+            raise _Refused(f"it has an entry {name[:60]!r} that no lstm_np model file has "
+                           "(only config, extra and weight_NNN)")
+        if info.flag_bits & 0x1:
+            raise _Refused(f"the entry {name!r} is encrypted")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise _Refused(f"the entry {name!r} uses zip compression method "
+                           f"{info.compress_type}; lstm_np writes stored or deflated entries")
+        if info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size:
+            raise _Refused(f"the entry {name!r} is stored uncompressed but declares "
+                           f"{info.file_size:,} bytes in {info.compress_size:,}")
+        if info.file_size > MAX_DEFLATE_RATIO * max(info.compress_size, 1):
+            raise _Refused(f"the entry {name!r} declares {info.file_size:,} bytes from "
+                           f"{info.compress_size:,} compressed, more than deflate can produce "
+                           "(a zip bomb)")
+        if name in ("config.npy", "extra.npy") and \
+                info.file_size > MAX_NPY_HEADER + 16 + 4 * MAX_JSON_CHARS:
+            raise _Refused(f"the entry {name!r} declares {info.file_size:,} bytes, more than a "
+                           f"JSON text of {MAX_JSON_CHARS:,} characters needs")
+        if info.file_size > MAX_NPY_HEADER + 16 + 8 * MAX_PARAMETERS:
+            raise _Refused(f"the entry {name!r} declares {info.file_size:,} bytes, more than "
+                           f"{MAX_PARAMETERS:,} parameters need")
+        entries[name] = info
+    if "config.npy" not in entries:
+        raise _Refused("it is a NumPy archive without the 'config' entry every lstm_np model "
+                       "file has; give the model.npz written by Sequential.save or python -m "
+                       "lstm_np.train")
+    return entries
+
+
+def _check_weight_entries(entries, expected, shapes, dtype):
+    present = sorted(name for name in entries if WEIGHT_NAME.fullmatch(name))
+    missing = [name for name in expected if name not in entries]
+    if missing:
+        raise _Refused(f"its config needs {len(expected)} weight arrays but "
+                       f"{missing[0][:-4]} is missing")
+    unexpected = sorted(set(present) - set(expected))
+    if unexpected:
+        raise _Refused(f"it has the entry {unexpected[0][:-4]} but its config needs only "
+                       f"{len(expected)} weight arrays")
+    for name, shape in zip(expected, shapes):
+        needed = MAX_NPY_HEADER + 16 + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        if entries[name].file_size > needed:
+            raise _Refused(f"the entry {name[:-4]} declares {entries[name].file_size:,} bytes "
+                           f"but an array of shape {shape} needs at most {needed:,}")
+
+
+# ------------------------------------------------------------------------------- npy entries
+def _open_npy(archive, info):
+    """Open an entry and parse its ``.npy`` header (never pickle): ``(stream, shape, dtype,
+    fortran_order)``."""
+    stream = archive.open(info)
+    try:
+        version = np.lib.format.read_magic(stream)
+        if version == (1, 0):
+            header = np.lib.format.read_array_header_1_0(stream, max_header_size=MAX_NPY_HEADER)
+        elif version in ((2, 0), (3, 0)):
+            header = np.lib.format.read_array_header_2_0(stream, max_header_size=MAX_NPY_HEADER)
+        else:
+            raise _Refused(f"the entry {info.filename[:-4]} has .npy version {version}")
+    except _Refused:
+        stream.close()
+        raise
+    except zipfile.BadZipFile as err:       # its CRC-32 is checked once it is read through
+        stream.close()
+        raise _Refused(f"the entry {info.filename[:-4]} is damaged ({_short(err)})") from None
+    except Exception as err:
+        stream.close()
+        raise _Refused(f"the entry {info.filename[:-4]} is not a readable .npy array "
+                       f"({_short(err)})") from None
+    shape, fortran_order, dtype = header
+    return stream, shape, dtype, fortran_order
+
+
+def _read_exactly(stream, nbytes, info):
+    """``nbytes`` bytes, then the end of the entry: reading to the end makes zipfile verify the
+    entry's CRC-32."""
+    data = stream.read(nbytes)
+    if len(data) != nbytes:
+        raise _Refused(f"the entry {info.filename[:-4]} ends after {len(data):,} of the "
+                       f"{nbytes:,} bytes its header announces")
+    if stream.read(1):
+        raise _Refused(f"the entry {info.filename[:-4]} holds more bytes than its header "
+                       "announces")
+    return data
+
+
+def _read_json(archive, info, what):
+    stream, shape, dtype, _ = _open_npy(archive, info)
+    with stream:
+        if dtype.kind != "U" or shape != ():
+            raise _Refused(f"its {what} entry is not a JSON text (a {dtype} array of shape "
+                           f"{shape})")
+        if dtype.itemsize > 4 * MAX_JSON_CHARS:
+            raise _Refused(f"its {what} text is longer than {MAX_JSON_CHARS:,} characters")
+        data = _read_exactly(stream, dtype.itemsize, info)
+    try:
+        # NaN and Infinity parse (Python's json writes them); every number that matters is
+        # checked to be finite where it is used
+        return json.loads(str(np.frombuffer(data, dtype=dtype)[0]))
+    except (ValueError, UnicodeError, RecursionError) as err:
+        raise _Refused(f"its {what} entry is not valid JSON ({_short(err)})") from None
+
+
+def _read_weight(archive, info, shape, dtype):
+    name = info.filename[:-4]
+    stream, found_shape, found_dtype, fortran_order = _open_npy(archive, info)
+    with stream:
+        if found_dtype.kind != "f" or found_dtype.fields is not None:
+            raise _Refused(f"{name} holds {found_dtype} values; weights must be real floating-"
+                           f"point numbers ({dtype.name})")
+        if found_dtype.itemsize != dtype.itemsize:
+            raise _Refused(f"{name} holds {found_dtype.name} values but the model is "
+                           f"{dtype.name}")
+        if tuple(found_shape) != tuple(shape):
+            raise _Refused(f"{name} has shape {tuple(found_shape)} but its layer needs "
+                           f"{tuple(shape)}")
+        data = _read_exactly(stream, int(np.prod(shape, dtype=np.int64)) * dtype.itemsize, info)
+    array = np.frombuffer(data, dtype=found_dtype).reshape(shape, order="F" if fortran_order
+                                                           else "C")
+    array = np.ascontiguousarray(array, dtype=dtype)
+    if not np.isfinite(array).all():
+        raise _Refused(f"{name} holds NaN or infinite values")
+    return array
+
+
+def check_savable(config, extra):
+    """Refuse to write a file :func:`read_model_file` would refuse: a model beyond the size
+    limits, or a scaler that is not sane. Raises :class:`ModelFileError` with one sentence."""
+    try:
+        check_config(json.loads(json.dumps(config)))
+        check_extra(json.loads(json.dumps(extra)), config)
+    except _Refused as reason:
+        raise ModelFileError(f"this model cannot be saved as an lstm_np model file: "
+                             f"{reason}") from None
+    except (TypeError, ValueError) as err:
+        raise ModelFileError(f"this model cannot be saved: its extra data is not JSON "
+                             f"({_short(err)})") from None
+
+
+# ------------------------------------------------------------------------------------ config
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def _is_number(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)) \
+        and math.isfinite(value)
+
+
+def _shape(value, what, length=None):
+    if not isinstance(value, list) or not value or len(value) > 2 or \
+            (length is not None and len(value) != length):
+        raise _Refused(f"{what} must be a list of one or two positive integers, got "
+                       f"{_show(value)}")
+    if not all(_is_int(s) and 1 <= s <= MAX_TIMESTEPS for s in value):
+        raise _Refused(f"{what} must hold positive integers up to {MAX_TIMESTEPS:,}, got "
+                       f"{_show(value)}")
+    return tuple(int(s) for s in value)
+
+
+def _show(value):
+    text = json.dumps(value) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _layer_schema():
+    """For each layer class: its arguments and a check for each (the value is valid iff the
+    check returns True)."""
+    from .activations import CODES
+    from .initializers import INITIALIZERS
+
+    def boolean(v):
+        return isinstance(v, bool)
+
+    def activation(v):
+        return v is None or (isinstance(v, str) and v in CODES)
+
+    def initializer(v):
+        return isinstance(v, str) and v in INITIALIZERS
+
+    def units(v):
+        return _is_int(v) and 1 <= v <= MAX_PARAMETERS
+
+    def name(v):
+        return v is None or (isinstance(v, str) and 0 < len(v) <= 200)
+
+    def anything(v):          # input_shape: checked on its own
+        return True
+
+    recurrent = {"units": units, "activation": activation, "use_bias": boolean,
+                 "return_sequences": boolean, "return_state": lambda v: v is False,
+                 "kernel_initializer": initializer, "recurrent_initializer": initializer,
+                 "input_shape": anything, "name": name}
+    return {
+        "LSTM": {**recurrent, "recurrent_activation": activation, "unit_forget_bias": boolean},
+        "GRU": {**recurrent, "recurrent_activation": activation,
+                "reset_after": lambda v: v is True},
+        "SimpleRNN": recurrent,
+        "Dense": {"units": units, "activation": activation, "use_bias": boolean,
+                  "input_shape": anything, "name": name},
+        "Dropout": {"rate": lambda v: _is_number(v) and 0 <= v < 1, "input_shape": anything,
+                    "name": name},
+    }
+
+
+#: per recurrent class: gates (weight blocks) and the bias's shape for H units
+_RECURRENT = {"LSTM": (4, lambda H: (4 * H,)), "GRU": (3, lambda H: (2, 3 * H)),
+              "SimpleRNN": (1, lambda H: (H,))}
+_REQUIRED = {"LSTM": ("units",), "GRU": ("units",), "SimpleRNN": ("units",),
+             "Dense": ("units",), "Dropout": ("rate",)}
+
+
+def check_config(config):
+    """Check a model configuration (``Sequential.get_config()``) without building anything.
+
+    Returns ``(dtype, shapes)``: the model's dtype and the shape of every weight array in
+    Keras's order. Raises ``_Refused`` (made a :class:`ModelFileError` by
+    :func:`read_model_file`) otherwise.
+    """
+    from .layers import LAYERS
+
+    if config.get("format") != FORMAT:
+        raise _Refused(f"its config has format {_show(config.get('format'))}, not {FORMAT!r}")
+    version = config.get("version")
+    if not _is_int(version) or version != FORMAT_VERSION:
+        raise _Refused(f"its format version is {_show(version)}; this lstm_np reads version "
+                       f"{FORMAT_VERSION}")
+    unknown = sorted(set(config) - {"format", "version", "dtype", "input_shape", "layers"})
+    if unknown:
+        raise _Refused(f"its config has the unknown key {_show(unknown[0])}")
+    if config.get("dtype") not in ("float32", "float64"):
+        raise _Refused(f"its dtype is {_show(config.get('dtype'))}, not float32 or float64")
+    dtype = np.dtype(config["dtype"])
+    shape = _shape(config.get("input_shape"), "its input_shape")
+    layers = config.get("layers")
+    if not isinstance(layers, list) or not layers:
+        raise _Refused("it has no layers, so it cannot compute anything")
+    if len(layers) > MAX_LAYERS:
+        raise _Refused(f"it has {len(layers)} layers, more than lstm_np's limit of {MAX_LAYERS}")
+    schema = _layer_schema()
+    shapes, names, total = [], set(), 0
+    for k, spec in enumerate(layers):
+        where = f"layer {k + 1}"
+        if not isinstance(spec, dict) or set(spec) != {"class", "config"} or \
+                not isinstance(spec["config"], dict):
+            raise _Refused(f"{where} is not a {{'class', 'config'}} object")
+        cls = spec["class"]
+        if not isinstance(cls, str) or cls not in LAYERS or cls not in schema:
+            raise _Refused(f"{where} has the unknown layer class {_show(cls)}")
+        where = f"{where} ({cls})"
+        args = spec["config"]
+        for key, value in args.items():
+            check = schema[cls].get(key)
+            if check is None:
+                raise _Refused(f"{where} has the unknown argument {_show(key)}")
+            if not check(value):
+                raise _Refused(f"{where} has an invalid {key}: {_show(value)}")
+        for key in _REQUIRED[cls]:
+            if key not in args:
+                raise _Refused(f"{where} lacks its {key}")
+        if args.get("name") is not None:
+            if args["name"] in names:
+                raise _Refused(f"{where} has the name {args['name']!r} of an earlier layer")
+            names.add(args["name"])
+        if "input_shape" in args and args["input_shape"] is not None:
+            own = _shape(args["input_shape"], f"the input_shape of {where}")
+            if k == 0 and own != shape:
+                raise _Refused(f"its first layer takes inputs {own} but the model takes "
+                               f"{shape}")
+        # the weights this layer holds for inputs of `shape`, and its output shape
+        use_bias = args.get("use_bias", True)
+        if cls in _RECURRENT:
+            if len(shape) != 2:
+                raise _Refused(f"{where} needs (timesteps, features) inputs but gets {shape}")
+            gates, bias_shape = _RECURRENT[cls]
+            D, H = shape[1], args["units"]
+            layer_shapes = [(D, gates * H), (H, gates * H)] + ([bias_shape(H)] if use_bias else [])
+            shape = (shape[0], H) if args.get("return_sequences", False) else (H,)
+        elif cls == "Dense":
+            D, H = shape[-1], args["units"]
+            layer_shapes = [(D, H)] + ([(H,)] if use_bias else [])
+            shape = shape[:-1] + (H,)
+        else:
+            layer_shapes = []
+        total += sum(math.prod(s) for s in layer_shapes)
+        if total > MAX_PARAMETERS:
+            raise _Refused(f"its layers hold more than {MAX_PARAMETERS:,} parameters, lstm_np's "
+                           "limit")
+        shapes += layer_shapes
+    if not shapes:
+        raise _Refused("none of its layers has weights, so it cannot have been trained")
+    return dtype, shapes
+
+
+def output_shape(config):
+    """The output shape of one sample for a configuration :func:`check_config` accepted."""
+    shape = tuple(config["input_shape"])
+    for spec in config["layers"]:
+        args = spec["config"]
+        if spec["class"] in _RECURRENT:
+            shape = (shape[0], args["units"]) if args.get("return_sequences", False) \
+                else (args["units"],)
+        elif spec["class"] == "Dense":
+            shape = shape[:-1] + (args["units"],)
+    return shape
+
+
+def check_extra(extra, config):
+    """Check what ``lstm_np.train`` stores beside a model: a sane scaler, a positive window,
+    and a model that gives one number per window."""
+    if "scaler" not in extra:
+        return
+    scaler = extra["scaler"]
+    if not isinstance(scaler, dict):
+        raise _Refused("its scaler is not a JSON object")
+    low_high = scaler.get("feature_range", [0, 1])
+    if not (isinstance(low_high, list) and len(low_high) == 2 and
+            all(_is_number(v) for v in low_high) and low_high[0] < low_high[1]):
+        raise _Refused(f"its scaler's feature_range is {_show(low_high)}, not two finite "
+                       "numbers low < high")
+    for key in ("data_min", "data_max"):
+        if not _is_number(scaler.get(key)):
+            raise _Refused(f"its scaler's {key} is {_show(scaler.get(key))}, not a finite number")
+    if scaler["data_min"] > scaler["data_max"]:
+        raise _Refused(f"its scaler's data_min ({scaler['data_min']:g}) exceeds its data_max "
+                       f"({scaler['data_max']:g})")
+    if not math.isfinite(float(scaler["data_max"]) - float(scaler["data_min"])):
+        raise _Refused("its scaler's range is too wide to compute with")
+    window = extra.get("window")
+    if not _is_int(window) or not 1 <= window <= MAX_TIMESTEPS:
+        raise _Refused(f"its window is {_show(window)}, not a positive integer")
+    # A direct multi-step model (lstm_np.train --horizon H) gives H values per window.
+    horizon = extra.get("horizon", 1)
+    if not _is_int(horizon) or not 1 <= horizon <= MAX_TIMESTEPS:
+        raise _Refused(f"its horizon is {_show(horizon)}, not a positive integer")
+    outputs = horizon if extra.get("strategy", "direct") == "direct" else 1
+    if output_shape(config) != (outputs,):
+        raise _Refused(f"its model gives outputs of shape {output_shape(config)} per window, "
+                       f"not the {'one price' if outputs == 1 else f'{outputs} steps'} a "
+                       "forecast needs")
