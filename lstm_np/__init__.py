@@ -11,8 +11,6 @@ from .optimizers import SGD, Adam
 
 __version__ = "0.1.0"
 
-keep_memory_mapped()
-
 __all__ = ["Sequential", "LSTM", "GRU", "SimpleRNN", "Dense", "Dropout", "Adam", "SGD",
            "load_model", "gradcheck", "Layer", "Callback", "History", "ModelFileError",
            "NonFiniteLossError", "EarlyStopping"]

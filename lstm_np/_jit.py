@@ -27,8 +27,11 @@ def njit(*args, **kwargs):
       exception; the exception check inside a loop is what stops LLVM from vectorising it.
     * ``fastmath={"contract"}``: fused multiply-adds only. No ``nnan``/``ninf``: a NaN must
       propagate so that a diverging loss is caught, never silently clipped away.
+    * ``nogil=True``: a kernel releases the GIL while it runs, so the blocks of a batch run side
+      by side on Python threads (:func:`lstm_np._runtime.run_blocks`).
     """
     kwargs.setdefault("cache", True)
+    kwargs.setdefault("nogil", True)
     kwargs.setdefault("error_model", "numpy")
     kwargs.setdefault("fastmath", {"contract"})
     if len(args) == 1 and callable(args[0]):
@@ -36,4 +39,13 @@ def njit(*args, **kwargs):
     return _numba_njit(*args, **kwargs)
 
 
-__all__ = ["njit", "prange", "HAVE_NUMBA"]
+def jit_enabled():
+    """Whether kernels run compiled (Numba installed and ``NUMBA_DISABLE_JIT`` not set)."""
+    if not HAVE_NUMBA:
+        return False
+    import numba
+
+    return not numba.config.DISABLE_JIT
+
+
+__all__ = ["njit", "prange", "HAVE_NUMBA", "jit_enabled"]

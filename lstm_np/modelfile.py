@@ -39,6 +39,7 @@ import zipfile
 import numpy as np
 
 from .models import FORMAT, FORMAT_VERSION, ModelFileError
+from .layers.recurrent import IMPLEMENTATIONS
 
 #: sizes beyond which a file is refused before it is read (the seed model has 70,901
 #: parameters; LSTM(3500) on one feature has 49 million; 50 million float64 take 400 MB).
@@ -336,7 +337,8 @@ def _layer_schema():
     recurrent = {"units": units, "activation": activation, "use_bias": boolean,
                  "return_sequences": boolean, "return_state": lambda v: v is False,
                  "kernel_initializer": initializer, "recurrent_initializer": initializer,
-                 "input_shape": anything, "name": name}
+                 "input_shape": anything, "name": name,
+                 "implementation": lambda v: v in IMPLEMENTATIONS}
     return {
         "LSTM": {**recurrent, "recurrent_activation": activation, "unit_forget_bias": boolean},
         "GRU": {**recurrent, "recurrent_activation": activation,

@@ -7,6 +7,7 @@ import numpy as np
 
 from . import losses as losses_mod
 from . import optimizers as optimizers_mod
+from ._warmup import compile_kernels
 from .files import atomic_write
 from .layers import LAYERS, Layer
 
@@ -282,6 +283,7 @@ class Sequential:
             y = y[:split_at]
         if len(x) == 0:
             raise ValueError("no training samples left")
+        compile_kernels(self, x, verbose)      # before the clock starts: compiling is no epoch time
         callbacks = list(callbacks or [])
         history = History()
         self.stop_training = False

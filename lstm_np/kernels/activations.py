@@ -2,13 +2,25 @@
 
 Numba's ``math.exp`` and ``math.tanh`` are calls into libm that LLVM cannot vectorise (numba
 issue 10060), and the gates spend most of their time in them. So the kernels use
-:func:`exp_vec`, written with arithmetic and integer shifts only, so that a loop over it
-compiles to SIMD code. It is the textbook method: ``x = k ln2 + r`` with ``|r| <= ln2 / 2``
-(``ln 2`` split in two parts so ``r`` is exact), ``exp(r)`` from its degree-13 Taylor polynomial,
-and ``2**k`` built from two integer shifts. Within 1.1 ulp of ``exp`` on ``[-40, 40]``
-(``tests/test_kernels.py`` measures it); arguments are clipped to that range, where the logistic
-function is within 5e-18 of 0 or 1. Compiled code on float32 arrays gets a float32 twin (degree-7
-polynomial, within 2 float32 ulp), since float32 arithmetic fills twice as many SIMD lanes.
+:func:`exp_vec` and :func:`tanh_vec`, written with arithmetic, integer shifts and a bit cast
+only, so that a loop over them compiles to SIMD code.
+
+**exp** is the textbook method: ``x = k ln2 + r`` with ``|r| <= ln2 / 2`` (``ln 2`` split in two
+parts so ``r`` is exact), ``exp(r)`` from its degree-13 Taylor polynomial, and ``2**k`` as two
+factors ``2**(k//2)`` and ``2**(k - k//2)`` built from their exponent bits — two, so that
+``exp`` underflows gradually to the subnormals and to 0, and overflows to ``inf``, exactly where
+NumPy's does. Within 2 ulp of ``np.exp`` everywhere (``tests/test_kernels.py`` measures it). The
+argument is only clamped to ``[-746, 710]``, beyond which the result is 0 or ``inf`` anyway:
+a saturated gate's ``σ(-x)`` is ``1e-221`` as in PyTorch, not a clipped ``4e-18``.
+
+**tanh** is ``em / (em + 2)`` with ``em = exp(2x) - 1`` formed without cancellation: from the
+same reduction, ``em = (2**k - 1) + 2**k (exp(r) - 1)``, with ``exp(r) - 1`` the Taylor
+polynomial without its constant term. It keeps its relative accuracy near 0 (``tanh(1e-8)``
+is ``1e-8`` to the last bit, where ``2 σ(2x) - 1`` gave 0 in float32); within 3 ulp of
+``np.tanh`` everywhere.
+
+Compiled code on float32 arrays gets float32 twins (degree-7 polynomials, within 2 float32
+ulp of the exact values), since float32 arithmetic fills twice as many SIMD lanes.
 """
 import math
 
@@ -18,47 +30,112 @@ from .._jit import HAVE_NUMBA, njit
 
 LINEAR, SIGMOID, TANH, RELU, HARD_SIGMOID = 0, 1, 2, 3, 4
 LN2_HI, LN2_LO = 0.693145751953125, 1.42860682030941723212e-6     # LN2_HI has 16 trailing zero bits
+EXP_MIN, EXP_MAX = -746.0, 710.0                 # exp is 0 below, inf above, in float64
+TANH_MAX = 20.0                                  # tanh(20) rounds to 1 in float64
 # the same constants in float32, for the float32 twins (typed, so no float64 creeps in)
-F32_M40, F32_40, F32_HALF, F32_1 = (np.float32(v) for v in (-40.0, 40.0, 0.5, 1.0))
+F32_EXP_MIN, F32_EXP_MAX, F32_TANH_MAX = np.float32(-104.0), np.float32(89.0), np.float32(9.0)
+F32_HALF, F32_1, F32_2 = np.float32(0.5), np.float32(1.0), np.float32(2.0)
 F32_LOG2E = np.float32(1.4426950408889634)
 F32_LN2_HI, F32_LN2_LO = np.float32(0.693359375), np.float32(-2.12194440e-4)   # HI: 9 bits
 F32_C3, F32_C4, F32_C5, F32_C6, F32_C7 = (np.float32(1 / math.factorial(n)) for n in range(3, 8))
-F32_TWO_M60 = np.float32(2.0 ** -60)
+
+
+# --- 2**k from its exponent bits --------------------------------------------------------------
+def float64_from_bits(bits):
+    """The float64 whose IEEE bits are the int64 ``bits``."""
+    return np.int64(bits).view(np.float64)
+
+
+def float32_from_bits(bits):
+    """The float32 whose IEEE bits are the int32 ``bits``."""
+    return np.int32(bits).view(np.float32)
+
+
+if HAVE_NUMBA:
+    # compiled, each is a single bit cast (which LLVM vectorises); plain Python uses the above
+    from llvmlite import ir
+    from numba import types
+    from numba.extending import intrinsic, overload
+
+    def _bitcast(int_type, float_type, llvm_type):
+        @intrinsic
+        def cast(typingctx, bits):
+            def codegen(context, builder, signature, args):
+                return builder.bitcast(args[0], llvm_type)
+            return float_type(int_type), codegen
+        return cast
+
+    _cast64 = _bitcast(types.int64, types.float64, ir.DoubleType())
+    _cast32 = _bitcast(types.int32, types.float32, ir.FloatType())
+
+    @overload(float64_from_bits, inline="always")
+    def _float64_from_bits(bits):
+        return lambda bits: _cast64(np.int64(bits))
+
+    @overload(float32_from_bits, inline="always")
+    def _float32_from_bits(bits):
+        return lambda bits: _cast32(np.int32(bits))
 
 
 @njit(inline="always")
-def _exp64(x):
-    x = min(max(x, -40.0), 40.0)
+def _reduce64(x):
+    """``x = k ln2 + r``, ``|r| <= ln2 / 2``; returns ``k`` (an integer-valued float) and
+    ``exp(r) - 1`` (the degree-13 Taylor polynomial without its constant term)."""
     k = math.floor(x * 1.4426950408889634 + 0.5)                     # round(x / ln 2)
-    r = (x - k * LN2_HI) - k * LN2_LO                               # |r| <= ln2 / 2
-    p = 1.0 + r * (1.0 + r * (0.5 + r * (1.6666666666666666e-01 + r * (
+    r = (x - k * LN2_HI) - k * LN2_LO                               # exact
+    q = r * (1.0 + r * (0.5 + r * (1.6666666666666666e-01 + r * (
         4.1666666666666664e-02 + r * (8.3333333333333332e-03 + r * (
             1.3888888888888889e-03 + r * (1.9841269841269841e-04 + r * (
                 2.4801587301587302e-05 + r * (2.7557319223985893e-06 + r * (
                     2.7557319223985888e-07 + r * (2.5052108385441720e-08 + r * (
                         2.0876756987868100e-09 + r * 1.6059043836821613e-10))))))))))))
-    # 2**k = 2**m * 2**(k - m) * 2**-60, each factor an exact integer power of two
-    ki = np.int64(k)
-    m = ki >> 1
-    two_k = (np.float64(np.int64(1) << (m + 30)) * np.float64(np.int64(1) << (ki - m + 30))
-             * 8.673617379884035e-19)
-    return p * two_k
+    return k, q
+
+
+@njit(inline="always")
+def _exp64(x):
+    k, q = _reduce64(min(max(x, EXP_MIN), EXP_MAX))
+    ki = np.int64(k)                                 # NaN gives any k: q is NaN anyway
+    k1 = ki >> 1
+    # exp(x) = exp(r) 2**k1 2**(k - k1): each factor a normal float, the product rounds once
+    return ((1.0 + q) * float64_from_bits((k1 + 1023) << 52)
+            * float64_from_bits((ki - k1 + 1023) << 52))
+
+
+@njit(inline="always")
+def _tanh64(x):
+    k, q = _reduce64(2.0 * min(max(x, -TANH_MAX), TANH_MAX))       # exp(2x) = 2**k (1 + q)
+    two_k = float64_from_bits((np.int64(k) + 1023) << 52)
+    em = (two_k - 1.0) + two_k * q                                  # exp(2x) - 1, no cancellation
+    return em / (em + 2.0)                                          # tanh x = (e^2x - 1)/(e^2x + 1)
+
+
+@njit(inline="always")
+def _reduce32(x):
+    """:func:`_reduce64` in float32 arithmetic (twice the SIMD width): degree-7 Taylor, whose
+    remainder ``(ln2/2)**8 / 8!`` is below a tenth of float32's unit roundoff."""
+    k = np.float32(math.floor(x * F32_LOG2E + F32_HALF))
+    r = (x - k * F32_LN2_HI) - k * F32_LN2_LO
+    q = r * (F32_1 + r * (F32_HALF + r * (F32_C3 + r * (F32_C4 + r * (
+        F32_C5 + r * (F32_C6 + r * F32_C7))))))
+    return k, q
 
 
 @njit(inline="always")
 def _exp32(x):
-    """The same method in float32 arithmetic (twice the SIMD width): degree-7 Taylor, whose
-    remainder ``(ln2/2)**8 / 8!`` is below a tenth of float32's unit roundoff."""
-    x = min(max(x, F32_M40), F32_40)
-    k = np.float32(math.floor(x * F32_LOG2E + F32_HALF))
-    r = (x - k * F32_LN2_HI) - k * F32_LN2_LO
-    p = F32_1 + r * (F32_1 + r * (F32_HALF + r * (F32_C3 + r * (F32_C4 + r * (
-        F32_C5 + r * (F32_C6 + r * F32_C7))))))
+    k, q = _reduce32(min(max(x, F32_EXP_MIN), F32_EXP_MAX))
     ki = np.int64(k)
-    m = ki >> 1
-    two_k = (np.float32(np.int64(1) << (m + 30)) * np.float32(np.int64(1) << (ki - m + 30))
-             * F32_TWO_M60)
-    return p * two_k
+    k1 = ki >> 1
+    return ((F32_1 + q) * float32_from_bits((k1 + 127) << 23)
+            * float32_from_bits((ki - k1 + 127) << 23))
+
+
+@njit(inline="always")
+def _tanh32(x):
+    k, q = _reduce32(F32_2 * min(max(x, -F32_TANH_MAX), F32_TANH_MAX))
+    two_k = float32_from_bits((np.int64(k) + 127) << 23)
+    em = (two_k - F32_1) + two_k * q
+    return em / (em + F32_2)
 
 
 @njit(inline="always")
@@ -67,22 +144,12 @@ def _sigmoid64(x):
 
 
 @njit(inline="always")
-def _tanh64(x):
-    return 2.0 / (1.0 + _exp64(-2.0 * x)) - 1.0                     # tanh(x) = 2 σ(2x) - 1
-
-
-@njit(inline="always")
 def _sigmoid32(x):
     return F32_1 / (F32_1 + _exp32(-x))
 
 
-@njit(inline="always")
-def _tanh32(x):
-    return np.float32(2.0) / (F32_1 + _exp32(np.float32(-2.0) * x)) - F32_1
-
-
 def exp_vec(x):
-    """``exp(x)`` for ``x`` clipped to ``[-40, 40]``, in the precision of ``x``."""
+    """``exp(x)`` in the precision of ``x``."""
     return _exp64(x)
 
 
@@ -97,9 +164,6 @@ def tanh_vec(x):
 if HAVE_NUMBA:
     # Inside compiled code each of these picks its float32 or float64 version by the argument's
     # type (float32 arithmetic runs twice as many lanes); plain Python uses the float64 one.
-    from numba import types
-    from numba.extending import overload
-
     def _by_precision(python_function, f32, f64):
         @overload(python_function, inline="always")
         def _typed(x):
@@ -120,6 +184,13 @@ def activate(code, x):
         return sigmoid_vec(x)
     if code == TANH:
         return tanh_vec(x)
+    return activate_piecewise(code, x)
+
+
+@njit(inline="always")
+def activate_piecewise(code, x):
+    """relu, hard_sigmoid or linear: what is left once a loop has taken sigmoid and tanh apart
+    (leaving their polynomials out of the generic loop halves its compilation time)."""
     if code == RELU:
         return max(x, 0.0)
     if code == HARD_SIGMOID:

@@ -17,18 +17,21 @@ share are in :mod:`.loops`):
 * the backward kernel keeps every step's gradients at the two projections in ``(3H, T, N)``
   arrays and forms ``dkernel``, ``drecurrent_kernel`` and ``dx`` as single products over all
   timesteps;
-* **both cores**: the batch is cut into ``P`` blocks (the leading axis of every array) that run
-  side by side under ``prange``; their weight gradients are summed at the end.
+* **both cores**: the batch is cut into ``P`` blocks of 16 sequences (the leading axis of every
+  array) that run side by side on a thread pool (``lstm_np._runtime.run_blocks``); their weight
+  gradients are summed at the end, in block order.
 
 Blocks along the gate axis are ``z, r, h`` (:data:`lstm_np.gates.GRU_GATES`); ``z`` and ``r``
 come first and share ``recurrent_activation``, so the kernels activate them as one run.
 """
 import numpy as np
 
-from .._jit import njit, prange
+from .._jit import njit
+from .._runtime import run_blocks, sum_over_blocks
 from ..gates import CANDIDATE, RESET, UPDATE
 from .activations import SIGMOID, TANH, derivative
-from .loops import add, add_step, apply_activation, gate_grad, multiply, project, store_step
+from .loops import (add, add_step, apply_activation, copy, gate_grad, multiply,
+                    project, store_step, total)
 
 
 # --- the GRU's own elementwise pieces (the shared ones are in loops.py) -----------------------
@@ -110,8 +113,11 @@ def _forward_block(xw, recurrent_kernel_t, recurrent_bias_h, h0, activation,
     hu_zr = hu[:2 * H]                               # z and r: the first two blocks
     hu_h = hu[CANDIDATE * H:]
     xw_zr, xw_h = xw[:2 * H], xw[CANDIDATE * H:]
-    h_t = h0.copy()                                  # (H, N), contiguous for the product
-    h[:, 0, :] = h0
+    h_t = np.empty_like(h0)                          # (H, N), contiguous for the product
+    copy(h0, h_t)
+    for j in range(h0.shape[0]):                     # h[:, 0, :] = h0
+        for k in range(h0.shape[1]):
+            h[j, 0, k] = h0[j, k]
     for t in range(T):
         s = t if keep else 0
         np.dot(recurrent_kernel_t, h_t, hu)
@@ -141,7 +147,7 @@ def _backward_block(dh_seq, dh_last, h, gates, recurrent_h, recurrent_kernel, ac
     dh_rec = np.empty((H, N), dtype=dtype)
     dh = np.empty(HN, dtype=dtype)
     dh_direct = np.empty(HN, dtype=dtype)           # the dh * z path that skips the product
-    dh_next[:] = dh_last
+    copy(dh_last, dh_next)
     da_z, da_r, dhu_h = _gate_blocks(dhu_t.reshape(H3 * N), HN)
     dxw_zr, dxw_h = dxw_all[:2 * H], dxw_all[CANDIDATE * H:]
     for t in range(T - 1, -1, -1):
@@ -160,8 +166,49 @@ def _backward_block(dh_seq, dh_last, h, gates, recurrent_h, recurrent_kernel, ac
         store_step(dxw_h, t, da_h)
 
 
+# --- one block from end to end: what a pool thread runs ---------------------------------------
+@njit
+def _forward_sequence_block(x, kernel_t, input_bias, recurrent_kernel_t, recurrent_bias_h, h0,
+                            activation, recurrent_activation, keep, h, gates, recurrent_h):
+    """One block of :func:`gru_forward_sequence`: ``x (D, T, N)`` → ``h, gates, recurrent_h``."""
+    D, T, N = x.shape
+    H3 = kernel_t.shape[0]
+    xw = np.empty((H3, T, N), dtype=x.dtype)
+    project(kernel_t, input_bias, x, xw)
+    _forward_block(xw, recurrent_kernel_t, recurrent_bias_h, h0, activation,
+                   recurrent_activation, h, gates, recurrent_h, keep)
+
+
+@njit
+def _backward_sequence_block(dh_seq, dh_last, x, h, gates, recurrent_h, kernel,
+                             recurrent_kernel, activation, recurrent_activation, need_dx,
+                             dkernel, drecurrent, dbias, dx, dh0):
+    """One block of :func:`gru_backward_sequence`: BPTT, then this block's share of the weight
+    gradients into ``dkernel (D, 3H)``, ``drecurrent (H, 3H)``, ``dbias (2, 3H)``."""
+    T, H3, N = gates.shape
+    H = H3 // 3
+    D = x.shape[0]
+    dxw_all = np.empty((H3, T, N), dtype=gates.dtype)
+    dhu_all = np.empty((H3, T, N), dtype=gates.dtype)
+    _backward_block(dh_seq, dh_last, h, gates, recurrent_h, recurrent_kernel, activation,
+                    recurrent_activation, dxw_all, dhu_all, dh0)
+    dxw = dxw_all.reshape(H3, T * N)
+    dhu = dhu_all.reshape(H3, T * N)
+    np.dot(x.reshape(D, T * N), dxw.T, dkernel)
+    h_prev = np.empty((H, T, N), dtype=h.dtype)             # h_{t-1} of every step
+    for j in range(H):
+        for t in range(T):
+            for k in range(N):
+                h_prev[j, t, k] = h[j, t, k]
+    np.dot(h_prev.reshape(H, T * N), dhu.T, drecurrent)
+    for j in range(H3):
+        dbias[0, j] = total(dxw[j])
+        dbias[1, j] = total(dhu[j])
+    if need_dx:
+        np.dot(kernel, dxw, dx.reshape(D, T * N))
+
+
 # --- the sequence kernels: P blocks side by side -----------------------------------------------
-@njit(parallel=True)
 def gru_forward_sequence(x, kernel_t, input_bias, recurrent_kernel_t, recurrent_bias_h, h0,
                          activation, recurrent_activation, keep=True):
     """Run the GRU over ``T`` steps.
@@ -188,18 +235,16 @@ def gru_forward_sequence(x, kernel_t, input_bias, recurrent_kernel_t, recurrent_
     H = H3 // 3
     dtype = x.dtype
     steps = T if keep else 1
-    xw = np.empty((P, H3, T, N), dtype=dtype)
     h = np.empty((P, H, T + 1, N), dtype=dtype)
     gates = np.empty((P, steps, H3, N), dtype=dtype)
     recurrent_h = np.empty((P, steps, H, N), dtype=dtype)
-    for p in prange(P):
-        project(kernel_t, input_bias, x[p].reshape(D, T * N), xw[p].reshape(H3, T * N))
-        _forward_block(xw[p], recurrent_kernel_t, recurrent_bias_h, h0[p], activation,
-                       recurrent_activation, h[p], gates[p], recurrent_h[p], keep)
+    keep = bool(keep)
+    run_blocks(P, lambda p: _forward_sequence_block(
+        x[p], kernel_t, input_bias, recurrent_kernel_t, recurrent_bias_h, h0[p], activation,
+        recurrent_activation, keep, h[p], gates[p], recurrent_h[p]))
     return h, gates, recurrent_h
 
 
-@njit(parallel=True)
 def gru_backward_sequence(dh_seq, dh_last, x, h, gates, recurrent_h, kernel, recurrent_kernel,
                           activation, recurrent_activation, need_dx):
     """Backpropagation through time, and the weight gradients.
@@ -235,24 +280,15 @@ def gru_backward_sequence(dh_seq, dh_last, x, h, gates, recurrent_h, kernel, rec
     H = H3 // 3
     D = x.shape[1]
     dtype = gates.dtype
-    dxw_all = np.empty((P, H3, T, N), dtype=dtype)
-    dhu_all = np.empty((P, H3, T, N), dtype=dtype)
     dh0 = np.empty((P, H, N), dtype=dtype)
     dkernel = np.zeros((P, D, H3), dtype=dtype)
     drecurrent = np.zeros((P, H, H3), dtype=dtype)
     dbias = np.zeros((P, 2, H3), dtype=dtype)
     dx = np.zeros((P, D, T, N), dtype=dtype)
-    for p in prange(P):
-        _backward_block(dh_seq[p], dh_last[p], h[p], gates[p], recurrent_h[p], recurrent_kernel,
-                        activation, recurrent_activation, dxw_all[p], dhu_all[p], dh0[p])
-        dxw = dxw_all[p].reshape(H3, T * N)
-        dhu = dhu_all[p].reshape(H3, T * N)
-        np.dot(x[p].reshape(D, T * N), dxw.T, dkernel[p])
-        h_prev = np.ascontiguousarray(h[p, :, :T, :]).reshape(H, T * N)
-        np.dot(h_prev, dhu.T, drecurrent[p])
-        for j in range(H3):
-            dbias[p, 0, j] = dxw[j].sum()
-            dbias[p, 1, j] = dhu[j].sum()
-        if need_dx:
-            np.dot(kernel, dxw, dx[p].reshape(D, T * N))
-    return dkernel.sum(axis=0), drecurrent.sum(axis=0), dbias.sum(axis=0), dx, dh0
+    need_dx = bool(need_dx)
+    run_blocks(P, lambda p: _backward_sequence_block(
+        dh_seq[p], dh_last[p], x[p], h[p], gates[p], recurrent_h[p], kernel, recurrent_kernel,
+        activation, recurrent_activation, need_dx, dkernel[p], drecurrent[p], dbias[p], dx[p],
+        dh0[p]))
+    return (sum_over_blocks(dkernel), sum_over_blocks(drecurrent), sum_over_blocks(dbias), dx,
+            dh0)

@@ -5,11 +5,16 @@ tested once, outside the loop, so the loop body is branch-free and LLVM compiles
 The pieces take distinct input and output arrays, or work in place on one: when two arguments
 may overlap, LLVM guards the vector loop with a runtime check and falls back to scalar code,
 which is four times slower — hence both ``apply_activation`` and ``apply_activation_inplace``.
+
+Arrays are copied with these loops, never with slice assignment (``a[:] = b``): Numba compiles
+a slice assignment together with its broadcasting checks and their error messages (string
+formatting), which cost about two seconds of compilation per number of dimensions — a good
+part of a first run.
 """
 import numpy as np
 
 from .._jit import njit
-from .activations import SIGMOID, TANH, activate, derivative, sigmoid_vec, tanh_vec
+from .activations import SIGMOID, TANH, activate_piecewise, derivative, sigmoid_vec, tanh_vec
 
 
 @njit
@@ -23,7 +28,7 @@ def apply_activation_inplace(code, a):
             a[k] = tanh_vec(a[k])
     else:
         for k in range(a.shape[0]):
-            a[k] = activate(code, a[k])
+            a[k] = activate_piecewise(code, a[k])
 
 
 @njit
@@ -37,7 +42,7 @@ def apply_activation(code, a, out):
             out[k] = tanh_vec(a[k])
     else:
         for k in range(a.shape[0]):
-            out[k] = activate(code, a[k])
+            out[k] = activate_piecewise(code, a[k])
 
 
 @njit
@@ -75,6 +80,31 @@ def add_step(a, b, t):
 
 
 @njit
+def copy(b, a):
+    """a = b, two arrays of the same ``(rows, N)`` shape."""
+    for j in range(b.shape[0]):
+        for k in range(b.shape[1]):
+            a[j, k] = b[j, k]
+
+
+@njit
+def load_step(b, t, a):
+    """a = b[:, t, :] — one timestep of a (rows, T, N) array."""
+    for j in range(a.shape[0]):
+        for k in range(a.shape[1]):
+            a[j, k] = b[j, t, k]
+
+
+@njit
+def total(a):
+    """Σ a, in index order (a single running sum: the same bits on every call)."""
+    s = a.dtype.type(0)
+    for k in range(a.shape[0]):
+        s += a[k]
+    return s
+
+
+@njit
 def store_step(a, t, b):
     """a[:, t, :] = b — one timestep into a (rows, T, N) array."""
     for j in range(b.shape[0]):
@@ -84,23 +114,37 @@ def store_step(a, t, b):
 
 @njit
 def project(kernel_t, bias, x, out):
-    """out = kernel_t @ x + bias: ``kernel_t (4H, D)``, ``x (D, M)``, ``out (4H, M)``."""
-    H4, D = kernel_t.shape
+    """out = kernel_t @ x + bias at every step: ``kernel_t (G, D)``, ``x (D, T, N)``,
+    ``out (G, T, N)``.
+
+    With more than a handful of features, one BLAS product per step, of the same
+    ``(G, D) @ (D, N)`` shape as the recurrent product: one ``(G, D) @ (D, T*N)`` product would
+    be a little faster, but float32 BLAS then sums a column in an order that depends on where it
+    sits among the ``T*N`` columns, so a sequence's output would depend on its place in the batch.
+    """
+    G, D = kernel_t.shape
+    T, N = x.shape[1], x.shape[2]
     if D > 8:
-        np.dot(kernel_t, x, out)
-        for j in range(H4):
-            _add_scalar_inplace(out[j], bias[j])
+        x_t = np.empty((D, N), dtype=x.dtype)
+        z = np.empty((G, N), dtype=x.dtype)
+        for t in range(T):
+            load_step(x, t, x_t)
+            np.dot(kernel_t, x_t, z)
+            for j in range(G):
+                _add_scalar(z[j], bias[j], out[j, t])
     else:                                           # an outer product: a loop beats BLAS
-        for j in range(H4):
-            _fill(out[j], bias[j])
+        flat = x.reshape(D, T * N)
+        for j in range(G):
+            row = out[j].reshape(T * N)
+            _fill(row, bias[j])
             for d in range(D):
-                _axpy(kernel_t[j, d], x[d], out[j])
+                _axpy(kernel_t[j, d], flat[d], row)
 
 
 @njit
-def _add_scalar_inplace(a, b):
+def _add_scalar(a, b, out):
     for k in range(a.shape[0]):
-        a[k] += b
+        out[k] = a[k] + b
 
 
 @njit
@@ -128,10 +172,15 @@ def block_weight_gradients(x, h, dz, kernel, need_dx, dweights, dbias, dx):
     D, T, N = x.shape
     H = h.shape[0]
     inputs = np.empty((D + H, T, N), dtype=dz.dtype)         # [x_t; h_{t-1}] for every step
-    inputs[:D] = x
-    inputs[D:] = h[:, :T, :]
+    for t in range(T):
+        for d in range(D):
+            for k in range(N):
+                inputs[d, t, k] = x[d, t, k]
+        for j in range(H):
+            for k in range(N):
+                inputs[D + j, t, k] = h[j, t, k]
     np.dot(inputs.reshape(D + H, T * N), dz.T, dweights)
     for j in range(dz.shape[0]):
-        dbias[j] = dz[j].sum()
+        dbias[j] = total(dz[j])
     if need_dx:
         np.dot(kernel, dz, dx)

@@ -14,9 +14,10 @@ for speed:
   memory (``np.dot(a, b, out)``); nothing else is allocated inside the time loop;
 * the backward kernel keeps every step's ``dz`` in one ``(4H, T, N)`` array and forms
   ``dkernel``, ``drecurrent_kernel`` and ``dx`` as single products over all timesteps;
-* **both cores**: the batch is cut into ``P`` equal blocks (the leading axis of every array) and
-  the blocks run side by side under ``prange`` — the recurrence never mixes batch rows, so the
-  blocks are independent until their weight gradients are summed. BLAS itself is kept to one
+* **both cores**: the batch is cut into ``P`` blocks of 16 sequences (the leading axis of every
+  array) and the blocks run side by side on a thread pool (``lstm_np._runtime.run_blocks``) —
+  the recurrence never mixes batch rows, so the blocks are independent until their weight
+  gradients are summed, in block order. BLAS itself is kept to one
   thread (see :mod:`lstm_np._runtime`): a second BLAS thread per small product costs more in
   synchronisation than it gains.
 
@@ -24,10 +25,11 @@ The elementwise loops shared with the GRU and SimpleRNN kernels are in :mod:`.lo
 """
 import numpy as np
 
-from .._jit import njit, prange
+from .._jit import njit
+from .._runtime import run_blocks, sum_over_blocks
 from .activations import TANH, derivative
-from .loops import (add, add_step, apply_activation, apply_activation_inplace,
-                    block_weight_gradients, gate_grad, multiply, project, store_step)
+from .loops import (add, add_step, apply_activation_inplace,
+                    block_weight_gradients, copy, gate_grad, multiply, project, store_step)
 
 
 # --- the LSTM's own elementwise pieces (the shared ones are in loops.py) -----------------------
@@ -69,9 +71,12 @@ def _forward_block(xw, recurrent_kernel_t, h0, c0, activation, recurrent_activat
     H4, T, N = xw.shape
     H = H4 // 4
     HN = H * N
-    h_t = h0.copy()                                   # (H, N), contiguous for the product
-    h[:, 0, :] = h0
-    c[0] = c0
+    h_t = np.empty_like(h0)                           # (H, N), contiguous for the product
+    copy(h0, h_t)
+    for j in range(h0.shape[0]):                     # h[:, 0, :] = h0
+        for k in range(h0.shape[1]):
+            h[j, 0, k] = h0[j, k]
+    copy(c0, c[0])
     for t in range(T):
         s, prev, now = (t, t, t + 1) if keep else (0, t % 2, (t + 1) % 2)
         np.dot(recurrent_kernel_t, h_t, gates[s])     # z = h_{t-1} @ recurrent_kernel
@@ -83,7 +88,8 @@ def _forward_block(xw, recurrent_kernel_t, h0, c0, activation, recurrent_activat
         apply_activation_inplace(recurrent_activation, o)            # o = σ(z_o)
         c_t, a_t = c[now].reshape(HN), act_c[s].reshape(HN)
         _cell_update(f, c[prev].reshape(HN), i, g, c_t)              # c_t = f * c_{t-1} + i * g
-        apply_activation(activation, c_t, a_t)                       # tanh(c_t)
+        copy(c[now], act_c[s])                                       # tanh(c_t), in place on a
+        apply_activation_inplace(activation, a_t)                    # copy: one loop fewer to compile
         multiply(o, a_t, h_t.reshape(HN))                            # h_t = o * tanh(c_t)
         store_step(h, t + 1, h_t)
 
@@ -100,8 +106,8 @@ def _backward_block(dh_seq, dh_last, dc_last, gates, c, act_c, recurrent_kernel,
     dz_t = np.empty((H4, N), dtype=dtype)
     dh = np.empty(HN, dtype=dtype)
     dc = np.empty(HN, dtype=dtype)
-    dh_next[:] = dh_last
-    dc_next[:] = dc_last
+    copy(dh_last, dh_next)
+    copy(dc_last, dc_next)
     dz = dz_t.reshape(H4 * N)
     dz_i, dz_f, dz_g, dz_o = _gate_blocks(dz, HN)
     for t in range(T - 1, -1, -1):
@@ -119,8 +125,35 @@ def _backward_block(dh_seq, dh_last, dc_last, gates, c, act_c, recurrent_kernel,
         store_step(dz_all, t, dz_t)
 
 
+# --- one block from end to end: what a pool thread runs ---------------------------------------
+@njit
+def _forward_sequence_block(x, kernel_t, bias, recurrent_kernel_t, h0, c0, activation,
+                            recurrent_activation, keep, h, c, gates, act_c):
+    """One block of :func:`lstm_forward_sequence`: ``x (D, T, N)`` → ``h, c, gates, act_c``."""
+    D, T, N = x.shape
+    H4 = kernel_t.shape[0]
+    xw = np.empty((H4, T, N), dtype=x.dtype)
+    project(kernel_t, bias, x, xw)
+    _forward_block(xw, recurrent_kernel_t, h0, c0, activation, recurrent_activation,
+                   h, c, gates, act_c, keep)
+
+
+@njit
+def _backward_sequence_block(dh_seq, dh_last, dc_last, x, h, c, gates, act_c, kernel,
+                             recurrent_kernel, activation, recurrent_activation, need_dx,
+                             dweights, dbias, dx, dh0, dc0):
+    """One block of :func:`lstm_backward_sequence`: BPTT, then this block's share of the weight
+    gradients into ``dweights (D + H, 4H)``, ``dbias (4H,)``."""
+    T, H4, N = gates.shape
+    D = x.shape[0]
+    dz_all = np.empty((H4, T, N), dtype=gates.dtype)
+    _backward_block(dh_seq, dh_last, dc_last, gates, c, act_c, recurrent_kernel, activation,
+                    recurrent_activation, dz_all, dh0, dc0)
+    block_weight_gradients(x, h, dz_all.reshape(H4, T * N), kernel, need_dx, dweights, dbias,
+                           dx.reshape(D, T * N))
+
+
 # --- the sequence kernels: P blocks side by side -----------------------------------------------
-@njit(parallel=True)
 def lstm_forward_sequence(x, kernel_t, bias, recurrent_kernel_t, h0, c0, activation,
                           recurrent_activation, keep=True):
     """Run the LSTM over ``T`` steps.
@@ -146,20 +179,18 @@ def lstm_forward_sequence(x, kernel_t, bias, recurrent_kernel_t, h0, c0, activat
     H4 = kernel_t.shape[0]
     H = H4 // 4
     dtype = x.dtype
-    xw = np.empty((P, H4, T, N), dtype=dtype)
     h = np.empty((P, H, T + 1, N), dtype=dtype)
     steps = T if keep else 1
     c = np.empty((P, T + 1 if keep else 2, H, N), dtype=dtype)
     gates = np.empty((P, steps, H4, N), dtype=dtype)
     act_c = np.empty((P, steps, H, N), dtype=dtype)
-    for p in prange(P):
-        project(kernel_t, bias, x[p].reshape(D, T * N), xw[p].reshape(H4, T * N))
-        _forward_block(xw[p], recurrent_kernel_t, h0[p], c0[p], activation,
-                       recurrent_activation, h[p], c[p], gates[p], act_c[p], keep)
+    keep = bool(keep)
+    run_blocks(P, lambda p: _forward_sequence_block(
+        x[p], kernel_t, bias, recurrent_kernel_t, h0[p], c0[p], activation, recurrent_activation,
+        keep, h[p], c[p], gates[p], act_c[p]))
     return h, c, gates, act_c
 
 
-@njit(parallel=True)
 def lstm_backward_sequence(dh_seq, dh_last, dc_last, x, h, c, gates, act_c, kernel,
                            recurrent_kernel, activation, recurrent_activation, need_dx):
     """Backpropagation through time, and the weight gradients.
@@ -195,18 +226,16 @@ def lstm_backward_sequence(dh_seq, dh_last, dc_last, x, h, c, gates, act_c, kern
     H = H4 // 4
     D = x.shape[1]
     dtype = gates.dtype
-    dz_all = np.empty((P, H4, T, N), dtype=dtype)
     dh0 = np.empty((P, H, N), dtype=dtype)
     dc0 = np.empty((P, H, N), dtype=dtype)
     dweights = np.zeros((P, D + H, H4), dtype=dtype)   # [dkernel; drecurrent_kernel] per block
     dbias = np.zeros((P, H4), dtype=dtype)
     dx = np.zeros((P, D, T, N), dtype=dtype)
-    for p in prange(P):
-        _backward_block(dh_seq[p], dh_last[p], dc_last[p], gates[p], c[p], act_c[p],
-                        recurrent_kernel, activation, recurrent_activation, dz_all[p],
-                        dh0[p], dc0[p])
-        block_weight_gradients(x[p], h[p], dz_all[p].reshape(H4, T * N), kernel, need_dx,
-                               dweights[p], dbias[p], dx[p].reshape(D, T * N))
-    dweights_total = dweights.sum(axis=0)
-    return (dweights_total[:D].copy(), dweights_total[D:].copy(), dbias.sum(axis=0), dx, dh0,
-            dc0)
+    need_dx = bool(need_dx)
+    run_blocks(P, lambda p: _backward_sequence_block(
+        dh_seq[p], dh_last[p], dc_last[p], x[p], h[p], c[p], gates[p], act_c[p], kernel,
+        recurrent_kernel, activation, recurrent_activation, need_dx, dweights[p], dbias[p],
+        dx[p], dh0[p], dc0[p]))
+    dweights_total = sum_over_blocks(dweights)
+    return (dweights_total[:D].copy(), dweights_total[D:].copy(), sum_over_blocks(dbias), dx,
+            dh0, dc0)

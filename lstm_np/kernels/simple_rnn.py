@@ -13,14 +13,16 @@ arranged for speed as in :mod:`lstm_np.kernels.lstm` (the shared loops are in :m
 * the backward kernel keeps every step's ``da`` in one ``(H, T, N)`` array and forms
   ``dkernel`` and ``drecurrent_kernel`` (as one product over ``[x_t; h_{t-1}]``) and ``dx`` as
   single products over all timesteps;
-* **both cores**: the batch is cut into ``P`` blocks (the leading axis of every array) that run
-  side by side under ``prange``; their weight gradients are summed at the end.
+* **both cores**: the batch is cut into ``P`` blocks of 16 sequences (the leading axis of every
+  array) that run side by side on a thread pool (``lstm_np._runtime.run_blocks``); their weight
+  gradients are summed at the end, in block order.
 """
 import numpy as np
 
-from .._jit import njit, prange
+from .._jit import njit
+from .._runtime import run_blocks, sum_over_blocks
 from .activations import SIGMOID, TANH, derivative
-from .loops import add_step, apply_activation, block_weight_gradients, project, store_step
+from .loops import add_step, apply_activation, block_weight_gradients, copy, project, store_step
 
 
 @njit
@@ -48,8 +50,11 @@ def _forward_block(xw, recurrent_kernel_t, h0, activation, h):
     projected inputs, ``h (H, T + 1, N)`` the states."""
     H, T, N = xw.shape
     a = np.empty((H, N), dtype=xw.dtype)             # the pre-activation
-    h_t = h0.copy()                                  # (H, N), contiguous for the product
-    h[:, 0, :] = h0
+    h_t = np.empty_like(h0)                          # (H, N), contiguous for the product
+    copy(h0, h_t)
+    for j in range(h0.shape[0]):                     # h[:, 0, :] = h0
+        for k in range(h0.shape[1]):
+            h[j, 0, k] = h0[j, k]
     for t in range(T):
         np.dot(recurrent_kernel_t, h_t, a)           # recurrent_kernel.T @ h_{t-1}
         add_step(a, xw, t)                          #   + kernel.T @ x_t + bias
@@ -62,15 +67,38 @@ def _backward_block(dh_seq, dh_last, h, recurrent_kernel, activation, da_all, dh
     """BPTT for one block; writes ``da_all (H, T, N)`` and leaves dL/dh_0 in ``dh_next``."""
     T, H, N = dh_seq.shape
     da_t = np.empty((H, N), dtype=h.dtype)
-    dh_next[:] = dh_last
+    copy(dh_last, dh_next)
     for t in range(T - 1, -1, -1):
         _pre_activation_grad(dh_seq[t], dh_next, h, t + 1, activation, da_t)
         np.dot(recurrent_kernel, da_t, dh_next)      # dL/dh_{t-1}
         store_step(da_all, t, da_t)
 
 
+# --- one block from end to end: what a pool thread runs ---------------------------------------
+@njit
+def _forward_sequence_block(x, kernel_t, bias, recurrent_kernel_t, h0, activation, h):
+    """One block of :func:`simple_rnn_forward_sequence`: ``x (D, T, N)`` → ``h``."""
+    D, T, N = x.shape
+    H = kernel_t.shape[0]
+    xw = np.empty((H, T, N), dtype=x.dtype)
+    project(kernel_t, bias, x, xw)
+    _forward_block(xw, recurrent_kernel_t, h0, activation, h)
+
+
+@njit
+def _backward_sequence_block(dh_seq, dh_last, x, h, kernel, recurrent_kernel, activation,
+                             need_dx, dweights, dbias, dx, dh0):
+    """One block of :func:`simple_rnn_backward_sequence`: BPTT, then this block's share of the
+    weight gradients into ``dweights (D + H, H)``, ``dbias (H,)``."""
+    T, H, N = dh_seq.shape
+    D = x.shape[0]
+    da_all = np.empty((H, T, N), dtype=h.dtype)
+    _backward_block(dh_seq, dh_last, h, recurrent_kernel, activation, da_all, dh0)
+    block_weight_gradients(x, h, da_all.reshape(H, T * N), kernel, need_dx, dweights, dbias,
+                           dx.reshape(D, T * N))
+
+
 # --- the sequence kernels: P blocks side by side -----------------------------------------------
-@njit(parallel=True)
 def simple_rnn_forward_sequence(x, kernel_t, bias, recurrent_kernel_t, h0, activation):
     """Run ``h_t = act(x_t @ kernel + h_{t-1} @ recurrent_kernel + bias)`` over ``T`` steps.
 
@@ -87,15 +115,12 @@ def simple_rnn_forward_sequence(x, kernel_t, bias, recurrent_kernel_t, h0, activ
     """
     P, D, T, N = x.shape
     H = kernel_t.shape[0]
-    xw = np.empty((P, H, T, N), dtype=x.dtype)
     h = np.empty((P, H, T + 1, N), dtype=x.dtype)
-    for p in prange(P):
-        project(kernel_t, bias, x[p].reshape(D, T * N), xw[p].reshape(H, T * N))
-        _forward_block(xw[p], recurrent_kernel_t, h0[p], activation, h[p])
+    run_blocks(P, lambda p: _forward_sequence_block(
+        x[p], kernel_t, bias, recurrent_kernel_t, h0[p], activation, h[p]))
     return h
 
 
-@njit(parallel=True)
 def simple_rnn_backward_sequence(dh_seq, dh_last, x, h, kernel, recurrent_kernel, activation,
                                  need_dx):
     """Backpropagation through time, and the weight gradients.
@@ -125,15 +150,13 @@ def simple_rnn_backward_sequence(dh_seq, dh_last, x, h, kernel, recurrent_kernel
     P, T, H, N = dh_seq.shape
     D = x.shape[1]
     dtype = h.dtype
-    da_all = np.empty((P, H, T, N), dtype=dtype)
     dh0 = np.empty((P, H, N), dtype=dtype)
     dweights = np.zeros((P, D + H, H), dtype=dtype)     # [dkernel; drecurrent_kernel] per block
     dbias = np.zeros((P, H), dtype=dtype)
     dx = np.zeros((P, D, T, N), dtype=dtype)
-    for p in prange(P):
-        _backward_block(dh_seq[p], dh_last[p], h[p], recurrent_kernel, activation, da_all[p],
-                        dh0[p])
-        block_weight_gradients(x[p], h[p], da_all[p].reshape(H, T * N), kernel, need_dx,
-                               dweights[p], dbias[p], dx[p].reshape(D, T * N))
-    dweights_total = dweights.sum(axis=0)
-    return dweights_total[:D].copy(), dweights_total[D:].copy(), dbias.sum(axis=0), dx, dh0
+    need_dx = bool(need_dx)
+    run_blocks(P, lambda p: _backward_sequence_block(
+        dh_seq[p], dh_last[p], x[p], h[p], kernel, recurrent_kernel, activation, need_dx,
+        dweights[p], dbias[p], dx[p], dh0[p]))
+    dweights_total = sum_over_blocks(dweights)
+    return dweights_total[:D].copy(), dweights_total[D:].copy(), sum_over_blocks(dbias), dx, dh0

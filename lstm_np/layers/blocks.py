@@ -1,36 +1,40 @@
 """The batch cut into blocks for the compiled kernels, and put back together.
 
 Every recurrent kernel (:mod:`lstm_np.kernels`) runs the batch as ``P`` blocks of ``B``
-sequences side by side, one ``prange`` iteration each, with the block as the leading axis and
-the batch as the last axis of every array (units before batch, so a gate is one contiguous run
-of ``H * B`` numbers). These helpers take batch-first arrays to that layout and back.
+sequences side by side (:func:`lstm_np._runtime.run_blocks`), with the block as the leading
+axis and the batch as the last axis of every array (units before batch, so a gate is one
+contiguous run of ``H * B`` numbers). These helpers take batch-first arrays to that layout and back.
+
+**The same bits on any machine setting.** A block is always :data:`BLOCK_WIDTH` sequences wide,
+the last one padded with zeros, whatever the batch size and the number of threads. So every
+matrix product a kernel makes has the same shape for every batch, a sequence's numbers go
+through exactly the same arithmetic wherever it sits in whichever batch, and a prediction does
+not depend on ``batch_size``, on the other rows of its batch, or on the thread count.
 """
 import numpy as np
-
-from .._runtime import kernel_threads
 
 BLOCK_WIDTH = 16
 
 
 def blocks_for(n):
-    """How many blocks to cut a batch of ``n`` into: about 16 sequences each — a step's gates
-    then stay in the core's L1 cache (a batch of 64 trained 6% faster as four blocks than as
-    two) — and a multiple of the compiled threads, so every core gets the same work; a single
-    block when the batch is too small to share."""
-    threads = kernel_threads()
-    if n < 8 * threads:
-        return 1
-    return threads * max(1, round(n / (BLOCK_WIDTH * threads)))
+    """How many blocks of :data:`BLOCK_WIDTH` sequences hold a batch of ``n``.
+
+    Sixteen sequences keep a step's gates in the core's L1 cache (a batch of 64 trained 6%
+    faster as four blocks than as two), and give two threads four blocks to share.
+    """
+    return max(1, -(-n // BLOCK_WIDTH))
 
 
 def to_blocks(a, P, axes):
     """``(N, ...)`` → ``(P, ...)`` with the batch axis last, zero-padded to ``P * B`` rows.
 
-    ``axes`` orders the remaining axes of ``a`` (1-based) before the batch, e.g. ``(2, 1)`` takes
-    ``x (N, T, D)`` to ``(P, D, T, B)``.
+    ``B`` is :data:`BLOCK_WIDTH` when ``P`` is :func:`blocks_for` ``(N)``; for any other ``P``
+    (tests cut a batch differently on purpose) the rows are shared out evenly,
+    ``B = ceil(N / P)``. ``axes`` orders the remaining axes of ``a`` (1-based) before the
+    batch, e.g. ``(2, 1)`` takes ``x (N, T, D)`` to ``(P, D, T, B)``.
     """
     N = a.shape[0]
-    B = -(-N // P)
+    B = BLOCK_WIDTH if (P - 1) * BLOCK_WIDTH < N <= P * BLOCK_WIDTH else -(-N // P)
     if P * B != N:
         a = np.concatenate([a, np.zeros((P * B - N,) + a.shape[1:], a.dtype)])
     a = a.reshape((P, B) + a.shape[1:])

@@ -4,6 +4,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import activations, initializers
+from ..kernels.dense import dense_backward, dense_forward
 from .base import Layer
 
 
@@ -21,6 +22,10 @@ class Dense(Layer):
 
     Backward: ``da = dy * activation'(a)``, ``dkernel = x.T @ da``, ``dbias = Σ da``,
     ``dx = da @ kernel.T``.
+
+    The products run in a compiled kernel (:mod:`lstm_np.kernels.dense`) that forms each row
+    from its own input row alone, so a row's output is the same bit for bit whatever batch it
+    comes in, and on any number of threads.
 
     >>> import numpy as np
     >>> from lstm_np import Dense
@@ -52,21 +57,26 @@ class Dense(Layer):
 
     def forward(self, x, training=False, rng=None):
         kernel = self.params["kernel"]
-        x2 = np.asarray(x, dtype=kernel.dtype).reshape(-1, x.shape[-1])          # (M, in)
-        a = x2 @ kernel
-        if self.use_bias:
-            a += self.params["bias"]
+        x2 = np.ascontiguousarray(np.asarray(x, dtype=kernel.dtype).reshape(-1, x.shape[-1]))
+        a = np.empty((x2.shape[0], self.units), kernel.dtype)
+        bias = self.params["bias"] if self.use_bias else np.zeros(self.units, kernel.dtype)
+        dense_forward(x2, np.ascontiguousarray(kernel), bias, a)         # a = x2 @ kernel + bias
         y = activations.FUNCTIONS[self.activation](a)
         return y.reshape(x.shape[:-1] + (self.units,)), DenseCache(x2, y, x.shape)
 
     def backward(self, dy, cache):
         x2, y, shape = cache
+        kernel = self.params["kernel"]
         da = dy.reshape(-1, self.units) * activations.derivative_from_output(self.activation, y)
-        grads = {"kernel": x2.T @ da}
+        da = np.ascontiguousarray(da, dtype=kernel.dtype)
+        dkernel, dbias = np.empty(kernel.shape, kernel.dtype), np.empty(self.units, kernel.dtype)
+        dx = np.empty_like(x2)
+        # dkernel = x2.T @ da, dbias = Σ da, dx = da @ kernel.T
+        dense_backward(x2, da, np.ascontiguousarray(kernel.T), True, dkernel, dbias, dx)
+        grads = {"kernel": dkernel}
         if self.use_bias:
-            grads["bias"] = da.sum(axis=0)
-        dx = (da @ self.params["kernel"].T).reshape(shape)
-        return dx, grads
+            grads["bias"] = dbias
+        return dx.reshape(shape), grads
 
     def get_config(self):
         config = super().get_config()

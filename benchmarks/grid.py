@@ -1,0 +1,424 @@
+"""lstm_np against PyTorch over a grid of model sizes, and lstm_np's cold start.
+
+The grid (issue 11): ``LSTM(u1, return_sequences=True) → Dropout(0.2) → LSTM(u2) →
+Dropout(0.2) → Dense(1)`` with units ``u1/u2`` of 50/100 (the seed model), 128/128 and 256/256;
+1 and 5 input features; float32 and float64; batch 64, windows of 60 timesteps, Adam, MSE. At
+every point:
+
+* **epoch**: seconds for one epoch over ``--windows`` random windows (reshuffled each epoch), after
+  one untimed warm-up epoch;
+* **predict**: seconds to predict 60 windows in one call, after one untimed call.
+
+Each library runs in its own fresh subprocess (``--torch-python`` may name another interpreter,
+e.g. a virtual environment that has torch), the libraries take turns round by round
+(interleaved, so a load change on the machine hits both), and the table gives medians over all
+rounds. Both libraries get ``--threads`` threads (kernels, BLAS, torch intra-op) alike.
+
+**Cold start**: ``python -m lstm_np.train --epochs 2 --quiet`` with ``NUMBA_CACHE_DIR`` pointing
+at an empty directory (nothing compiled yet, as on a fresh install) against the same command
+with that cache filled, wall-clock seconds of the whole command.
+
+    python benchmarks/grid.py --torch-python PATH/TO/venv/bin/python
+    python benchmarks/grid.py --smoke --out /tmp/bench           # CI size, seconds
+
+Writes ``grid.json`` and ``grid.md`` into ``--out`` (default ``benchmarks/results``).
+"""
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_common as bc  # noqa: E402
+
+LIBRARIES = ("lstm_np", "torch")
+UNITS = ((50, 100), (128, 128), (256, 256))
+FEATURES = (1, 5)
+DTYPES = ("float32", "float64")
+BATCH_SIZE, TIMESTEPS, PREDICT_WINDOWS = 64, 60, 60
+TARGETS = {"epoch": 0.8, "predict": 1.0}     # lstm_np / torch, issue 11 item 3
+
+
+@dataclass(frozen=True)
+class Point:
+    units: tuple
+    features: int
+    dtype: str
+
+    @property
+    def label(self):
+        return f"{self.units[0]}/{self.units[1]} units, {self.features} feature(s), {self.dtype}"
+
+
+@dataclass
+class Options:
+    peers: tuple
+    units: tuple
+    features: tuple
+    dtypes: tuple
+    windows: int
+    epochs: int
+    rounds: int
+    predict_runs: int
+    cold_runs: int
+    threads: int
+    torch_python: str
+    out: Path
+    smoke: bool
+    seed: int
+
+
+def parse_units(text):
+    try:
+        pairs = tuple(tuple(int(u) for u in item.split("/")) for item in text.split(","))
+    except ValueError:
+        pairs = ()
+    if not pairs or any(len(p) != 2 or min(p) < 1 for p in pairs):
+        raise argparse.ArgumentTypeError(f"expected pairs like 50/100,128/128; got {text!r}")
+    return pairs
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description="Epoch and predict time of lstm_np and PyTorch over model sizes, features "
+                    "and dtypes (each library in its own process, interleaved), and lstm_np's "
+                    "cold start.")
+    parser.add_argument("--peers", default=",".join(LIBRARIES),
+                        help="comma-separated subset of lstm_np,torch (default both)")
+    parser.add_argument("--units", type=parse_units, default=UNITS,
+                        help="unit pairs of the two LSTM layers (default 50/100,128/128,256/256)")
+    parser.add_argument("--features", default=",".join(map(str, FEATURES)),
+                        help="input features (default 1,5)")
+    parser.add_argument("--dtypes", default=",".join(DTYPES),
+                        help="comma-separated float32,float64 (default both)")
+    parser.add_argument("--windows", type=int, default=2631,
+                        help="training windows per epoch (default 2631)")
+    parser.add_argument("--epochs", type=int, default=2, help="timed epochs per round (default 2)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="fresh processes per library and point, interleaved (default 3)")
+    parser.add_argument("--predict-runs", type=int, default=10,
+                        help="timed predict calls per round (default 10)")
+    parser.add_argument("--cold-runs", type=int, default=None,
+                        help="cold and warm `lstm_np.train --epochs 2` runs each (default 2, "
+                             "with --smoke 0; 0 skips the cold-start row)")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="threads for every library (default 2)")
+    parser.add_argument("--torch-python", default=sys.executable,
+                        help="the Python interpreter that has torch (default: this one)")
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--smoke", action="store_true",
+                        help="CI size: units 8/8, 1 feature, float32, 128 windows, 1 epoch, "
+                             "1 round, no cold start unless --cold-runs says so")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)    # internal: one library, one point
+    args = parser.parse_args(argv)
+    if args.worker:
+        return args
+    peers = tuple(p.strip() for p in args.peers.split(",") if p.strip())
+    if not peers or set(peers) - set(LIBRARIES):
+        parser.error(f"--peers takes names from {','.join(LIBRARIES)}; got {args.peers!r}")
+    try:
+        features = tuple(int(f) for f in args.features.split(","))
+    except ValueError:
+        parser.error(f"--features takes integers like 1,5; got {args.features!r}")
+    dtypes = tuple(d.strip() for d in args.dtypes.split(","))
+    if set(dtypes) - set(DTYPES):
+        parser.error(f"--dtypes takes float32,float64; got {args.dtypes!r}")
+    cold_runs = args.cold_runs if args.cold_runs is not None else (0 if args.smoke else 2)
+    if min(*features, args.windows, args.epochs, args.rounds, args.predict_runs,
+           args.threads) < 1 or cold_runs < 0:
+        parser.error("--features, --windows, --epochs, --rounds, --predict-runs and --threads "
+                     "must be at least 1, --cold-runs at least 0")
+    if args.smoke:
+        return Options(peers=peers, units=((8, 8),), features=(1,), dtypes=("float32",),
+                       windows=128, epochs=1, rounds=1, predict_runs=2, cold_runs=cold_runs,
+                       threads=args.threads, torch_python=args.torch_python, out=args.out,
+                       smoke=True, seed=args.seed)
+    return Options(peers=peers, units=args.units, features=features, dtypes=dtypes,
+                   windows=args.windows, epochs=args.epochs, rounds=args.rounds,
+                   predict_runs=args.predict_runs, cold_runs=cold_runs,
+                   threads=args.threads, torch_python=args.torch_python, out=args.out,
+                   smoke=False, seed=args.seed)
+
+
+# ------------------------------------------------------------------------------------------
+# The worker: one library, one point, in a fresh process.
+# ------------------------------------------------------------------------------------------
+def make_data(windows, features, dtype, seed):
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((windows, TIMESTEPS, features)).astype(dtype)
+    y = rng.standard_normal((windows, 1)).astype(dtype)
+    return x, y, x[:PREDICT_WINDOWS].copy()
+
+
+class LstmNpRunner:
+    def __init__(self, point, x, y, seed):
+        from lstm_np import LSTM, Adam, Dense, Dropout, Sequential
+        u1, u2 = point.units
+        self.model = Sequential([LSTM(u1, return_sequences=True,
+                                      input_shape=(TIMESTEPS, point.features)), Dropout(0.2),
+                                 LSTM(u2), Dropout(0.2), Dense(1)], seed=seed, dtype=point.dtype)
+        self.model.compile(optimizer=Adam(), loss="mse")
+        self.x, self.y = x, y
+
+    def train_epoch(self):
+        self.model.fit(self.x, self.y, epochs=1, batch_size=BATCH_SIZE, shuffle=True, verbose=0)
+
+    def predict(self, x):
+        return self.model.predict(x)
+
+
+class TorchRunner:
+    def __init__(self, point, x, y, seed):
+        import torch
+        from torch import nn
+        self.torch = torch
+        torch.manual_seed(seed)
+        u1, u2 = point.units
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lstm1, self.drop1 = nn.LSTM(point.features, u1, batch_first=True), \
+                    nn.Dropout(0.2)
+                self.lstm2, self.drop2 = nn.LSTM(u1, u2, batch_first=True), nn.Dropout(0.2)
+                self.dense = nn.Linear(u2, 1)
+
+            def forward(self, x):
+                h, _ = self.lstm1(x)
+                h, _ = self.lstm2(self.drop1(h))
+                return self.dense(self.drop2(h[:, -1]))
+
+        self.net = Net().to(getattr(torch, point.dtype))
+        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=1e-3, eps=1e-7)
+        self.x, self.y = torch.from_numpy(x), torch.from_numpy(y)
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def train_epoch(self):
+        torch, net = self.torch, self.net
+        net.train()
+        for idx in torch.randperm(len(self.x), generator=self.generator).split(BATCH_SIZE):
+            self.optimizer.zero_grad(set_to_none=True)
+            loss = torch.nn.functional.mse_loss(net(self.x[idx]), self.y[idx])
+            loss.backward()
+            self.optimizer.step()
+
+    def predict(self, x):
+        self.net.eval()
+        with self.torch.inference_mode():
+            return self.net(self.torch.from_numpy(x)).numpy()
+
+
+def worker(spec):
+    """Body of a fresh subprocess: time one library at one point; print one JSON line."""
+    job = json.loads(spec)
+    bc.set_thread_env(job["threads"])
+    if job["library"] == "lstm_np":
+        sys.path.insert(0, str(bc.REPO))
+    point = Point(tuple(job["units"]), job["features"], job["dtype"])
+    x, y, x_predict = make_data(job["windows"], point.features, point.dtype, job["seed"])
+    runner_class = LstmNpRunner if job["library"] == "lstm_np" else TorchRunner
+    settings, _limiter = bc.apply_threads(job["threads"], ("torch",) if job["library"] == "torch"
+                                          else ())
+    runner = runner_class(point, x, y, job["seed"])
+    start = time.perf_counter()
+    runner.train_epoch()                                      # warm-up: compiles, allocates
+    first_epoch = time.perf_counter() - start
+    epochs = []
+    for _ in range(job["epochs"]):
+        start = time.perf_counter()
+        runner.train_epoch()
+        epochs.append(time.perf_counter() - start)
+    runner.predict(x_predict)                                 # warm-up
+    predicts = []
+    for _ in range(job["predict_runs"]):
+        start = time.perf_counter()
+        runner.predict(x_predict)
+        predicts.append(time.perf_counter() - start)
+    module = __import__(job["library"])
+    print(json.dumps({"epoch_seconds": epochs, "predict_seconds": predicts,
+                      "first_epoch_seconds": first_epoch, "threads": settings,
+                      "version": module.__version__, "python": sys.executable}))
+
+
+def repo_env():
+    """This environment with the repository first on ``PYTHONPATH``, so every subprocess
+    imports the lstm_np under test."""
+    paths = [str(bc.REPO)] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else [])
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+
+
+def run_worker(python, library, point, options):
+    job = {"library": library, "units": point.units, "features": point.features,
+           "dtype": point.dtype, "windows": options.windows, "epochs": options.epochs,
+           "predict_runs": options.predict_runs, "threads": options.threads, "seed": options.seed}
+    result = subprocess.run([python, str(Path(__file__).resolve()), "--worker", json.dumps(job)],
+                            capture_output=True, text=True, env=repo_env())
+    if result.returncode != 0:
+        raise RuntimeError(f"{library} worker failed at {point.label}:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def torch_available(python):
+    probe = subprocess.run([python, "-c", "import torch"], capture_output=True)
+    return probe.returncode == 0
+
+
+# ------------------------------------------------------------------------------------------
+# Cold start.
+# ------------------------------------------------------------------------------------------
+def train_seconds(cache_dir, out_dir):
+    """Wall and CPU seconds (user + system, of the child) of one ``lstm_np.train --epochs 2``."""
+    env = {**repo_env(), "NUMBA_CACHE_DIR": str(cache_dir)}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "lstm_np.train", "--epochs", "2", "--quiet", "--force",
+                    "--out", str(out_dir)], check=True, env=env, capture_output=True)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def cold_start(runs):
+    """Wall seconds of ``lstm_np.train --epochs 2``: each cold run in a new, empty Numba cache,
+    each warm run right after it in the cache the cold run filled."""
+    runs_seen = {"cold": [], "warm": []}
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory() as tmp:
+            cache, out = Path(tmp) / "numba_cache", Path(tmp) / "run"
+            cache.mkdir()
+            runs_seen["cold"].append(train_seconds(cache, out))
+            runs_seen["warm"].append(train_seconds(cache, out))
+    report = {}
+    for kind, seen in runs_seen.items():
+        report[f"{kind}_seconds"] = [wall for wall, _ in seen]
+        report[f"{kind}_cpu_seconds"] = [cpu for _, cpu in seen]
+        report[f"median_{kind}"] = bc.median([wall for wall, _ in seen])
+        report[f"median_{kind}_cpu"] = bc.median([cpu for _, cpu in seen])
+    report["difference"] = report["median_cold"] - report["median_warm"]
+    report["cpu_difference"] = report["median_cold_cpu"] - report["median_warm_cpu"]
+    return report
+
+
+# ------------------------------------------------------------------------------------------
+# Report.
+# ------------------------------------------------------------------------------------------
+def fmt(value, spec):
+    return "–" if value is None else format(value, spec)
+
+
+def markdown(report):
+    lines = ["# lstm_np against PyTorch over model sizes", ""]
+    if report["smoke"]:
+        lines += ["**Smoke run** (CI size): the numbers say nothing about speed.", ""]
+    lines += bc.header_lines(report["machine"], report["versions"], report["threads"],
+                             report["blas"])
+    lines += [f"- Load average before / after: {report['load_before']} / {report['load_after']}",
+              f"- {report['windows']} random windows of {TIMESTEPS} steps, batch {BATCH_SIZE}, "
+              f"Adam, MSE; {report['rounds']} round(s) × {report['epochs']} timed epoch(s) and "
+              f"{report['predict_runs']} predict calls of {PREDICT_WINDOWS} windows per library "
+              "and point, each round a fresh process, libraries interleaved; medians.",
+              "- Threads in the workers: " + "; ".join(
+                  f"{lib}: " + ", ".join(f"{k}={v}" for k, v in t.items())
+                  for lib, t in report["worker_threads"].items()),
+              f"- Targets (issue 11): epoch ≤ {TARGETS['epoch']}× PyTorch, predict ≤ "
+              f"{TARGETS['predict']}× PyTorch.", ""]
+    if report.get("missing"):
+        lines += [f"*{report['missing']}*", ""]
+    lines += ["| units | features | dtype | lstm_np epoch (s) | torch epoch (s) | epoch ratio "
+              "| lstm_np predict (ms) | torch predict (ms) | predict ratio |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    for row in report["results"]:
+        lines.append(
+            f"| {row['units']} | {row['features']} | {row['dtype']} "
+            f"| {fmt(row['lstm_np_epoch'], '.3f')} | {fmt(row.get('torch_epoch'), '.3f')} "
+            f"| {fmt(row.get('epoch_ratio'), '.2f')} "
+            f"| {fmt(row['lstm_np_predict'] and row['lstm_np_predict'] * 1e3, '.2f')} "
+            f"| {fmt(row.get('torch_predict') and row['torch_predict'] * 1e3, '.2f')} "
+            f"| {fmt(row.get('predict_ratio'), '.2f')} |")
+    cold = report.get("cold_start")
+    lines += [""]
+    if cold:
+        lines += ["## Cold start", "",
+                  "`python -m lstm_np.train --epochs 2 --quiet`, seconds of the whole command: "
+                  "cold = empty `NUMBA_CACHE_DIR` (first run on a machine), warm = the same cache "
+                  "filled (every later run). CPU = user + system seconds of the command, which a "
+                  "busy machine inflates less than the wall clock.", "",
+                  "| | cold (s) | warm (s) | cold − warm (s) | target |", "|---|---|---|---|---|",
+                  f"| wall | {cold['median_cold']:.1f} | {cold['median_warm']:.1f} "
+                  f"| {cold['difference']:.1f} | ≤ 10 |",
+                  f"| CPU | {cold['median_cold_cpu']:.1f} | {cold['median_warm_cpu']:.1f} "
+                  f"| {cold['cpu_difference']:.1f} | |", ""]
+    else:
+        lines += ["Cold start not measured (`--cold-runs 0`).", ""]
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    options = parse_args(argv)
+    if isinstance(options, argparse.Namespace):      # --worker
+        worker(options.worker)
+        return 0
+    bc.set_thread_env(options.threads)
+    peers = list(options.peers)
+    missing = None
+    if "torch" in peers and not torch_available(options.torch_python):
+        peers.remove("torch")
+        missing = (f"torch not importable by {options.torch_python} — pass --torch-python (or "
+                   f"{bc.INSTALL_HINT}) to compare; timing lstm_np only")
+        print(missing, flush=True)
+    settings, limiter = bc.apply_threads(options.threads, ())
+    report = {"smoke": options.smoke, "machine": bc.machine_info(), "versions": bc.versions(()),
+              "threads": settings, "blas": bc.blas_info(), "load_before": bc.loadavg(),
+              "windows": options.windows, "epochs": options.epochs, "rounds": options.rounds,
+              "predict_runs": options.predict_runs, "peers": peers, "missing": missing,
+              "worker_threads": {},
+              "options": {k: (str(v) if isinstance(v, Path) else v)
+                          for k, v in asdict(options).items()}, "results": []}
+    points = [Point(u, f, d) for u in options.units for f in options.features
+              for d in options.dtypes]
+    pythons = {"lstm_np": sys.executable, "torch": options.torch_python}
+    for point in points:
+        print(f"{point.label}:", flush=True)
+        times = {lib: {"epoch": [], "predict": []} for lib in peers}
+        for r in range(options.rounds):
+            order = peers if r % 2 == 0 else peers[::-1]        # who goes first alternates
+            for lib in order:
+                result = run_worker(pythons[lib], lib, point, options)
+                report["versions"][lib] = result["version"]
+                report["worker_threads"][lib] = result["threads"]
+                times[lib]["epoch"] += result["epoch_seconds"]
+                times[lib]["predict"] += result["predict_seconds"]
+                print(f"  round {r + 1} {lib}: epoch {bc.median(result['epoch_seconds']):.3f} s, "
+                      f"predict {bc.median(result['predict_seconds']) * 1e3:.2f} ms", flush=True)
+        row = {"units": f"{point.units[0]}/{point.units[1]}", "features": point.features,
+               "dtype": point.dtype, "raw": times}
+        for lib in peers:
+            row[f"{lib}_epoch"] = bc.median(times[lib]["epoch"])
+            row[f"{lib}_predict"] = bc.median(times[lib]["predict"])
+        if "torch" in peers and "lstm_np" in peers:
+            row["epoch_ratio"] = bc.ratio(row["lstm_np_epoch"], row["torch_epoch"])
+            row["predict_ratio"] = bc.ratio(row["lstm_np_predict"], row["torch_predict"])
+        report["results"].append(row)
+    if options.cold_runs and "lstm_np" in peers:
+        print("cold start: lstm_np.train --epochs 2, empty vs filled Numba cache", flush=True)
+        report["cold_start"] = cold_start(options.cold_runs)
+    report["load_after"] = bc.loadavg()
+    if limiter is not None:
+        limiter.restore_original_limits()
+    options.out.mkdir(parents=True, exist_ok=True)
+    bc.write_json(options.out / "grid.json", report)
+    (options.out / "grid.md").write_text(markdown(report) + "\n")
+    print(f"wrote {options.out / 'grid.json'} and {options.out / 'grid.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

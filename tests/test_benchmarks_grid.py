@@ -1,0 +1,52 @@
+"""benchmarks/grid.py runs end to end at CI size and writes its reports.
+
+As in ``test_benchmarks_smoke.py``, nothing here is about speed. The PyTorch side runs in the
+interpreter named by ``LSTM_NP_TORCH_PYTHON`` (default: this one) and is skipped without torch.
+"""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+GRID = Path(__file__).resolve().parent.parent / "benchmarks" / "grid.py"
+TORCH_PYTHON = os.environ.get("LSTM_NP_TORCH_PYTHON", sys.executable)
+
+
+def run_grid(*args):
+    result = subprocess.run([sys.executable, str(GRID), "--smoke", *args], capture_output=True,
+                            text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+def has_torch(python):
+    return subprocess.run([python, "-c", "import torch"], capture_output=True).returncode == 0
+
+
+def test_grid_smoke_times_lstm_np_and_writes_json_and_markdown(tmp_path):
+    run_grid("--peers", "lstm_np", "--out", str(tmp_path))
+    report = json.loads((tmp_path / "grid.json").read_text())
+    assert report["smoke"] is True and len(report["results"]) == 1
+    row = report["results"][0]
+    assert (row["units"], row["features"], row["dtype"]) == ("8/8", 1, "float32")
+    assert row["lstm_np_epoch"] > 0 and row["lstm_np_predict"] > 0
+    table = (tmp_path / "grid.md").read_text()
+    assert "| 8/8 | 1 | float32 |" in table and "Smoke run" in table
+    assert "Cold start not measured" in table
+
+
+@pytest.mark.skipif(not has_torch(TORCH_PYTHON), reason=f"torch not importable by {TORCH_PYTHON}")
+def test_grid_smoke_compares_with_torch(tmp_path):
+    run_grid("--torch-python", TORCH_PYTHON, "--out", str(tmp_path))
+    row = json.loads((tmp_path / "grid.json").read_text())["results"][0]
+    assert row["torch_epoch"] > 0 and row["torch_predict"] > 0
+    assert row["epoch_ratio"] > 0 and row["predict_ratio"] > 0
+
+
+def test_grid_refuses_a_bad_flag_in_one_line():
+    result = subprocess.run([sys.executable, str(GRID), "--units", "50"], capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 2 and "expected pairs like 50/100" in result.stderr
