@@ -427,3 +427,42 @@ def test_predict_usage_error_is_one_line(capsys):
     code, _, err = run(predict.main, [], capsys)
     assert_user_error(code, err)
     assert "--model" in err
+
+
+# ------------------------------------------------------ reading options ---
+
+@pytest.mark.parametrize("main", [train.main, predict.main])
+def test_reading_flags_are_offered_by_every_command(main, capsys):
+    from lstm_np.forecast import compare
+    for command in (main, compare.main):
+        assert command(["--help"]) == 0
+        shown = capsys.readouterr().out
+        for flag in ("--decimal", "--thousands", "--date-format", "--delimiter", "--timeout"):
+            assert flag in shown
+
+
+def test_predict_passes_the_reading_flags_on(trained, tmp_path, capsys):
+    out, _ = trained
+    path = tmp_path / "eu.csv"  # 01.01.2021 ... 10.01.2021: ten days, or ten months
+    rows = [f"{d:%d.%m.%Y};{str(round(v, 2)).replace('.', ',')}\n" for d, v in zip(days(10), prices(10))]
+    path.write_text("Date;Close\n" + "".join(rows))
+    code, _, err = run(predict.main, ["--model", out / "model.npz", "--csv", path], capsys)
+    assert_user_error(code, err)
+    assert "--date-format" in err
+    code, stdout, err = run(predict.main, ["--model", out / "model.npz", "--csv", path, "--json",
+                                           "--date-format", "%d.%m.%Y"], capsys)
+    assert code == 0, err
+    assert json.loads(stdout)[0]["date"] == "2021-01-11"
+
+
+def test_predict_reads_the_training_file_as_train_was_told(tmp_path, capsys):
+    rows = [f"{d:%d.%m.%Y};{v:.2f}\n" for d, v in zip(days(12), prices(12))]  # 01.01 ... 12.01
+    path = tmp_path / "eu.csv"
+    path.write_text("Date;Close\n" + "".join(rows))
+    out = tmp_path / "run"
+    code, _, err = run(train.main, ["--csv", path, "--out", out, *TINY, "--window", "3", "--test-days", "3",
+                                    "--val-split", "0", "--date-format", "%d.%m.%Y"], capsys)
+    assert code == 0, err
+    code, stdout, err = run(predict.main, ["--model", out / "model.npz", "--json"], capsys)
+    assert code == 0, err
+    assert json.loads(stdout)[0]["date"] == "2021-01-13"

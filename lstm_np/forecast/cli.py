@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import argparse
 import functools
+import signal
 import sys
+import threading
 
+from .. import files
 from .._runtime import keep_memory_mapped
 from ..files import OutputFolderError
 from ..models import ModelFileError, NonFiniteLossError
@@ -45,6 +48,12 @@ def command(run):
     0 success; 2 a user error (one ``error: ...`` line on stderr); 130 Ctrl-C. ``--help``
     returns 0 instead of leaving the interpreter, so tests can call ``main`` directly.
 
+    Ctrl-C is recognised however it surfaces: as ``KeyboardInterrupt``, or as whatever a
+    compiled kernel turns it into (Numba's dispatcher reports an interrupt that arrives during
+    its argument checks as ``SystemError: ... returned a result with an exception set``). A
+    SIGINT handler records the press, so any exception after it is the interruption. Output
+    folders the command claimed and did not fill are released whatever happens.
+
     A command turns on :func:`lstm_np._runtime.keep_memory_mapped` before it runs: training
     frees and reallocates the same large arrays every batch, and the commands own their
     process. Library users decide for their own process (call it themselves).
@@ -52,17 +61,52 @@ def command(run):
     @functools.wraps(run)
     def main(argv=None):
         keep_memory_mapped()
+        pressed = []
+        previous = _catch_sigint(pressed)
+        files.COMMITTED.clear()
         try:
             return run(argv)
-        except USER_ERRORS as err:
-            print(f"error: {one_sentence(err)}", file=sys.stderr)
-            return EXIT_USER_ERROR
-        except KeyboardInterrupt:
-            print("interrupted; nothing was saved", file=sys.stderr)
-            return EXIT_INTERRUPTED
-        except SystemExit as exit_:  # argparse's --help; our parser never exits on errors
-            return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+        except BaseException as err:
+            if pressed or _is_interrupt(err):
+                saved = files.COMMITTED[-1] if files.COMMITTED else None
+                print("interrupted; nothing was saved" if saved is None
+                      else f"interrupted after the run was saved in {saved}", file=sys.stderr)
+                return EXIT_INTERRUPTED
+            if isinstance(err, USER_ERRORS):
+                print(f"error: {one_sentence(err)}", file=sys.stderr)
+                return EXIT_USER_ERROR
+            if isinstance(err, SystemExit):  # argparse's --help; our parser never exits on errors
+                return err.code if isinstance(err.code, int) else (0 if err.code is None else 1)
+            raise
+        finally:
+            files.release_all()
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous[0] if previous[0] is not None else signal.SIG_DFL)
     return main
+
+
+def _catch_sigint(pressed):
+    """Install a SIGINT handler that records the press and raises KeyboardInterrupt, as
+    Python's own does; returns ``(previous handler,)`` (None off the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def interrupted(signum, frame):
+        pressed.append(signum)
+        raise KeyboardInterrupt
+
+    return (signal.signal(signal.SIGINT, interrupted),)
+
+
+def _is_interrupt(err):
+    """True if ``err`` is a KeyboardInterrupt or was raised while handling one."""
+    seen = set()
+    while err is not None and id(err) not in seen:
+        if isinstance(err, KeyboardInterrupt):
+            return True
+        seen.add(id(err))
+        err = err.__cause__ or err.__context__
+    return False
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):

@@ -14,7 +14,6 @@ from __future__ import annotations
 import importlib.resources
 import numbers
 import os
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,11 +21,14 @@ import numpy as np
 import pandas as pd
 
 from .format import file_name, format_date, format_step, median_step, plural, rough_money
+from .reader import (DEFAULT_TIMEOUT, MAX_PRICE, DataError, is_url, numbers_note, parse_dates,
+                     parse_numbers, read_source, read_table)
 from .targets import TARGETS, feature_values, target_lag
 
 __all__ = [
     "BUNDLED", "DataError", "MinMaxScaler", "PriceSeries", "Split",
-    "bundled_path", "describe", "load_prices", "make_windows", "source_name", "split_series",
+    "bundled_path", "describe", "load_prices", "make_windows", "reading_options", "source_name",
+    "split_series",
 ]
 
 BUNDLED = {"btc-daily": "BTC-USD-1-DAY.csv", "btc-15min": "BTC-USD-15-MIN.csv"}
@@ -34,10 +36,8 @@ PRICE_COLUMNS = ("Close", "close", "Adj Close", "Price")
 DATE_COLUMNS = ("Date", "date", "day", "Datetime", "timestamp")
 MAX_MISSING = 0.5
 _DAY = pd.Timedelta(days=1)
-
-
-class DataError(ValueError):
-    """A problem with the user's data, phrased as one sentence for the CLI."""
+# The options that say how a file is read (flags of DataOptions and PredictOptions).
+READING_OPTIONS = ("decimal", "thousands", "date_format", "delimiter", "timeout")
 
 
 @dataclass
@@ -101,7 +101,13 @@ def bundled_path(name="btc-daily"):
     return root / "data" / BUNDLED[name]
 
 
-def load_prices(source=None, column=None, date_column=None, features=None):
+def reading_options(opts):
+    """The keyword arguments of :func:`load_prices` that ``opts`` sets (``--decimal`` ...)."""
+    return {k: getattr(opts, k) for k in READING_OPTIONS if getattr(opts, k, None) is not None}
+
+
+def load_prices(source=None, column=None, date_column=None, features=None, *, decimal=None,
+                thousands=None, date_format=None, delimiter=None, timeout=DEFAULT_TIMEOUT):
     """Load and clean a price series from a bundled name, a CSV path or a URL.
 
     Parameters
@@ -121,6 +127,16 @@ def load_prices(source=None, column=None, date_column=None, features=None):
         Input columns besides the price (``"volume"``, ``"high"``, ``"low"``, ``"open"``),
         found by name case-insensitively and cleaned like the prices; they become
         :attr:`PriceSeries.features`, the price (``"close"``) first.
+    decimal, thousands : str, optional
+        The decimal mark (``.`` or ``,``) and the thousands mark (``none``, ``,``, ``.``,
+        ``space``, ``'``); default: inferred from all price values, refused when ambiguous.
+    date_format : str, optional
+        A ``strftime`` format for the whole date column, e.g. ``%d/%m/%Y``; default: inferred,
+        one format for the column, refused when day-first and month-first both fit.
+    delimiter : str, optional
+        The field separator; default: inferred from the header and the rows.
+    timeout : float
+        Seconds a URL may take to answer and download.
 
     Returns
     -------
@@ -130,7 +146,8 @@ def load_prices(source=None, column=None, date_column=None, features=None):
     ------
     DataError
         If the file cannot be read, lacks a price or date column, has more
-        than half of its prices missing, or has fewer than 2 usable rows.
+        than half of its prices missing, has fewer than 2 usable rows, is ambiguous
+        (decimal mark, date order) or holds absurd prices.
 
     Examples
     --------
@@ -139,15 +156,15 @@ def load_prices(source=None, column=None, date_column=None, features=None):
     (datetime.date(2020, 1, 1), 666)
     """
     source = "btc-daily" if source is None else source
-    frame, name = _read_csv(source)
+    frame, name, notes = _read_csv(source, delimiter=delimiter, timeout=timeout)
     price_col = _find_column(frame, column, PRICE_COLUMNS, name, "price", "--column")
     date_col = _find_column(frame, date_column, DATE_COLUMNS, name, "date", "--date-column")
     if price_col == date_col:
         raise DataError(f"{name}: the price and date columns are both {price_col!r}; "
                         "name them apart with --column and --date-column.")
 
-    notes = []
-    dates, mixed_tz = _parse_dates(frame[date_col])
+    dates, mixed_tz, date_note = parse_dates(frame[date_col], name, date_col, date_format)
+    notes += [date_note] if date_note else []
     if mixed_tz:
         notes.append("timestamps had mixed UTC offsets; converted to UTC")
     good = dates.notna().to_numpy()
@@ -155,10 +172,13 @@ def load_prices(source=None, column=None, date_column=None, features=None):
         sample = frame[date_col].dropna().astype(str).head(1).tolist()
         example = f" (first value {sample[0]!r})" if sample else ""
         raise DataError(f"{name}: no value in date column {date_col!r} could be read as a date{example}; "
-                        "use dates like 2021-10-27 or unix seconds, or pick another column with --date-column.")
+                        "use dates like 2021-10-27 or unix seconds, give their format with --date-format, "
+                        "or pick another column with --date-column.")
     if not good.all():
         notes.append(f"{plural((~good).sum(), 'row')} with unparsable dates dropped")
-    prices = pd.Series(_parse_prices(frame[price_col])[good], index=pd.DatetimeIndex(dates[good]))
+    values, *marks = parse_numbers(frame[price_col], name, price_col, decimal, thousands)
+    notes += [numbers_note(*marks)] if numbers_note(*marks) else []
+    prices = pd.Series(_positive(values, name, price_col)[good], index=pd.DatetimeIndex(dates[good]))
 
     if not prices.index.is_monotonic_increasing:
         newest_first = prices.index.is_monotonic_decreasing
@@ -194,11 +214,11 @@ def load_prices(source=None, column=None, date_column=None, features=None):
     series = PriceSeries(dates=prices.index, prices=prices.to_numpy(dtype=np.float64),
                          source=os.fspath(source), column=price_col, notes=notes)
     if features is not None and tuple(features) != ("close",):
-        _add_features(series, frame, features, dates, good, name)
+        _add_features(series, frame, features, dates, good, name, decimal=decimal, thousands=thousands)
     return series
 
 
-def _add_features(series, frame, wanted, dates, good, name):
+def _add_features(series, frame, wanted, dates, good, name, decimal=None, thousands=None):
     """Put the ``wanted`` columns of ``frame`` on ``series`` as :attr:`PriceSeries.features`,
     cleaned like its prices: rows aligned to its dates (last duplicate kept), missing or
     non-positive values interpolated in time, at most half of them missing."""
@@ -209,7 +229,10 @@ def _add_features(series, frame, wanted, dates, good, name):
         found = ", ".join(map(str, list(frame.columns)[:12])) + (", ..." if frame.shape[1] > 12 else "")
         raise DataError(f"{name} has no {' or '.join(missing)} column for --features; "
                         f"the columns are {found}.")
-    table = pd.DataFrame({f: _parse_prices(frame[lowered[f]])[good] for f in names[1:]},
+    # Volumes enter as log1p(volume), so only prices have a largest sensible value.
+    table = pd.DataFrame({f: _parse_prices(frame[lowered[f]], decimal, thousands, name,
+                                           limit=np.inf if f == "volume" else MAX_PRICE)[good]
+                          for f in names[1:]},
                          index=pd.DatetimeIndex(dates[good])).sort_index(kind="stable")
     table = table[~table.index.duplicated(keep="last")].reindex(series.dates)
     for f in names[1:]:
@@ -538,11 +561,12 @@ def split_series(series, window=60, test_days=60, val_split=0.1, target="price",
 
 # ---------------------------------------------------------------- helpers ---
 
-def _read_csv(source):
-    """Read ``source`` into a DataFrame; return it with a short display name."""
+def _read_csv(source, delimiter=None, timeout=DEFAULT_TIMEOUT):
+    """Read ``source`` once into a DataFrame of text columns; return it with a short display
+    name and the notes about how it was read (see :mod:`.reader`)."""
     if isinstance(source, str) and source in BUNDLED:
         path, name = bundled_path(source), BUNDLED[source]
-    elif isinstance(source, str) and source.lower().startswith(("http://", "https://")):
+    elif is_url(source):
         path, name = source, file_name(source)
     else:
         path = Path(os.fspath(source)).expanduser()
@@ -552,34 +576,11 @@ def _read_csv(source):
                             f"or one of the bundled data sets {', '.join(BUNDLED)}.")
         if path.is_dir():
             raise DataError(f"{path} is a directory; give the CSV file inside it.")
-    try:
-        frame = _read_frame(path)
-    except pd.errors.EmptyDataError:
-        raise DataError(f"{name} is empty; it needs a header row such as Date,Close and data rows.") from None
-    except OSError as err:
-        if isinstance(path, str):  # a URL: urllib's errors are OSErrors
-            raise DataError(f"could not download {path} ({_first_line(err)}); "
-                            "check the address and your network connection.") from None
-        raise DataError(f"could not read {name} ({_first_line(err)}); check that it is a readable file.") from None
-    except (ValueError, pd.errors.ParserError) as err:  # UnicodeDecodeError is a ValueError
-        raise DataError(f"could not read {name} as a CSV file ({_first_line(err)}); "
-                        "give a comma-separated text file with a header row.") from None
+    frame, notes = read_table(read_source(path, name, timeout), name, delimiter)
     if len(frame) == 0:
         raise DataError(f"{name} has a header but no data rows; add rows such as 2021-10-27,60363.79.")
     frame.columns = [str(c).strip() for c in frame.columns]
-    return frame.loc[:, ~frame.columns.duplicated()], name  # " Close" and "Close" would collide
-
-
-def _read_frame(path):
-    # Bundled files are Traversables: open them ourselves so zip installs work too.
-    if hasattr(path, "open") and not isinstance(path, Path):
-        with path.open("rb") as handle:
-            return pd.read_csv(handle, skipinitialspace=True)
-    frame = pd.read_csv(path, skipinitialspace=True)
-    header = str(frame.columns[0])
-    if frame.shape[1] == 1 and (";" in header or "\t" in header):
-        frame = pd.read_csv(path, sep=";" if ";" in header else "\t", skipinitialspace=True)
-    return frame
+    return frame.loc[:, ~frame.columns.duplicated()], name, notes  # " Close" and "Close" would collide
 
 
 def _find_column(frame, wanted, defaults, name, what, flag):
@@ -600,42 +601,27 @@ def _find_column(frame, wanted, defaults, name, what, flag):
                     f"(found {found}) — name it with {flag}.")
 
 
-def _parse_dates(column):
+def _parse_dates(column, date_format=None):
     """Parse a date column to datetimes (NaT where unreadable); also say if offsets were mixed."""
-    numbers_ = pd.to_numeric(column, errors="coerce")
-    if numbers_.notna().sum() == column.notna().sum() > 0:
-        if numbers_.dropna().between(19000101, 21001231).all():  # 20211027: a yyyymmdd date, not 1970
-            ymd = pd.to_datetime(numbers_.astype("Int64").astype("string"), format="%Y%m%d", errors="coerce")
-            if ymd.notna().sum() == numbers_.notna().sum():
-                return ymd, False
-        # Unix epoch numbers; the unit follows from the magnitude (2021 is 1.6e9 s, 1.6e12 ms).
-        magnitude = float(numbers_.abs().median())
-        unit = next(u for u, top in (("s", 1e11), ("ms", 1e14), ("us", 1e17), ("ns", np.inf))
-                    if magnitude < top)
-        return pd.to_datetime(numbers_, unit=unit, errors="coerce"), False
-    best, mixed_tz = None, False
-    # pandas infers one format from the first value; "mixed" rescues files that vary.
-    for fmt in (None, "mixed"):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            try:
-                parsed, mixed = pd.to_datetime(column, errors="coerce", format=fmt), False
-            except (ValueError, TypeError):  # mixed UTC offsets cannot share one dtype
-                parsed, mixed = pd.to_datetime(column, errors="coerce", format=fmt, utc=True), True
-        if best is None or parsed.isna().sum() < best.isna().sum():
-            best, mixed_tz = parsed, mixed
-        if best.isna().sum() == column.isna().sum():
-            break
-    return best, mixed_tz
+    dates, mixed_tz, _ = parse_dates(column, "the file", str(column.name), date_format)
+    return dates, mixed_tz
 
 
-def _parse_prices(column):
-    """Prices as float64, NaN where empty, unreadable or not positive."""
-    if pd.api.types.is_numeric_dtype(column):
-        values = column.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
-    else:  # "19,248.8", "$ 60,363.79": drop thousands separators, currency and spaces
-        text = column.astype("string").str.replace(r"[\s,$€£]", "", regex=True)
-        values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+def _parse_prices(column, decimal=None, thousands=None, name="the file", limit=MAX_PRICE):
+    """Prices as float64, NaN where empty, unreadable or not positive; the decimal and thousands
+    marks are decided once for the column (:func:`.reader.parse_numbers`)."""
+    values, _, _ = parse_numbers(column, name, str(column.name), decimal, thousands)
+    return _positive(values, name, str(column.name), limit)
+
+
+def _positive(values, name, column, limit=MAX_PRICE):
+    """NaN for non-positive values; :class:`DataError` for absurd magnitudes (1e300, inf)."""
+    values = np.array(values, dtype=np.float64)
+    huge = np.abs(values) > limit
+    if huge.any():
+        raise DataError(f"{name}: column {column!r} holds a value of {values[huge][0]:.3g}, beyond the "
+                        f"largest price this tool accepts ({limit:.0e}); check the file, or rescale "
+                        "the column (e.g. to thousands).")
     values[~(np.isfinite(values) & (values > 0))] = np.nan
     return values
 
@@ -652,13 +638,6 @@ def _count_gaps(dates):
     gaps = int((steps > 1.5 * step).sum())
     return (f"{plural(gaps, 'calendar gap')} (steps longer than 1.5 times the median {format_step(step)})"
             if gaps else "")
-
-
-
-
-
-
-
 
 def _first_line(err):
     return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__

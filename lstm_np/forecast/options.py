@@ -26,6 +26,7 @@ from dataclasses import MISSING, dataclass, field, fields
 
 from .cli import ArgumentParser
 from .data import BUNDLED
+from .reader import DEFAULT_TIMEOUT, DECIMALS, THOUSANDS
 from .pipeline import MODELS, OPTIMIZERS
 from .targets import FEATURES, STRATEGIES, TARGETS
 
@@ -141,12 +142,48 @@ def seed_list(text):
             values = tuple(int(p) for p in text.split(",") if p.strip())
     except ValueError:
         values = None
-    if not values or min(values) < 0 or len(set(values)) != len(values):
+    if not values or min(values) < 0 or max(values) > MAX_SEED or len(set(values)) != len(values):
         raise argparse.ArgumentTypeError(
             f"expected a number of seeds such as 3 (seeds 0,1,2) or distinct non-negative seeds "
-            f"separated by commas such as 0,4,7, got {text!r}")
+            f"separated by commas such as 0,4,7 (each at most {MAX_SEED}), got {text!r}")
     return values
 
+
+MAX_SEED = 2**32 - 1
+
+
+@_metavar("N")
+def seed_value(text):
+    """A seed in ``[0, 2**32 - 1]``, the range NumPy's and Keras's seeds share."""
+    return _checked(text, int, lambda v: 0 <= v <= MAX_SEED, f"a whole number from 0 to {MAX_SEED}")
+
+
+@_metavar("SECONDS")
+def timeout_seconds(text):
+    """A positive number of seconds, at most a day."""
+    return _checked(text, float, lambda v: math.isfinite(v) and 0 < v <= 86400,
+                    "a number of seconds above 0 and at most 86400")
+
+
+def _reading_options(group):
+    """How a CSV file is read: each inferred by default, a flag settles it (the same for every command)."""
+    return {
+        "delimiter": option(None, "--delimiter", group=group, choices=(",", ";", "|", "tab", "\t"), metavar="CHAR",
+                            help="field separator: , ; | or tab (default: inferred from the file)"),
+        "decimal": option(None, "--decimal", group=group, choices=tuple(DECIMALS), metavar="MARK",
+                          help="decimal mark of the prices, . or , (default: inferred from all values)"),
+        "thousands": option(None, "--thousands", group=group, choices=tuple(THOUSANDS), metavar="MARK",
+                            help="thousands mark: none , . space ' (default: inferred from all values)"),
+        "date_format": option(None, "--date-format", group=group, metavar="FORMAT",
+                              help="strftime format of every date, e.g. %%d/%%m/%%Y (default: inferred, "
+                                   "one format for the column)"),
+        "timeout": option(DEFAULT_TIMEOUT, "--timeout", group=group, type=timeout_seconds,
+                          help="seconds to wait for a URL to answer and download", shown="30"),
+    }
+
+
+_DATA_READING = _reading_options("data")
+_PREDICT_READING = _reading_options(None)
 
 # --------------------------------------------------------------- options ---
 
@@ -181,6 +218,11 @@ class DataOptions:
                              help="input columns from close, volume, high, low, open (close is "
                                   "always one), each scaled on the training part only; volume on "
                                   "a log scale")
+    delimiter: str | None = _DATA_READING["delimiter"]
+    decimal: str | None = _DATA_READING["decimal"]
+    thousands: str | None = _DATA_READING["thousands"]
+    date_format: str | None = _DATA_READING["date_format"]
+    timeout: float = _DATA_READING["timeout"]
 
     @property
     def source(self):
@@ -245,7 +287,7 @@ class TrainOptions(TrainingOptions):
 
     model: str = option("lstm", "--model", group="training", choices=MODELS,
                         help="network: lstm, gru, rnn (SimpleRNN) or mlp (Dense layers on the window)")
-    seed: int = option(0, "--seed", group="training", type=int, metavar="N",
+    seed: int = option(0, "--seed", group="training", type=seed_value,
                        help="seed for weights, dropout and shuffling; a run repeats bit for bit")
     out: str | None = _out("<YYYYmmdd-HHMMSS>")
     force: bool = _force()
@@ -331,6 +373,11 @@ class PredictOptions:
                               help="periods to forecast after the data's last row (default: the "
                                    "model's horizon); more than the horizon needs a model on the "
                                    "close alone, fed its own forecasts")
+    delimiter: str | None = _PREDICT_READING["delimiter"]
+    decimal: str | None = _PREDICT_READING["decimal"]
+    thousands: str | None = _PREDICT_READING["thousands"]
+    date_format: str | None = _PREDICT_READING["date_format"]
+    timeout: float = _PREDICT_READING["timeout"]
     json: bool = option(False, "--json", action="store_true",
                         help="print a JSON list of {date, forecast, low, high} instead of a table")
     plot: str | None = option(None, "--plot", metavar="FILE",

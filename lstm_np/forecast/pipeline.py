@@ -27,8 +27,10 @@ from ..layers import GRU, LSTM, Dense, Dropout, SimpleRNN
 from ..models import ModelFileError, NonFiniteLossError, Sequential, load_model
 from ..optimizers import SGD, Adam
 from .cli import UserError
-from .data import BUNDLED, DataError, MinMaxScaler, describe, load_prices, split_series
+from .data import (BUNDLED, DataError, MinMaxScaler, describe, load_prices, reading_options,
+                   split_series)
 from .format import format_date, median_step
+from .memory import check_memory
 from .targets import ForecastSpec, conformal_widths, feature_values, interval_bounds, to_prices
 
 __all__ = ["MODELS", "NAMES", "OPTIMIZERS", "best_epoch", "build_model", "calibrate",
@@ -65,10 +67,11 @@ def load_data(opts, say=print):
     split : Split
     """
     series = load_prices(opts.source, column=opts.column, date_column=opts.date_column,
-                         features=getattr(opts, "features", None))
+                         features=getattr(opts, "features", None), **reading_options(opts))
     say(describe(series))
     for note in series.notes:
         say(f"  data: {note}")
+    check_memory(opts, len(series.prices), error=DataError)  # before the windows are cut
     split = split_series(series, window=opts.window, test_days=opts.test_days,
                          val_split=opts.val_split, target=getattr(opts, "target", "price"),
                          horizon=getattr(opts, "horizon", 1))
@@ -428,6 +431,7 @@ def save_model(path, model, opts, series, split, metrics, spec=None):
     spec = forecast_spec(opts, split) if spec is None else spec
     extra = {"scaler": split.scaler.to_dict(), "window": opts.window, "source": record_source(series),
              "column": series.column, "date_column": opts.date_column,
+             "reading": reading_options(opts),  # --decimal ... as given, so predict reads alike
              "last_date": format_date(dates[-1], dates),
              "step_seconds": float(median_step(dates).total_seconds()),
              "model": opts.model, "units": list(opts.units), "test_days": opts.test_days,

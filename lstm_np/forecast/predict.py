@@ -15,13 +15,15 @@ import json
 import math
 import sys
 
+import numpy as np
 import pandas as pd
 
 from .cli import command
-from .data import load_prices, source_name
-from .format import format_date, median_step, money
+from .data import load_prices, reading_options, source_name
+from .format import format_date, format_step, median_step, money, rough_money
 from .options import PredictOptions, build_parser, parse
 from .pipeline import forecast_future, model_spec, read_model
+from .targets import feature_values
 from .plots import plot_future
 
 DESCRIPTION = """\
@@ -51,15 +53,20 @@ def main(argv=None):
     opts = parse_args(argv)
     model, extra, _, _ = read_model(opts.model)
     spec = model_spec(extra)
+    reading = reading_options(opts)
     if opts.csv is None and opts.dataset is None:
         source = extra.get("source") or "btc-daily"
         column = opts.column or extra.get("column")
         date_column = opts.date_column or extra.get("date_column")
+        stored = extra.get("reading")  # the training file's --decimal ..., unless overridden
+        reading = {**(stored if isinstance(stored, dict) else {}), **reading}
     else:  # another file may name its columns differently: detect unless told
         source, column, date_column = opts.csv or opts.dataset, opts.column, opts.date_column
-    series = load_prices(source, column=column, date_column=date_column, features=spec.features)
+    series = load_prices(source, column=column, date_column=date_column, features=spec.features,
+                         **reading)
     days = opts.days or spec.horizon
     forecast, low, high = forecast_future(model, spec, series, days)
+    warnings_ = input_notes(series, spec, extra)
 
     dates = series.dates
     step = median_step(dates)
@@ -75,10 +82,14 @@ def main(argv=None):
                     f"{days} periods after {format_date(dates[-1], shown)} ({spec.kind.upper()}, "
                     f"{spec.target} target)", opts.plot)
     if opts.json:
+        for note in warnings_:  # stdout stays one JSON document
+            print(f"note: {note}", file=sys.stderr)
         print(json.dumps(rows, indent=2, allow_nan=False))
         return 0
     for note in series.notes:
         print(f"  data: {note}")
+    for note in warnings_:
+        print(f"  note: {note}")
     level = (f"{100 * spec.interval:g}% interval" if spec.widths
              else "no interval: the model was saved without one")
     if days == 1:  # one line, as for the tutorial's one-step model
@@ -97,6 +108,33 @@ def main(argv=None):
         print(f"(no interval where the model has no calibrated width: it was calibrated for "
               f"{len(spec.widths)} step(s))")
     return 0
+
+
+def input_notes(series, spec, extra):
+    """What makes this forecast less trustworthy than the test period's: inputs outside the
+    range the scalers saw in training (train says the same of test prices), or data whose step
+    differs from the training data's (a daily model on 15-minute prices)."""
+    notes = []
+    columns = np.asarray(series.inputs, dtype=np.float64)[-(spec.window + spec.lag):]
+    for j, (name, scaler) in enumerate(zip(spec.features, spec.scalers)):
+        values = feature_values(name, columns[:, j], spec.target)[spec.lag:]
+        what = (f"the last {spec.window} prices" if name == "close" and spec.target == "price"
+                else f"the last {spec.window} {name} inputs ({'log' if name == 'volume' else spec.target})")
+        low, high = scaler.feature_range
+        if values.max() > scaler.data_max_:
+            notes.append(f"{what} reach {rough_money(values.max())}, above the training maximum "
+                         f"{rough_money(scaler.data_max_)}: the scaled inputs exceed {high:g}")
+        if values.min() < scaler.data_min_:
+            notes.append(f"{what} fall to {rough_money(values.min())}, below the training minimum "
+                         f"{rough_money(scaler.data_min_)}: the scaled inputs go below {low:g}")
+    trained = extra.get("step_seconds")
+    if isinstance(trained, (int, float)) and trained > 0 and len(series.dates) > 1:
+        step = median_step(series.dates)
+        if abs(step.total_seconds() / trained - 1) > 0.01:
+            notes.append(f"the data's step is {format_step(step)} but the model was trained on steps of "
+                         f"{format_step(pd.Timedelta(seconds=trained))}: each forecast step is one of "
+                         "the model's steps, not one of the data's")
+    return notes
 
 
 if __name__ == "__main__":
