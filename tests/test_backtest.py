@@ -134,7 +134,7 @@ def test_the_python_function_returns_what_the_command_writes(csv, full_run, tmp_
     pd.testing.assert_frame_equal(result.forecasts, written, check_exact=True)
     report = json.loads((full_run / "backtest.json").read_text())
     assert result.report["models"]["lstm"]["mae"] == report["models"]["lstm"]["mae"]
-    assert result.save(tmp_path / "saved") == tmp_path / "saved"
+    assert result.save(tmp_path / "saved") == str(tmp_path / "saved")
     assert sorted(os.listdir(tmp_path / "saved")) == sorted(OUTPUT_FILES)
     with pytest.raises(OutputFolderError, match="not empty"):
         result.save(tmp_path / "saved")

@@ -31,12 +31,13 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from ..files import output_folder, write_json, write_outputs, write_text
+from ..files import RunFolder, output_folder, write_json, write_outputs, write_text
 from ..models import NonFiniteLossError
 from . import stats
 from .cli import UserError, command
-from .data import describe, load_prices, source_name
+from .data import DataError, describe, load_prices, reading_options, source_name
 from .folds import Fold, fold_seed, fold_split, make_folds
+from .memory import check_memory
 from .format import format_date, format_step, median_step, money, plural
 from .options import BacktestOptions, TrainOptions, build_parser, parse
 from .pipeline import NAMES, calibrate, forecast_spec, jsonable, train_model, warm_up
@@ -133,7 +134,8 @@ class Backtest:
         ``runs/backtest-<YYYYmmdd-HHMMSS>``), each atomically; if one fails (or Ctrl-C), the ones
         already written are removed. A non-empty ``out`` is refused unless ``force``. Returns
         the folder."""
-        out = output_folder(out, force, prefix="backtest-")
+        if not isinstance(out, RunFolder):  # the command claimed its folder at the start
+            out = output_folder(out, force, prefix="backtest-")
         write_outputs(out, {
             "forecasts.csv": lambda p: write_text(p, forecasts_csv(self.forecasts)),
             "backtest.json": lambda p: write_json(p, self.report),
@@ -141,7 +143,7 @@ class Backtest:
             "backtest.png": lambda p: plot_backtest(
                 self.series, self.folds, self.report,
                 {kind: seed_mean(self.forecasts, kind)[0] for kind in self.report["models"]}, p)})
-        return out
+        return str(out)
 
 
 def backtest(options=None, series=None, *, progress=True, say=None, **overrides):
@@ -174,10 +176,11 @@ def backtest(options=None, series=None, *, progress=True, say=None, **overrides)
                         "supported yet; use --horizon 1, or python -m lstm_np.compare for a horizon")
     if series is None:
         series = load_prices(opts.source, column=opts.column, date_column=opts.date_column,
-                             features=opts.features)
+                             features=opts.features, **reading_options(opts))
     say(describe(series))
     for note in series.notes:
         say(f"  data: {note}")
+    check_memory(opts, len(series.prices), error=DataError)  # one training's memory, per worker
     folds = make_folds(len(series.prices), opts.folds, opts.test_days, opts.train_days, opts.window,
                        lag=target_lag(opts.target))
     splits = [fold_split(series, fold, opts.window, opts.val_split, opts.target)  # checks each fold
