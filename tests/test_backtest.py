@@ -233,6 +233,37 @@ def test_returns_extra_inputs_early_stopping_and_intervals_in_every_fold(tmp_pat
     assert forecasts["y_pred"].gt(0).all()           # log-return forecasts mapped back to prices
 
 
+def test_a_horizon_is_scored_at_every_step_and_tested_at_the_last(csv, tmp_path, capsys):
+    code, out, err = run([*TINY, "--csv", csv, "--models", "mlp", "--seeds", "2", "--horizon", "3",
+                          "--out", tmp_path / "h"], capsys)
+    assert code == 0, err
+    forecasts = pd.read_csv(tmp_path / "h" / "forecasts.csv", dtype={"date": str})
+    assert tuple(forecasts.columns) == ("model", "fold", "seed", "step", "date", "y_true", "y_pred", "naive")
+    assert len(forecasts) == 3 * 2 * 3 * 8       # folds x seeds x steps x (10 - 3 + 1) origins
+    prices = load_prices(str(csv))
+    position = {d: k for k, d in enumerate(prices.dates.strftime("%Y-%m-%d"))}
+    for row in forecasts.sample(20, random_state=0).itertuples():
+        k = position[row.date]
+        assert row.y_true == prices.prices[k]
+        assert row.naive == prices.prices[k - row.step]   # naive: the price at the origin
+    report = json.loads((tmp_path / "h" / "backtest.json").read_text())
+    entry = report["models"]["mlp"]
+    mean = forecasts.groupby(["fold", "step", "date"], sort=False)[["y_true", "y_pred", "naive"]].mean()
+    steps = mean.index.get_level_values("step")
+    for s in (1, 2, 3):
+        at = mean[steps == s]
+        assert entry["mae_by_step"][s - 1] == pytest.approx(np.mean(np.abs(at["y_pred"] - at["y_true"])),
+                                                            rel=1e-12)
+        assert report["naive"]["mae_by_step"][s - 1] == pytest.approx(
+            np.mean(np.abs(at["naive"] - at["y_true"])), rel=1e-12)
+        dm = stats.diebold_mariano(at["y_true"], at["y_pred"], at["naive"], h=s)
+        assert entry["dm_by_step"][s - 1]["dm_stat"] == pytest.approx(dm.stat, rel=1e-10)
+    assert (entry["dm_stat"], entry["verdict"]) == (entry["dm_by_step"][2]["dm_stat"],
+                                                   entry["dm_by_step"][2]["verdict"])
+    md = (tmp_path / "h" / "backtest.md").read_text()
+    assert "## By step ahead" in md and "3 steps ahead (direct)" in md
+
+
 def test_progress_bar_goes_to_stderr(csv, tmp_path, capsys):
     argv = [a for a in TINY if a != "--quiet"]
     code, out, err = run([*argv, "--csv", csv, "--models", "mlp", "--out", tmp_path / "p"], capsys)
@@ -246,7 +277,7 @@ def test_progress_bar_goes_to_stderr(csv, tmp_path, capsys):
     (["--train-days", "6"], "--train-days 6 is too short for --window 5"),
     (["--workers", "2", "--scheduler", "tcp://127.0.0.1:1"], "not allowed with argument"),
     (["--dm-loss", "mse"], "--dm-loss"),
-    (["--horizon", "3"], "--horizon 3 is not supported"),
+    (["--horizon", "11"], "--horizon 11 needs test windows of at least 11 prices"),
     (["--models", "lstm,cnn"], "--models"),
 ])
 def test_bad_flags_exit_2_with_one_line_and_write_nothing(csv, tmp_path, capsys, argv, message):

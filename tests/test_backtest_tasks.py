@@ -6,6 +6,7 @@ the tasks ran in-process, on a ``LocalCluster`` of 2 worker processes, or on a `
 thread; a worker killed with SIGKILL mid-task loses nothing; Ctrl-C shuts everything down. Every
 cluster here listens on 127.0.0.1 only and is shut down by the test.
 """
+import _thread
 import os
 import signal
 import socket
@@ -170,18 +171,25 @@ def test_a_worker_killed_mid_task_loses_nothing(in_process, tmp_path):
 
 
 def test_ctrl_c_cancels_and_shuts_the_cluster_down(tmp_path):
-    jobs = [Job(f"job{k}", seed=k, sleep=0.5 if k == 0 else 30, trace_dir=str(tmp_path))
-            for k in range(3)]
+    jobs = [Job(f"job{k}", seed=k, sleep=30, trace_dir=str(tmp_path)) for k in range(3)]
 
-    def interrupt(task, result, done, total):
-        raise KeyboardInterrupt
+    def press_ctrl_c_when_both_workers_are_busy():
+        deadline = time.monotonic() + 60
+        while len(os.listdir(tmp_path)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        _thread.interrupt_main()          # KeyboardInterrupt in the main thread, as Ctrl-C raises
 
+    presser = threading.Thread(target=press_ctrl_c_when_both_workers_are_busy)
     start = time.monotonic()
-    with pytest.raises(KeyboardInterrupt):
-        run_tasks(compute, jobs, DATA, workers=2, progress=False, on_done=interrupt)
-    assert time.monotonic() - start < 20      # the 30-second task was not waited for
+    presser.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_tasks(compute, jobs, DATA, workers=2, progress=False)
+    finally:
+        presser.join()
+    assert time.monotonic() - start < 25      # the 30-second tasks were not waited for
     pids = {int(name.rsplit(".", 1)[1]) for name in os.listdir(tmp_path)}
-    assert pids
+    assert len(pids) == 2
     for pid in pids:                          # every worker process is gone
         deadline = time.monotonic() + 10
         while _alive(pid) and time.monotonic() < deadline:

@@ -98,22 +98,26 @@ def run_fold(task, series):
     """Train ``task.model`` from scratch on the fold's training part and forecast its test window.
 
     The model is seeded by :func:`~lstm_np.forecast.folds.fold_seed` (seed, fold). Returns a
-    dict with ``y_pred`` (the test window's one-step forecasts in the series' units), ``epochs``
-    and ``train_seconds``, or with ``error`` (one sentence) if the training diverged.
+    dict with ``y_pred`` (the forecasts of the ``horizon`` steps after each origin of the test
+    window, ``(origins, horizon)``, in the series' units), ``low`` and ``high`` (its interval
+    bounds, or None), ``epochs`` and ``train_seconds``; or with ``error`` (one sentence) if the
+    training diverged.
     """
     options = replace(task.options, model=task.model, seed=fold_seed(task.seed, task.fold.fold),
                       quiet=True)
-    split = fold_split(series, task.fold, options.window, options.val_split, options.target)
+    split = fold_split(series, task.fold, options.window, options.val_split, options.target,
+                       options.horizon)
     try:
         model, _, history, predicted = train_model(options, split)
     except (UserError, NonFiniteLossError) as err:  # deterministic: a retry would fail again
         return {"error": " ".join(str(err).split())}
-    result = {"y_pred": np.asarray(predicted, dtype=np.float64), "epochs": len(history.epoch),
+    paths = np.asarray(predicted, dtype=np.float64).reshape(split.test_paths.shape)  # (origins, H)
+    result = {"y_pred": paths, "epochs": len(history.epoch),
               "train_seconds": float(sum(history.seconds)), "low": None, "high": None}
     widths, _ = calibrate(model, forecast_spec(options, split), split, options.interval)
     if widths:  # split-conformal, from this fold's validation windows
-        low, high = interval_bounds(result["y_pred"][:, None], widths, relative=options.target == "log-return")
-        result["low"], result["high"] = low.ravel(), high.ravel()
+        result["low"], result["high"] = interval_bounds(paths, widths,
+                                                        relative=options.target == "log-return")
     return result
 
 
@@ -142,7 +146,8 @@ class Backtest:
             "backtest.md": lambda p: write_text(p, markdown(self.report)),
             "backtest.png": lambda p: plot_backtest(
                 self.series, self.folds, self.report,
-                {kind: seed_mean(self.forecasts, kind)[0] for kind in self.report["models"]}, p)})
+                {kind: first_step(seed_mean(self.forecasts, kind)[0]) for kind in self.report["models"]},
+                p)})
         return str(out)
 
 
@@ -171,9 +176,6 @@ def backtest(options=None, series=None, *, progress=True, say=None, **overrides)
     start = time.perf_counter()
     opts = replace(options or BacktestOptions(), **overrides)
     say = say or (lambda *a, **k: None)
-    if opts.horizon != 1:
-        raise UserError(f"the backtest scores one-step forecasts, so --horizon {opts.horizon} is not "
-                        "supported yet; use --horizon 1, or python -m lstm_np.compare for a horizon")
     if series is None:
         series = load_prices(opts.source, column=opts.column, date_column=opts.date_column,
                              features=opts.features, **reading_options(opts))
@@ -181,10 +183,13 @@ def backtest(options=None, series=None, *, progress=True, say=None, **overrides)
     for note in series.notes:
         say(f"  data: {note}")
     check_memory(opts, len(series.prices), error=DataError)  # one training's memory, per worker
+    if opts.horizon > opts.test_days:
+        raise UserError(f"--horizon {opts.horizon} needs test windows of at least {opts.horizon} "
+                        f"prices; use --test-days {opts.horizon} or more")
     folds = make_folds(len(series.prices), opts.folds, opts.test_days, opts.train_days, opts.window,
-                       lag=target_lag(opts.target))
-    splits = [fold_split(series, fold, opts.window, opts.val_split, opts.target)  # checks each fold
-              for fold in folds]
+                       lag=target_lag(opts.target), horizon=opts.horizon)
+    splits = [fold_split(series, fold, opts.window, opts.val_split, opts.target, opts.horizon)
+              for fold in folds]  # checks every fold before any training
     dates = series.dates
     tasks = [FoldTask(kind, fold, seed, opts.training(kind))
              for kind in opts.models for fold in folds for seed in opts.seeds]
@@ -222,7 +227,7 @@ def backtest(options=None, series=None, *, progress=True, say=None, **overrides)
     for kind, entry in report["models"].items():
         runs = [(t, r) for t, r in zip(tasks, results) if t.model == kind]
         entry["train_seconds"] = float(sum(r["train_seconds"] for _, r in runs))
-        entry["coverage"] = coverage([(r["low"], r["high"], splits[t.fold.fold - 1].test_prices)
+        entry["coverage"] = coverage([(r["low"], r["high"], splits[t.fold.fold - 1].test_paths)
                                       for t, r in runs])
     report["options"] = jsonable(opts)
     report["seconds"] = time.perf_counter() - start
@@ -232,60 +237,89 @@ def backtest(options=None, series=None, *, progress=True, say=None, **overrides)
 def coverage(intervals):
     """Share of test prices inside their run's interval, pooled over every (fold, seed) run that
     has intervals (``[(low, high, true), ...]``, ``low`` None without one); None if none has."""
-    inside = [(low <= true) & (true <= high) for low, high, true in intervals if low is not None]
+    inside = [((low <= true) & (true <= high)).ravel() for low, high, true in intervals
+              if low is not None]
     return float(np.mean(np.concatenate(inside))) if inside else None
 
 
+def columns(horizon):
+    """forecasts.csv's columns: :data:`CSV_COLUMNS`, and ``step`` after ``seed`` for a horizon."""
+    return CSV_COLUMNS if horizon == 1 else (*CSV_COLUMNS[:3], "step", *CSV_COLUMNS[3:])
+
+
 def forecast_table(opts, series, folds, splits, tasks, results):
-    """One row per (model, fold, seed, date), in that order: :data:`CSV_COLUMNS`."""
+    """One row per (model, fold, seed, date), in that order: :data:`CSV_COLUMNS`. With a horizon
+    H > 1, one row per (model, fold, seed, step, date): ``date`` is the day forecast ``step``
+    steps after its origin, and ``naive`` the price at that origin."""
     by_task = {(t.model, t.fold.fold, t.seed): r["y_pred"] for t, r in zip(tasks, results)}
     frames = []
     for kind in opts.models:
         for fold, split in zip(folds, splits):
-            days = [format_date(d, series.dates) for d in split.test_dates]
+            origins = len(split.test_last)
             for seed in opts.seeds:
-                frames.append(pd.DataFrame({
-                    "model": kind, "fold": fold.fold, "seed": seed, "date": days,
-                    "y_true": split.test_prices, "y_pred": by_task[kind, fold.fold, seed],
-                    "naive": split.naive}))
-    return pd.concat(frames, ignore_index=True)[list(CSV_COLUMNS)]
+                for step in range(1, opts.horizon + 1):
+                    days = [format_date(d, series.dates) for d in split.test_dates[step - 1:step - 1 + origins]]
+                    frames.append(pd.DataFrame({
+                        "model": kind, "fold": fold.fold, "seed": seed, "step": step, "date": days,
+                        "y_true": split.test_paths[:, step - 1],
+                        "y_pred": by_task[kind, fold.fold, seed][:, step - 1],
+                        "naive": split.test_last}))
+    return pd.concat(frames, ignore_index=True)[list(columns(opts.horizon))]
 
 
 def forecasts_csv(forecasts):
     """forecasts.csv's text; prices as the shortest decimals that read back to the same float64,
     so the statistics recomputed from the file are those of the run, bit for bit."""
-    lines = [",".join(CSV_COLUMNS)]
+    lines = [",".join(forecasts.columns)]
     for row in forecasts.itertuples(index=False):
-        lines.append(f"{row.model},{row.fold},{row.seed},{row.date},"
-                     f"{float(row.y_true)!r},{float(row.y_pred)!r},{float(row.naive)!r}")
+        lines.append(",".join(repr(float(v)) if isinstance(v, (float, np.floating)) else str(v)
+                              for v in row))
     return "\n".join(lines) + "\n"
 
 
 def seed_mean(forecasts, kind):
-    """The model's forecast per (fold, date): the mean over seeds.
+    """The model's forecast per (fold, [step,] date): the mean over seeds.
 
-    Returns ``(frame, per_seed, seeds)``: one row per (fold, date), in the table's order, with
-    fold, date, y_true, naive and y_pred (the mean); the ``(n_seeds, n_days)`` array of each
-    seed's forecasts; and the seeds, sorted.
+    Returns ``(frame, per_seed, seeds)``: one row per (fold, [step,] date), in the table's order,
+    with fold, [step,] date, y_true, naive and y_pred (the mean); the ``(n_seeds, n_rows)``
+    array of each seed's forecasts; and the seeds, sorted.
     """
     rows = forecasts[forecasts["model"] == kind]
     seeds = sorted(rows["seed"].unique())
     per_seed = np.stack([rows[rows["seed"] == s]["y_pred"].to_numpy(np.float64) for s in seeds])
     first = rows[rows["seed"] == seeds[0]].reset_index(drop=True)
-    frame = first[["fold", "date", "y_true", "naive"]].assign(y_pred=per_seed.mean(axis=0))
+    keys = [c for c in ("fold", "step", "date", "y_true", "naive") if c in first]
+    frame = first[keys].assign(y_pred=per_seed.mean(axis=0))
+    if "step" not in frame:
+        frame["step"] = 1
     return frame, per_seed, seeds
 
 
+def first_step(frame):
+    """The rows of a :func:`seed_mean` frame forecast one step ahead (all of them for H = 1)."""
+    return frame[frame["step"] == 1]
+
+
 def summarise(opts, forecasts, scales):
-    """backtest.json's ``models`` and ``naive`` from the forecasts and each fold's MASE scale."""
+    """backtest.json's ``models`` and ``naive`` from the forecasts and each fold's MASE scale.
+
+    Errors, MASE and direction pool every test day (and every step, for a horizon H > 1). The
+    Diebold–Mariano test and its verdict are on the forecasts H steps ahead (with the
+    autocovariances up to lag H - 1 their overlapping errors need); ``dm_by_step`` tests every
+    step s with h = s.
+    """
+    horizon = opts.horizon
     models, naive = {}, None
     for kind in opts.models:
         frame, per_seed, seeds = seed_mean(forecasts, kind)
         y_true, y_pred, last = (frame[c].to_numpy(np.float64) for c in ("y_true", "y_pred", "naive"))
         scale = np.asarray(scales, dtype=np.float64)[frame["fold"].to_numpy() - 1]
+        step = frame["step"].to_numpy()
         errors = stats.error_metrics(y_true, y_pred)
         direction = stats.direction(y_true, y_pred, last)
-        dm = stats.diebold_mariano(y_true, y_pred, last, h=1, loss=opts.dm_loss)
+        tests = {s: stats.diebold_mariano(y_true[step == s], y_pred[step == s], last[step == s], h=s,
+                                          loss=opts.dm_loss) for s in range(1, horizon + 1)}
+        dm = tests[horizon]
         models[kind] = {
             **errors, "mase": stats.mase(y_true, y_pred, scale),
             "direction_accuracy": direction.accuracy, "direction_ci": list(direction.ci),
@@ -297,12 +331,20 @@ def summarise(opts, forecasts, scales):
             "name": NAMES[kind], "direction_hits": direction.hits, "direction_n": direction.n,
             "direction_flat_days": direction.n_flat, "dm_mean_loss_difference": dm.mean_diff,
             "n_days": len(y_true)}
+        if horizon > 1:
+            models[kind]["mae_by_step"] = [stats.error_metrics(y_true[step == s], y_pred[step == s])["mae"]
+                                           for s in tests]
+            models[kind]["dm_by_step"] = [{"step": s, "dm_stat": t.stat, "dm_pvalue": t.pvalue,
+                                           "verdict": stats.verdict(t, alpha=ALPHA)} for s, t in tests.items()]
         if naive is None:
             naive = {**stats.error_metrics(y_true, last), "mase": stats.mase(y_true, last, scale),
                      "mae_by_fold": {str(k): stats.error_metrics(g["y_true"], g["naive"])["mae"]
                                      for k, g in frame.groupby("fold", sort=True)}}
-    return {"models": models, "naive": naive, "dm_loss": opts.dm_loss, "alpha": ALPHA,
-            "seeds": list(opts.seeds), "forecast": "mean over seeds"}
+            if horizon > 1:
+                naive["mae_by_step"] = [stats.error_metrics(y_true[step == s], last[step == s])["mae"]
+                                        for s in tests]
+    return {"models": models, "naive": naive, "dm_loss": opts.dm_loss, "dm_step": horizon,
+            "alpha": ALPHA, "seeds": list(opts.seeds), "forecast": "mean over seeds"}
 
 
 # ----------------------------------------------------------------------- reports ---
@@ -328,7 +370,8 @@ def results_table(report):
             row += " – |" if m.get("coverage") is None else f" {100 * m['coverage']:.1f}% |"
         rows.append(row)
     n = report["naive"]
-    rows.append(f"| naive (tomorrow = today) | {money(n['mae'])} | {money(n['rmse'])} | "
+    name = "naive (tomorrow = today)" if report["options"]["horizon"] == 1 else "naive (the origin's price)"
+    rows.append(f"| {name} | {money(n['mae'])} | {money(n['rmse'])} | "
                 f"{n['mape']:.2f}% | {n['mase']:.3f} | – | – | – |" + (" – |" if covered else ""))
     return "\n".join(rows)
 
@@ -367,7 +410,8 @@ def describe_run(report):
     rate = "" if o["learning_rate"] is None else " " + format(o["learning_rate"], "g")
     extra = "".join([f", target {o['target']}" if o["target"] != "price" else "",
                      f", inputs {','.join(o['features'])}" if list(o["features"]) != ["close"] else "",
-                     f", early stopping (patience {o['patience']})" if o["patience"] is not None else ""])
+                     f", early stopping (patience {o['patience']})" if o["patience"] is not None else "",
+                     f", {o['horizon']} steps ahead ({o['strategy']})" if o["horizon"] > 1 else ""])
     return (f"{source_name(report['source'])} {report['column']}: {len(folds)} folds of "
             f"{describe_window(report)}, {folds[0]['test_start']} to {folds[-1]['test_end']}, "
             f"{training}. Window {o['window']}, units {','.join(map(str, o['units']))}, "
@@ -386,7 +430,9 @@ def markdown(report):
     for m in report["models"].values():
         by_seed.append(f"| {m['name']} | " + " | ".join(money(m["mae_by_seed"][s]) for s in seeds) + " |")
     return (f"# Backtest\n\n{describe_run(report)}\n\n"
-            f"## Pooled over all {n_days} test days\n\n{results_table(report)}\n\n"
+            + (f"## Pooled over all {n_days} test days\n\n" if o["horizon"] == 1 else
+               f"## Pooled over all {n_days} forecasts (steps 1 to {o['horizon']} from every origin)\n\n")
+            + f"{results_table(report)}\n\n"
             f"MASE: each day's absolute error divided by the mean absolute one-step change of its "
             f"fold's training prices (Hyndman & Koehler 2006); below 1 beats the naive forecast's "
             f"in-sample error. Direction: share of days on which the forecast moved the same way as "
@@ -400,10 +446,30 @@ def markdown(report):
                f"{100 * report['interval']:g}% interval, calibrated on its fold's validation windows, "
                f"pooled over folds and seeds.")
             + "\n\n"
+            + step_section(report) +
             f"## MAE by fold\n\n{fold_table(report)}\n\n"
             f"## MAE by seed (pooled over folds)\n\n" + "\n".join(by_seed) + "\n\n"
             f"{report['seconds']:.1f} s in all, {report['train_seconds']:.1f} s of training, "
             f"{where(o)}.\n")
+
+
+def step_section(report):
+    """For a horizon H > 1: MAE by step against naive, and the DM verdict at every step."""
+    horizon = report["options"]["horizon"]
+    if horizon == 1:
+        return ""
+    models = list(report["models"].values())
+    rows = ["| step | naive MAE ($) | " + " | ".join(f"{m['name']} MAE ($) | {m['name']} DM"
+                                                    for m in models) + " |",
+            "|--:|--:|" + "--:|---|" * len(models)]
+    for s in range(horizon):
+        rows.append(f"| {s + 1} | {money(report['naive']['mae_by_step'][s])} | "
+                    + " | ".join(f"{money(m['mae_by_step'][s])} | {m['dm_by_step'][s]['verdict']}"
+                                 for m in models) + " |")
+    return (f"## By step ahead\n\nEach origin forecasts the {horizon} steps after it; the naive "
+            f"forecast of every step is the price at the origin. The verdicts above test step "
+            f"{horizon} (Diebold-Mariano with h = {horizon}); step s is tested with h = s.\n\n"
+            + "\n".join(rows) + "\n\n")
 
 
 def where(options):

@@ -47,7 +47,7 @@ class Fold:
         return self.test_start - self.train_start
 
 
-def make_folds(n_prices, folds=10, test_days=30, train_days=None, window=60, lag=0):
+def make_folds(n_prices, folds=10, test_days=30, train_days=None, window=60, lag=0, horizon=1):
     """The folds of a series of ``n_prices`` prices, oldest first.
 
     Parameters
@@ -64,6 +64,8 @@ def make_folds(n_prices, folds=10, test_days=30, train_days=None, window=60, lag
     lag : int
         Leading prices the target needs (:func:`.targets.target_lag`: 1 for returns and
         differences), which a fold's training part must also hold.
+    horizon : int
+        Steps forecast from each origin; a training window needs that many targets after it.
 
     Raises
     ------
@@ -74,7 +76,7 @@ def make_folds(n_prices, folds=10, test_days=30, train_days=None, window=60, lag
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise DataError(f"{name} must be a positive whole number, got {value!r}.")
     first_test = n_prices - folds * test_days
-    need = window + 2 + lag  # split_series's minimum: two windows' worth of training prices
+    need = window + horizon + 1 + lag  # split_series's minimum: two training windows and targets
     if train_days is not None:
         if isinstance(train_days, bool) or not isinstance(train_days, (int, np.integer)) \
                 or train_days < need:
@@ -106,11 +108,11 @@ def fold_series(series, fold):
                    features=features, notes=[])
 
 
-def fold_split(series, fold, window, val_split=0.1, target="price"):
+def fold_split(series, fold, window, val_split=0.1, target="price", horizon=1):
     """The :class:`lstm_np.forecast.data.Split` of one fold, fitted on its training part only,
-    for one-step forecasts of ``target``."""
+    for forecasts of ``target`` ``horizon`` steps ahead from every origin in its test window."""
     return split_series(fold_series(series, fold), window=window, test_days=fold.test_days,
-                        val_split=val_split, target=target)
+                        val_split=val_split, target=target, horizon=horizon)
 
 
 def fold_seed(seed, fold):
