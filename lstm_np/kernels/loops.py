@@ -126,24 +126,10 @@ def _dot_nt_tiles(a, bt, out):
     N = bt.shape[0]
     M4, N4 = M - M % 4, N - N % 4
     zero = out.dtype.type(0)
-    for j in range(0, M4, 4):
-        for n in range(0, N4, 4):
-            s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = zero
-            s20 = s21 = s22 = s23 = s30 = s31 = s32 = s33 = zero
-            for k in range(K):
-                a0, a1, a2, a3 = a[j, k], a[j + 1, k], a[j + 2, k], a[j + 3, k]
-                b0, b1, b2, b3 = bt[n, k], bt[n + 1, k], bt[n + 2, k], bt[n + 3, k]
-                s00 += a0 * b0; s01 += a0 * b1; s02 += a0 * b2; s03 += a0 * b3   # noqa: E702
-                s10 += a1 * b0; s11 += a1 * b1; s12 += a1 * b2; s13 += a1 * b3   # noqa: E702
-                s20 += a2 * b0; s21 += a2 * b1; s22 += a2 * b2; s23 += a2 * b3   # noqa: E702
-                s30 += a3 * b0; s31 += a3 * b1; s32 += a3 * b2; s33 += a3 * b3   # noqa: E702
-            out[j, n], out[j, n + 1], out[j, n + 2], out[j, n + 3] = s00, s01, s02, s03
-            out[j + 1, n], out[j + 1, n + 1], out[j + 1, n + 2], out[j + 1, n + 3] = \
-                s10, s11, s12, s13
-            out[j + 2, n], out[j + 2, n + 1], out[j + 2, n + 2], out[j + 2, n + 3] = \
-                s20, s21, s22, s23
-            out[j + 3, n], out[j + 3, n + 1], out[j + 3, n + 2], out[j + 3, n + 3] = \
-                s30, s31, s32, s33
+    for n0 in range(0, N4, DOT_NT_ROWS):      # DOT_NT_ROWS rows of bt at a time stay in L2
+        for j in range(0, M4, 4):
+            for n in range(n0, min(n0 + DOT_NT_ROWS, N4), 4):
+                _tile(a, bt, out, j, n, K, zero)
     for j in range(M):                       # the rows and columns the tiles left over
         for n in range(N4 if j < M4 else 0, N):
             s = zero
@@ -152,13 +138,37 @@ def _dot_nt_tiles(a, bt, out):
             out[j, n] = s
 
 
+def _tile_code(a, bt, out, j, n, K, zero):
+    """out[j:j+4, n:n+4], the sixteen dot products in one pass over ``k``."""
+    s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = zero
+    s20 = s21 = s22 = s23 = s30 = s31 = s32 = s33 = zero
+    for k in range(K):
+        a0, a1, a2, a3 = a[j, k], a[j + 1, k], a[j + 2, k], a[j + 3, k]
+        b0, b1, b2, b3 = bt[n, k], bt[n + 1, k], bt[n + 2, k], bt[n + 3, k]
+        s00 += a0 * b0; s01 += a0 * b1; s02 += a0 * b2; s03 += a0 * b3   # noqa: E702
+        s10 += a1 * b0; s11 += a1 * b1; s12 += a1 * b2; s13 += a1 * b3   # noqa: E702
+        s20 += a2 * b0; s21 += a2 * b1; s22 += a2 * b2; s23 += a2 * b3   # noqa: E702
+        s30 += a3 * b0; s31 += a3 * b1; s32 += a3 * b2; s33 += a3 * b3   # noqa: E702
+    out[j, n], out[j, n + 1], out[j, n + 2], out[j, n + 3] = s00, s01, s02, s03
+    out[j + 1, n], out[j + 1, n + 1], out[j + 1, n + 2], out[j + 1, n + 3] = \
+        s10, s11, s12, s13
+    out[j + 2, n], out[j + 2, n + 1], out[j + 2, n + 2], out[j + 2, n + 3] = \
+        s20, s21, s22, s23
+    out[j + 3, n], out[j + 3, n + 1], out[j + 3, n + 2], out[j + 3, n + 3] = \
+        s30, s31, s32, s33
+
+
 def _dot_nt_numpy(a, bt, out):
     """out = a @ btᵀ, by NumPy: the tile loops above as plain Python would take minutes."""
     np.dot(a, bt.T, out)
 
 
-dot_nt = (njit(fastmath={"contract", "reassoc"})(_dot_nt_tiles) if jit_enabled()
-          else _dot_nt_numpy)
+DOT_NT_ROWS = 64
+if jit_enabled():
+    _tile = njit(fastmath={"contract", "reassoc"})(_tile_code)
+    dot_nt = njit(fastmath={"contract", "reassoc"})(_dot_nt_tiles)
+else:
+    dot_nt = _dot_nt_numpy
 
 
 @njit
@@ -239,7 +249,7 @@ def block_weight_gradients(x, h, dz, kernel, need_dx, dweights, dbias, dx):
         for j in range(H):
             for k in range(N):
                 inputs[D + j, t, k] = h[j, t, k]
-    np.dot(inputs.reshape(D + H, T * N), dz.T, dweights)
+    dot_nt(inputs.reshape(D + H, T * N), dz, dweights)
     for j in range(dz.shape[0]):
         dbias[j] = total(dz[j])
     if need_dx:
