@@ -11,9 +11,9 @@ for speed:
   time loop, as one ``(4H, T*N)`` product (one large matrix product instead of T small ones;
   for a handful of input features, as a plain loop, since BLAS is slow at outer products);
 * each step does one fused ``(4H, H) @ (H, N)`` product for all four gates into preallocated
-  memory, with :func:`.loops.dot_nt` (about twice as fast as BLAS for these skinny products,
-  and a column's sum never depends on its place); nothing else is allocated inside the time
-  loop;
+  memory, with :func:`.loops.dot_skinny` (register tiles, about twice as fast as BLAS for
+  these skinny products, and a column's sum never depends on its place); nothing else is
+  allocated inside the time loop;
 * the backward kernel keeps every step's ``dz`` in one ``(4H, T, N)`` array and forms
   ``dkernel``, ``drecurrent_kernel`` and ``dx`` as single products over all timesteps;
 * **both cores**: the batch is cut into ``P`` blocks of 16 sequences (the leading axis of every
@@ -31,7 +31,7 @@ from .._jit import njit
 from .._runtime import run_blocks, sum_over_blocks
 from .activations import TANH, derivative
 from .loops import (add, add_step, apply_activation_inplace,
-                    block_weight_gradients, copy, dot_nt, gate_grad, multiply, project,
+                    block_weight_gradients, copy, dot_nt, dot_skinny, gate_grad, multiply, project,
                     store_step, transpose)
 
 
@@ -74,16 +74,16 @@ def _forward_block(xw, recurrent_kernel_t, h0, c0, activation, recurrent_activat
     H4, T, N = xw.shape
     H = H4 // 4
     HN = H * N
-    h_t = np.empty_like(h0)                           # (H, N)
-    h_rows = np.empty((N, H), dtype=h0.dtype)         # h_tᵀ, the rows dot_nt multiplies
-    transpose(h0, h_rows)
+    h_t = np.empty_like(h0)                           # (H, N), contiguous for the product
+    h_rows = np.empty((N, H), dtype=h0.dtype)         # room for h_tᵀ (see dot_skinny)
+    copy(h0, h_t)
     for j in range(h0.shape[0]):                     # h[:, 0, :] = h0
         for k in range(h0.shape[1]):
             h[j, 0, k] = h0[j, k]
     copy(c0, c[0])
     for t in range(T):
         s, prev, now = (t, t, t + 1) if keep else (0, t % 2, (t + 1) % 2)
-        dot_nt(recurrent_kernel_t, h_rows, gates[s])  # z = h_{t-1} @ recurrent_kernel
+        dot_skinny(recurrent_kernel_t, h_t, h_rows, gates[s])  # z = h_{t-1} @ recurrent_kernel
         add_step(gates[s], xw, t)                     #   + x_t @ kernel + bias
         z = gates[s].reshape(H4 * N)
         i, f, g, o = _gate_blocks(z, HN)
@@ -96,7 +96,6 @@ def _forward_block(xw, recurrent_kernel_t, h0, c0, activation, recurrent_activat
         apply_activation_inplace(activation, a_t)                    # copy: one loop fewer to compile
         multiply(o, a_t, h_t.reshape(HN))                            # h_t = o * tanh(c_t)
         store_step(h, t + 1, h_t)
-        transpose(h_t, h_rows)
 
 
 @njit
