@@ -64,13 +64,7 @@ def plot_forecast(dates, true, predicted, naive, title, path, band=None, far=Non
                 label=f"model, {far['step']} steps ahead (MAE \\${far['mae']:,.0f})")
     ax.plot(dates, naive, color="tab:orange", linewidth=1.2, linestyle="--",
             label=f"naive: yesterday's price (MAE \\${naive_mae:,.0f})")
-    locator = AutoDateLocator()
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
-    ax.yaxis.set_major_formatter(_DOLLARS)
-    ax.set_ylabel("price (USD)")
-    ax.grid(True, alpha=0.3)
-    ax.legend(loc="best")
+    _price_axes(ax)
     ax.set_title(f"{_wrap(title)}\nmodel MAE \\${mae:,.2f} vs naive MAE \\${naive_mae:,.2f}")
     _save(fig, path)
 
@@ -118,13 +112,7 @@ def plot_future(dates, prices, future_dates, forecast, low, high, level, title, 
         k = int(known.sum())
         ax.fill_between(x[:k + 1], [prices[-1], *low[:k]], [prices[-1], *high[:k]], color="tab:blue",
                         alpha=0.2, linewidth=0, label=f"{100 * level:g}% interval")
-    locator = AutoDateLocator()
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
-    ax.yaxis.set_major_formatter(_DOLLARS)
-    ax.set_ylabel("price (USD)")
-    ax.grid(True, alpha=0.3)
-    ax.legend(loc="best")
+    _price_axes(ax)
     ax.set_title(_wrap(title), fontsize=10)
     _save(fig, path)
 
@@ -227,13 +215,7 @@ def plot_backtest(series, folds, report, forecasts, path):
                      label=m["name"] if k == 0 else None)  # one legend entry per model
     for f in folds:
         top.axvline(series.dates[f.test_start], color="grey", linestyle=":", linewidth=0.8)
-    locator = AutoDateLocator()
-    top.xaxis.set_major_locator(locator)
-    top.xaxis.set_major_formatter(ConciseDateFormatter(locator))
-    top.yaxis.set_major_formatter(_DOLLARS)
-    top.set_ylabel("price (USD)")
-    top.grid(True, alpha=0.3)
-    top.legend(loc="best", fontsize=9)
+    _price_axes(top, fontsize=9)
     seeds = len(report["options"]["seeds"])
     top.set_title(f"{source_name(report['source'])}: {len(folds)} folds of "
                   f"{report['options']['test_days']} prices (dotted: fold starts), one-step forecasts"
@@ -258,6 +240,17 @@ def plot_backtest(series, folds, report, forecasts, path):
 def _wrap(title, width=100):
     """A long title on several lines, so it is not cut at the figure's edges."""
     return "\n".join(textwrap.wrap(title, width))
+
+
+def _price_axes(ax, fontsize=None):
+    """Dates along x, dollars up y, a light grid and the legend: every price chart's frame."""
+    locator = AutoDateLocator()
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    ax.yaxis.set_major_formatter(_DOLLARS)
+    ax.set_ylabel("price (USD)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="best", fontsize=fontsize)
 
 
 def _save(fig, path):

@@ -79,6 +79,15 @@ def add_step(a, b, t):
             a[j, k] += b[j, t, k]
 
 
+def stacked_gradient_arrays(P, D, H, G, T, N, dtype):
+    """The per-block outputs of a backward pass whose two weight gradients are one product
+    (LSTM, SimpleRNN): ``dweights (P, D + H, G)`` = [dkernel; drecurrent_kernel] and
+    ``dbias (P, G)``, both zero; ``dx (P, D, T, N)``, zero (it stays so when skipped); and
+    ``dh0 (P, H, N)``."""
+    return (np.zeros((P, D + H, G), dtype=dtype), np.zeros((P, G), dtype=dtype),
+            np.zeros((P, D, T, N), dtype=dtype), np.empty((P, H, N), dtype=dtype))
+
+
 @njit
 def copy(b, a):
     """a = b, two arrays of the same ``(rows, N)`` shape."""

@@ -30,8 +30,8 @@ import numpy as np
 from .._jit import njit
 from .._runtime import run_blocks, sum_over_blocks
 from .activations import TANH, derivative
-from .loops import (add, add_step, apply_activation_inplace,
-                    block_weight_gradients, copy, dot_nt, dot_skinny, gate_grad, multiply, project,
+from .loops import (add, add_step, apply_activation_inplace, block_weight_gradients, copy,
+                    dot_nt, dot_skinny, gate_grad, multiply, project, stacked_gradient_arrays,
                     store_step, transpose)
 
 
@@ -77,9 +77,7 @@ def _forward_block(xw, recurrent_kernel_t, h0, c0, activation, recurrent_activat
     h_t = np.empty_like(h0)                           # (H, N), contiguous for the product
     h_rows = np.empty((N, H), dtype=h0.dtype)         # room for h_tᵀ (see dot_skinny)
     copy(h0, h_t)
-    for j in range(h0.shape[0]):                     # h[:, 0, :] = h0
-        for k in range(h0.shape[1]):
-            h[j, 0, k] = h0[j, k]
+    store_step(h, 0, h0)                             # h[:, 0, :] = h0
     copy(c0, c[0])
     for t in range(T):
         s, prev, now = (t, t, t + 1) if keep else (0, t % 2, (t + 1) % 2)
@@ -232,11 +230,8 @@ def lstm_backward_sequence(dh_seq, dh_last, dc_last, x, h, c, gates, act_c, kern
     H = H4 // 4
     D = x.shape[1]
     dtype = gates.dtype
-    dh0 = np.empty((P, H, N), dtype=dtype)
+    dweights, dbias, dx, dh0 = stacked_gradient_arrays(P, D, H, H4, T, N, dtype)
     dc0 = np.empty((P, H, N), dtype=dtype)
-    dweights = np.zeros((P, D + H, H4), dtype=dtype)   # [dkernel; drecurrent_kernel] per block
-    dbias = np.zeros((P, H4), dtype=dtype)
-    dx = np.zeros((P, D, T, N), dtype=dtype)
     need_dx = bool(need_dx)
     run_blocks(P, lambda p: _backward_sequence_block(
         dh_seq[p], dh_last[p], dc_last[p], x[p], h[p], c[p], gates[p], act_c[p], kernel,
