@@ -19,8 +19,11 @@ def rough_money(value):
 
 
 def plural(count, noun):
-    """``plural(1, "seed")`` -> ``"1 seed"``, ``plural(1200, "row")`` -> ``"1,200 rows"``."""
-    return f"{count:,} {noun}" + ("" if count == 1 else "s")
+    """``plural(1, "seed")`` -> ``"1 seed"``, ``plural(1200, "row")`` -> ``"1,200 rows"``,
+    ``plural(2, "process")`` -> ``"2 processes"``."""
+    if count == 1:
+        return f"{count:,} {noun}"
+    return f"{count:,} {noun}" + ("es" if noun.endswith(("s", "x", "ch", "sh")) else "s")
 
 
 def format_date(stamp, dates=None):
