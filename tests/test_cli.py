@@ -466,3 +466,14 @@ def test_predict_reads_the_training_file_as_train_was_told(tmp_path, capsys):
     code, stdout, err = run(predict.main, ["--model", out / "model.npz", "--json"], capsys)
     assert code == 0, err
     assert json.loads(stdout)[0]["date"] == "2021-01-13"
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(trained):
+    """`predict --json | head -1`: the pipe closes before predict writes; no BrokenPipe traceback."""
+    reader = subprocess.Popen([sys.executable, "-m", "lstm_np.predict", "--model",
+                               str(trained[0] / "model.npz"), "--json"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    reader.stdout.close()                       # like head, gone before the first line
+    _, err = reader.communicate(timeout=120)
+    assert reader.returncode == 141, err.decode()
+    assert b"Traceback" not in err, err.decode()

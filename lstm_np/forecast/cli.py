@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import os
 import signal
 import sys
 import threading
@@ -27,6 +28,7 @@ __all__ = ["USER_ERRORS", "ArgumentParser", "HelpFormatter", "UserError", "comma
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what shells report when a reader such as head stops early
 
 
 class UserError(Exception):
@@ -77,12 +79,22 @@ def command(run):
                 return EXIT_USER_ERROR
             if isinstance(err, SystemExit):  # argparse's --help; our parser never exits on errors
                 return err.code if isinstance(err.code, int) else (0 if err.code is None else 1)
+            if isinstance(err, BrokenPipeError):  # `... --json | head` closed our stdout
+                _silence_stdout()
+                return EXIT_BROKEN_PIPE
             raise
         finally:
             files.release_all()
             if previous is not None:
                 signal.signal(signal.SIGINT, previous[0] if previous[0] is not None else signal.SIG_DFL)
     return main
+
+
+def _silence_stdout():
+    """Point stdout at /dev/null, so the interpreter's final flush of a closed pipe is quiet."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def _catch_sigint(pressed):
