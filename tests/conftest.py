@@ -1,5 +1,15 @@
+import os
+
 import numpy as np
 import pytest
+from hypothesis import settings
+
+# Property tests run Hypothesis's default 100 examples per test in the suite ("ci"). A deeper
+# search on demand: HYPOTHESIS_PROFILE=thorough python -m pytest -q (1,000 examples per test that
+# does not pin its own count).
+settings.register_profile("ci", deadline=None)
+settings.register_profile("thorough", deadline=None, max_examples=1000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture
