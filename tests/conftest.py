@@ -13,7 +13,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(scope="session", autouse=True)
-def compile_kernels_side_by_side():
+def compile_kernels_side_by_side(request):
     """Under pytest-xdist (``-n 2``, the default in pyproject.toml), worker gw0 compiles every
     layer's float32 kernels before its first test and gw1 the float64 ones, side by side.
 
@@ -21,13 +21,14 @@ def compile_kernels_side_by_side():
     kernels for their first tests, each paying the full ~35 s; this way each compiles half and
     loads the other half from the cache. With a warm cache it only loads what the worker's tests
     load anyway. The two halves go through the layers in opposite orders, so the workers rarely
-    write the same kernel's cache index at the same moment. A worker beyond the second, and a
-    run without xdist, compiles nothing ahead."""
+    write the same kernel's cache index at the same moment. A worker beyond the second, a run
+    without xdist, and a run of a few test files (under 300 tests: it may need few kernels)
+    compile nothing ahead."""
     from lstm_np import GRU, LSTM, Dense, Sequential, SimpleRNN
     from lstm_np._jit import jit_enabled
 
     worker = os.environ.get("PYTEST_XDIST_WORKER")
-    if worker is None or not jit_enabled():
+    if worker is None or not jit_enabled() or len(request.session.items) < 300:
         return
     index, count = int(worker.removeprefix("gw")), int(os.environ["PYTEST_XDIST_WORKER_COUNT"])
     for dtype in ("float32", "float64")[index::count]:
