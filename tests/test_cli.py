@@ -138,8 +138,9 @@ def test_every_command_runs_under_both_names_as_a_real_command():
     """``python -m`` under the short and the package name prints the help, with no warning
     (``-W error``: runpy warns when a module is imported twice). The commands start side by side:
     each is a fresh interpreter importing lstm_np, and they do not depend on each other."""
-    modules = ["lstm_np.train", "lstm_np.forecast.train", "lstm_np.forecast.predict",
-               "lstm_np.forecast.compare", "lstm_np.compare"]     # lstm_np.predict: run for real below
+    modules = ["lstm_np.train", "lstm_np.forecast.train", "lstm_np.forecast.predict",   # lstm_np.predict:
+               "lstm_np.forecast.compare", "lstm_np.compare",                          # run for real below
+               "lstm_np.forecast.backtest", "lstm_np.backtest"]
     procs = {module: subprocess.Popen([sys.executable, "-W", "error", "-m", module, "--help"],
                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for module in modules}
@@ -177,6 +178,12 @@ def test_an_option_is_defined_once_for_train_and_compare():
     assert {f.name for f in fields(CompareOptions)} >= {f.name for f in fields(TrainingOptions)}
     assert (one.target, one.horizon, one.features, one.strategy, one.patience, one.interval) == \
         ("diff", 3, ("close", "volume"), "recursive", 4, 0.8)  # close always first
+    from lstm_np.forecast import backtest
+    folds = backtest.parse_args(shared + ["--seeds", "2", "--models", "gru", "--folds", "4"])
+    task = folds.training("gru", 4)
+    assert isinstance(task, TrainOptions) and task.model == "gru"
+    for f in fields(TrainingOptions):  # the backtest trains with the same options, parsed the same way
+        assert getattr(one, f.name) == getattr(folds, f.name) == getattr(task, f.name), f.name
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)

@@ -97,7 +97,24 @@ def test_runs_are_repeatable_for_a_seed(tmp_path, csv, capsys):
     assert [r["mae"] for r in reports[0]["runs"]] == [r["mae"] for r in reports[1]["runs"]]
 
 
+def test_compare_on_two_workers_gives_the_in_process_runs(tmp_path, csv, capsys):
+    """The same task runner as the backtest: runs listed in the same order, equal bit for bit."""
+    reports = []
+    for name, extra in (("here", []), ("workers", ["--workers", "2"])):
+        code, stdout, err = run(compare.main, ["--csv", csv, *TINY, "--models", "lstm,mlp", "--seeds", "2",
+                                               *extra, "--out", tmp_path / name], capsys)
+        assert code == 0, err
+        assert stdout.count("] ") >= 4  # one line per run, in completion order
+        reports.append(json.loads((tmp_path / name / "compare.json").read_text()))
+    here, workers = reports
+    assert workers["options"]["workers"] == 2 and here["options"]["workers"] is None
+    assert [(r["model"], r["seed"]) for r in workers["runs"]] == [(r["model"], r["seed"]) for r in here["runs"]]
+    assert [r["mae"] for r in workers["runs"]] == [r["mae"] for r in here["runs"]]
+
+
 @pytest.mark.parametrize("argv", [
+    ["--workers", "2", "--scheduler", "tcp://127.0.0.1:1"],
+    ["--workers", "0"],
     ["--models", "lstm,transformer"],
     ["--models", "lstm,lstm"],
     ["--models", ""],

@@ -6,7 +6,10 @@ Modules, from data to commands:
 * :mod:`.pipeline` — build, train, forecast, evaluate, save and read a run's model;
 * :mod:`.options` — every option defined once, as dataclass fields that are also flags;
 * :mod:`.plots`, :mod:`.format` — the pictures and the way numbers, dates and names are written;
-* :mod:`.cli` and the commands :mod:`.train`, :mod:`.predict`, :mod:`.compare`
+* :mod:`.folds`, :mod:`.stats`, :mod:`.tasks` — a backtest's rolling-origin folds, its statistics
+  against the naive forecast (MASE, direction, Diebold–Mariano), and the task runner that trains
+  in this process or on Dask (used by ``compare`` too);
+* :mod:`.cli` and the commands :mod:`.train`, :mod:`.predict`, :mod:`.compare`, :mod:`.backtest`
   (``python -m lstm_np.train`` or ``python -m lstm_np.forecast.train``, and so on).
 
 The commands are not imported here, so ``python -m lstm_np.forecast.train`` runs cleanly.

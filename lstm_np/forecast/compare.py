@@ -8,7 +8,9 @@ dollars beside the naive persistence forecast (tomorrow = today), which no seed 
 The data and training flags are ``lstm_np.train``'s, parsed by the same code. Runs go seed by
 seed, every model within a seed, so a machine that slows down mid-way slows every model alike;
 each network's kernels are compiled (Numba) in a short warm-up first, so the training seconds
-measure training, not compilation.
+measure training, not compilation. Each (model, seed) run is a task of the backtest's runner
+(:mod:`.tasks`): one after another in this process, or on ``--workers N`` local processes or an
+existing Dask cluster (``--scheduler``); the report lists the runs in the same order either way.
 
 Outputs in ``--out``: ``compare.json`` (every run, the summary and the options), ``compare.md``
 (the table) and ``compare.png`` (mean MAE per model with sd error bars, the naive MAE as a
@@ -19,7 +21,7 @@ from __future__ import annotations
 import os
 import platform
 import sys
-from dataclasses import replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -28,11 +30,13 @@ from ..models import NonFiniteLossError
 from .cli import UserError, command
 from .data import source_name
 from .format import format_date, money, plural
-from .options import CompareOptions, build_parser, parse
+from .options import CompareOptions, TrainOptions, build_parser, parse
 from .pipeline import (NAMES, best_epoch, calibrate, error_metrics, forecast_spec, jsonable, last_value,
                        load_data, train_model, windows_line)
+from .pipeline import warm_up as pipeline_warm_up
 from .targets import interval_bounds
 from .plots import plot_comparison
+from .tasks import run_tasks
 
 OUTPUT_FILES = ("compare.json", "compare.md", "compare.png")
 
@@ -48,6 +52,7 @@ examples:
   python -m lstm_np.compare                                    # bundled daily BTC-USD, 50 epochs, 3 seeds
   python -m lstm_np.compare --models lstm,mlp --seeds 5 --epochs 20
   python -m lstm_np.compare --csv eth.csv --seeds 0,1,2 --out runs/eth-compare
+  python -m lstm_np.compare --seeds 5 --workers 2              # two runs at a time
 """
 
 
@@ -70,13 +75,13 @@ def main(argv=None):
         f"{plural(len(opts.seeds), 'seed')} x {plural(opts.epochs, 'epoch')}")
 
     naive = error_metrics(split.test_paths, split.naive_paths)  # every horizon step pooled
-    warm_up(opts, split, say)
-    runs, total = [], len(opts.models) * len(opts.seeds)
-    for seed in opts.seeds:  # seed-major: every model sees the same machine conditions
-        for kind in opts.models:
-            run = train_one(opts, split, kind, seed)
-            runs.append(run)
-            say(f"[{len(runs)}/{total}] {run_line(run, naive)}", flush=True)
+    # seed-major: run one after another, every model sees the same machine conditions
+    tasks = [CompareTask(kind, seed, opts.run(kind, seed), opts.verbose)
+             for seed in opts.seeds for kind in opts.models]
+    runs = run_tasks(run_task, tasks, split, workers=opts.workers, scheduler=opts.scheduler,
+                     warm_up=lambda: warm_up(opts, split, say), progress=False, label="compare",
+                     on_done=lambda task, run, done, total: say(f"[{done}/{total}] {run_line(run, naive)}",
+                                                                flush=True))
 
     summary = summarise(opts, runs, naive)
     report = {"test_start": format_date(split.test_dates[0], dates),
@@ -102,25 +107,34 @@ def main(argv=None):
 def warm_up(opts, split, say):
     """Fit each network one epoch on one batch, so Numba's compile (or cache load) is not timed."""
     say("warming up the kernels (Numba compile or cache load, not timed)...", flush=True)
-    n = min(len(split.x_train), opts.batch_size)
-    tiny = replace(split, x_train=split.x_train[:n], y_train=split.y_train[:n],
-                   x_val=split.x_val[:n], y_val=split.y_val[:n], x_test=split.x_test[:2])
-    for kind in opts.models:
-        options = replace(opts.run(kind, 0), epochs=1, quiet=True)
-        try:
-            train_model(options, tiny)
-        except (UserError, NonFiniteLossError):
-            pass  # a diverging warm-up still compiled the kernels; the real run will report it
+    pipeline_warm_up([opts.run(kind, 0) for kind in opts.models], split)
 
 
-def train_one(opts, split, kind, seed):
+@dataclass(frozen=True)
+class CompareTask:
+    """One run of a comparison: a model kind, a seed and its training options."""
+
+    model: str
+    seed: int
+    options: TrainOptions
+    verbose: bool = False
+
+    @property
+    def key(self):
+        return f"{self.model}-seed{self.seed}"
+
+
+def run_task(task, split):
+    """Run one :class:`CompareTask` on ``split`` (the task runner's function)."""
+    return train_one(task.options, split, verbose=task.verbose)
+
+
+def train_one(options, split, verbose=False):
     """One (model, seed) run: its errors in dollars (every horizon step pooled), training
     seconds, best epoch and, with ``--interval``, its intervals' test coverage; or why it failed."""
-    run = {"model": kind, "seed": seed}
-    options = opts.run(kind, seed)
+    run = {"model": options.model, "seed": options.seed}
     try:
-        model, _, history, predicted = train_model(options, split, summary=opts.verbose,
-                                                   verbose=int(opts.verbose))
+        model, _, history, predicted = train_model(options, split, summary=verbose, verbose=int(verbose))
     except (UserError, NonFiniteLossError) as err:  # one diverging run must not sink the others
         return {**run, "error": " ".join(str(err).split())}
     paths = predicted.reshape(split.test_paths.shape)
@@ -128,7 +142,7 @@ def train_one(opts, split, kind, seed):
               "train_seconds": float(sum(history.seconds)), "epochs": len(history.epoch),
               "best_epoch": best_epoch(history), "final_loss": last_value(history, "loss"),
               "final_val_loss": last_value(history, "val_loss")}
-    widths, _ = calibrate(model, forecast_spec(options, split), split, opts.interval)
+    widths, _ = calibrate(model, forecast_spec(options, split), split, options.interval)
     if widths:
         low, high = interval_bounds(paths, widths, relative=split.target == "log-return")
         result["coverage"] = float(np.mean((low <= split.test_paths) & (split.test_paths <= high)))

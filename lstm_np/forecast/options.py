@@ -6,9 +6,9 @@ metadata; :func:`build_parser` turns any options dataclass into an ``ArgumentPar
 
 * :class:`DataOptions` — which series and how it is split (``--csv`` ... ``--val-split``);
 * :class:`TrainingOptions` — the network and its training (``--units`` ... ``--dtype``);
-* :class:`TrainOptions` (``train``: one ``--model``, one ``--seed``) and
-  :class:`CompareOptions` (``compare``: several ``--models`` and ``--seeds``) add theirs, and
-  a new command (a backtest) subclasses :class:`TrainingOptions` the same way.
+* :class:`TrainOptions` (``train``: one ``--model``, one ``--seed``),
+  :class:`CompareOptions` (``compare``: several ``--models`` and ``--seeds``) and
+  :class:`BacktestOptions` (``backtest``: folds, models, seeds) add theirs.
 
 Adding an option is one field in the class that owns it, for example in
 :class:`TrainingOptions`::
@@ -30,11 +30,12 @@ from .reader import DEFAULT_TIMEOUT, DECIMALS, THOUSANDS
 from .pipeline import MODELS, OPTIMIZERS
 from .targets import FEATURES, STRATEGIES, TARGETS
 
-__all__ = ["CompareOptions", "DataOptions", "PredictOptions", "TrainOptions", "TrainingOptions",
-           "build_parser", "comma_ints", "feature_list", "fraction", "model_list", "option", "parse",
-           "positive_float", "positive_int", "seed_list"]
+__all__ = ["BacktestOptions", "CompareOptions", "DataOptions", "PredictOptions", "TrainOptions",
+           "TrainingOptions", "build_parser", "comma_ints", "feature_list", "fraction", "model_list",
+           "option", "parse", "positive_float", "positive_int", "seed_list"]
 
-GROUPS = {"data": "data", "training": "model and training", "output": "output"}
+GROUPS = {"data": "data", "training": "model and training", "statistics": "statistics",
+          "run": "where the trainings run", "output": "output"}
 
 
 def option(default, *flags, group=None, exclusive=None, shown=None, **argparse_kwargs):
@@ -268,6 +269,18 @@ def _force():
                   help="write into a non-empty --out folder")
 
 
+def _workers():
+    return option(None, "--workers", group="run", exclusive="run", type=positive_int,
+                  help="start N single-threaded Dask worker processes on this machine and run the "
+                       "trainings there (default: one after another in this process)")
+
+
+def _scheduler():
+    return option(None, "--scheduler", group="run", exclusive="run", metavar="ADDRESS",
+                  help="send the trainings to an existing Dask cluster, e.g. tcp://10.0.0.5:8786 "
+                       "(workers: `dask worker ADDRESS --nthreads 1`, with lstm_np installed)")
+
+
 @dataclass
 class TrainOptions(TrainingOptions):
     """Every option of ``python -m lstm_np.train``; the defaults are the tutorial's."""
@@ -291,6 +304,8 @@ class CompareOptions(TrainingOptions):
                                 "on the window)")
     seeds: tuple = option((0, 1, 2), "--seeds", group="training", type=seed_list, shown="3",
                           help="seeds per model: a count (3 = seeds 0,1,2) or a list (0,4,7)")
+    workers: int | None = _workers()
+    scheduler: str | None = _scheduler()
     out: str | None = _out("compare-<YYYYmmdd-HHMMSS>")
     force: bool = _force()
     quiet: bool = option(False, "--quiet", group="output", exclusive="talk", action="store_true",
@@ -302,6 +317,40 @@ class CompareOptions(TrainingOptions):
         """The :class:`TrainOptions` of one (model, seed) run."""
         shared = {f.name: getattr(self, f.name) for f in fields(TrainingOptions)}
         return TrainOptions(**shared, model=kind, seed=seed, quiet=not self.verbose)
+
+
+@dataclass
+class BacktestOptions(TrainingOptions):
+    """Every option of ``python -m lstm_np.backtest``; data and training options are train's,
+    except that ``--test-days`` is one fold's test window."""
+
+    test_days: int = option(30, "--test-days", group="data", type=positive_int,
+                            help="prices in each fold's test window")
+    folds: int = option(10, "--folds", group="data", type=positive_int, metavar="K",
+                        help="consecutive test windows of --test-days prices, the last ending with "
+                             "the data")
+    train_days: int | None = option(None, "--train-days", group="data", type=positive_int,
+                                    help="train each fold on the N prices before its test window "
+                                         "(rolling) instead of all of them (expanding, the default)")
+    models: tuple = option(MODELS, "--models", group="training", type=model_list,
+                           help="networks to backtest: lstm, gru, rnn (SimpleRNN), mlp (Dense layers "
+                                "on the window)")
+    seeds: tuple = option((0,), "--seeds", group="training", type=seed_list, shown="1",
+                          help="seeds per model and fold: a count (3 = seeds 0,1,2) or a list "
+                               "(0,4,7); a day's forecast is the mean over the seeds")
+    dm_loss: str = option("squared", "--dm-loss", group="statistics", choices=("squared", "abs"),
+                          help="loss of the Diebold-Mariano test: squared or absolute errors")
+    workers: int | None = _workers()
+    scheduler: str | None = _scheduler()
+    out: str | None = _out("backtest-<YYYYmmdd-HHMMSS>")
+    force: bool = _force()
+    quiet: bool = option(False, "--quiet", group="output", action="store_true",
+                         help="print only the table and the verdicts: no data notes, no progress bar")
+
+    def training(self, kind="lstm", seed=0):
+        """The :class:`TrainOptions` of one training."""
+        shared = {f.name: getattr(self, f.name) for f in fields(TrainingOptions)}
+        return TrainOptions(**shared, model=kind, seed=seed, quiet=True)
 
 
 @dataclass

@@ -18,13 +18,13 @@ described by a :class:`.targets.ForecastSpec`, stored in the model file.
 from __future__ import annotations
 
 import os
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import numpy as np
 
 from ..callbacks import EarlyStopping
 from ..layers import GRU, LSTM, Dense, Dropout, SimpleRNN
-from ..models import ModelFileError, Sequential, load_model
+from ..models import ModelFileError, NonFiniteLossError, Sequential, load_model
 from ..optimizers import SGD, Adam
 from .cli import UserError
 from .data import (BUNDLED, DataError, MinMaxScaler, describe, load_prices, reading_options,
@@ -37,7 +37,7 @@ __all__ = ["MODELS", "NAMES", "OPTIMIZERS", "best_epoch", "build_model", "calibr
            "error_metrics", "evaluate", "forecast_future", "forecast_next", "forecast_paths",
            "forecast_spec", "forecast_windows", "input_shape", "jsonable", "last_value",
            "load_data", "make_optimizer", "model_inputs", "model_spec", "read_model",
-           "save_model", "step_metrics", "train_model", "windows_line"]
+           "save_model", "step_metrics", "train_model", "warm_up", "windows_line"]
 
 # Recurrent layer per --model value; each is stacked as RNN(u) -> Dropout for every --units value.
 RECURRENT = {"lstm": LSTM, "gru": GRU, "rnn": SimpleRNN}
@@ -262,6 +262,21 @@ def calibrate(model, spec, split, level):
     with np.errstate(over="ignore", invalid="ignore"):
         predicted = forecast_paths(model, spec, split.x_val, split.val_last)
     return conformal_widths(split.val_paths, predicted, level, relative=spec.target == "log-return")
+
+
+def warm_up(runs, split):
+    """Train each of ``runs`` (TrainOptions) for one epoch on one batch of ``split``, so that
+    Numba compiles its kernels (or loads them from its on-disk cache) before the real runs: the
+    compilation then counts in no run's seconds, and worker processes started afterwards load
+    the kernels from the cache instead of each compiling them again."""
+    for opts in runs:
+        n = min(len(split.x_train), opts.batch_size)
+        tiny = replace(split, x_train=split.x_train[:n], y_train=split.y_train[:n],
+                       x_val=split.x_val[:n], y_val=split.y_val[:n], x_test=split.x_test[:2])
+        try:
+            train_model(replace(opts, epochs=1), tiny)
+        except (UserError, NonFiniteLossError):
+            pass  # a diverging warm-up still compiled the kernels; the real run reports it
 
 
 def forecast_windows(model, kind, scaler, x):

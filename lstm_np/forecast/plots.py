@@ -1,5 +1,5 @@
-"""The pictures the commands leave behind: a run's test-period forecast and loss curves, and
-the comparison of several models' errors.
+"""The pictures the commands leave behind: a run's test-period forecast and loss curves, the
+comparison of several models' errors, and a backtest's folds.
 
 Figures are drawn with matplotlib's Agg canvas directly (no ``pyplot``, so no GUI backend and
 no global figure state), rendered into memory and written atomically.
@@ -10,14 +10,16 @@ import io
 import textwrap
 
 import numpy as np
+import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from ..files import write_bytes
+from .data import source_name
 
-__all__ = ["plot_comparison", "plot_forecast", "plot_future", "plot_loss", "plot_steps"]
+__all__ = ["plot_backtest", "plot_comparison", "plot_forecast", "plot_future", "plot_loss", "plot_steps"]
 
 # "\\$": a plain "$" pair would switch matplotlib's text into math mode.
 _DOLLARS = FuncFormatter(lambda value, _: f"\\${value:,.0f}")
@@ -62,13 +64,7 @@ def plot_forecast(dates, true, predicted, naive, title, path, band=None, far=Non
                 label=f"model, {far['step']} steps ahead (MAE \\${far['mae']:,.0f})")
     ax.plot(dates, naive, color="tab:orange", linewidth=1.2, linestyle="--",
             label=f"naive: yesterday's price (MAE \\${naive_mae:,.0f})")
-    locator = AutoDateLocator()
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
-    ax.yaxis.set_major_formatter(_DOLLARS)
-    ax.set_ylabel("price (USD)")
-    ax.grid(True, alpha=0.3)
-    ax.legend(loc="best")
+    _price_axes(ax)
     ax.set_title(f"{_wrap(title)}\nmodel MAE \\${mae:,.2f} vs naive MAE \\${naive_mae:,.2f}")
     _save(fig, path)
 
@@ -116,13 +112,7 @@ def plot_future(dates, prices, future_dates, forecast, low, high, level, title, 
         k = int(known.sum())
         ax.fill_between(x[:k + 1], [prices[-1], *low[:k]], [prices[-1], *high[:k]], color="tab:blue",
                         alpha=0.2, linewidth=0, label=f"{100 * level:g}% interval")
-    locator = AutoDateLocator()
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
-    ax.yaxis.set_major_formatter(_DOLLARS)
-    ax.set_ylabel("price (USD)")
-    ax.grid(True, alpha=0.3)
-    ax.legend(loc="best")
+    _price_axes(ax)
     ax.set_title(_wrap(title), fontsize=10)
     _save(fig, path)
 
@@ -194,9 +184,73 @@ def plot_comparison(report, title, path):
     _save(fig, path)
 
 
+def plot_backtest(series, folds, report, forecasts, path):
+    """A backtest in two panels: the price with every fold's forecasts and the fold starts
+    above; MAE per fold per model, with the naive forecast's, below.
+
+    Parameters
+    ----------
+    series : PriceSeries
+        The prices the backtest ran on.
+    folds : list of Fold
+        Their positions in ``series``.
+    report : dict
+        ``backtest.json``'s content: ``models`` (name, ``mae_by_fold``), ``naive``
+        (``mae_by_fold``), ``folds`` (``test_start``), ``options`` and ``source``.
+    forecasts : dict of str to pandas.DataFrame
+        Per model kind, one row per test day with ``fold``, ``date`` and ``y_pred`` (the mean
+        over seeds).
+    path : str or os.PathLike
+        Where to write the PNG.
+    """
+    fig = Figure(figsize=(11, 8), layout="constrained")
+    top, bottom = fig.subplots(2, 1, height_ratios=[3, 2])
+    context = max(0, folds[0].test_start - folds[0].test_days)  # one window of history first
+    top.plot(series.dates[context:], series.prices[context:], color="black", linewidth=1.5,
+             label="price")
+    colours = dict(zip(report["models"], ("tab:blue", "tab:green", "tab:red", "tab:purple")))
+    for kind, m in report["models"].items():
+        for k, (_, fold) in enumerate(forecasts[kind].groupby("fold", sort=True)):
+            top.plot(pd.to_datetime(fold["date"]), fold["y_pred"], color=colours[kind], linewidth=1,
+                     label=m["name"] if k == 0 else None)  # one legend entry per model
+    for f in folds:
+        top.axvline(series.dates[f.test_start], color="grey", linestyle=":", linewidth=0.8)
+    _price_axes(top, fontsize=9)
+    seeds = len(report["options"]["seeds"])
+    top.set_title(f"{source_name(report['source'])}: {len(folds)} folds of "
+                  f"{report['options']['test_days']} prices (dotted: fold starts), one-step forecasts"
+                  + (f", mean over {seeds} seeds" if seeds > 1 else ""), fontsize=10)
+
+    x = np.arange(1, len(folds) + 1)
+    width = 0.8 / max(len(report["models"]), 1)
+    for j, (kind, m) in enumerate(report["models"].items()):
+        bottom.bar(x - 0.4 + (j + 0.5) * width, [m["mae_by_fold"][str(k)] for k in x], width,
+                   color=colours[kind], label=m["name"])
+    bottom.plot(x, [report["naive"]["mae_by_fold"][str(k)] for k in x], color="black", marker="o",
+                linestyle="--", linewidth=1.2, label="naive (tomorrow = today)")
+    bottom.set_xticks(x, [f"{k}\n{report['folds'][k - 1]['test_start']}" for k in x], fontsize=8)
+    bottom.yaxis.set_major_formatter(_DOLLARS)
+    bottom.set_ylabel("MAE (USD)")
+    bottom.set_xlabel("fold (first test day)")
+    bottom.grid(True, axis="y", alpha=0.3)
+    bottom.legend(loc="best", fontsize=9)
+    _save(fig, path)
+
+
 def _wrap(title, width=100):
     """A long title on several lines, so it is not cut at the figure's edges."""
     return "\n".join(textwrap.wrap(title, width))
+
+
+def _price_axes(ax, fontsize=None):
+    """Dates along x, dollars up y, a light grid and the legend: every price chart's frame."""
+    locator = AutoDateLocator()
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    ax.yaxis.set_major_formatter(_DOLLARS)
+    ax.set_ylabel("price (USD)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="best", fontsize=fontsize)
 
 
 def _save(fig, path):

@@ -115,9 +115,7 @@ def _forward_block(xw, recurrent_kernel_t, recurrent_bias_h, h0, activation,
     xw_zr, xw_h = xw[:2 * H], xw[CANDIDATE * H:]
     h_t = np.empty_like(h0)                          # (H, N), contiguous for the product
     copy(h0, h_t)
-    for j in range(h0.shape[0]):                     # h[:, 0, :] = h0
-        for k in range(h0.shape[1]):
-            h[j, 0, k] = h0[j, k]
+    store_step(h, 0, h0)                             # h[:, 0, :] = h0
     for t in range(T):
         s = t if keep else 0
         np.dot(recurrent_kernel_t, h_t, hu)

@@ -11,7 +11,9 @@ for speed:
   time loop, as one ``(4H, T*N)`` product (one large matrix product instead of T small ones;
   for a handful of input features, as a plain loop, since BLAS is slow at outer products);
 * each step does one fused ``(4H, H) @ (H, N)`` product for all four gates into preallocated
-  memory (``np.dot(a, b, out)``); nothing else is allocated inside the time loop;
+  memory, with :func:`.loops.dot_skinny` (register tiles, about twice as fast as BLAS for
+  these skinny products, and a column's sum never depends on its place); nothing else is
+  allocated inside the time loop;
 * the backward kernel keeps every step's ``dz`` in one ``(4H, T, N)`` array and forms
   ``dkernel``, ``drecurrent_kernel`` and ``dx`` as single products over all timesteps;
 * **both cores**: the batch is cut into ``P`` blocks of 16 sequences (the leading axis of every
@@ -28,8 +30,9 @@ import numpy as np
 from .._jit import njit
 from .._runtime import run_blocks, sum_over_blocks
 from .activations import TANH, derivative
-from .loops import (add, add_step, apply_activation_inplace,
-                    block_weight_gradients, copy, gate_grad, multiply, project, store_step)
+from .loops import (add, add_step, apply_activation_inplace, block_weight_gradients, copy,
+                    dot_nt, dot_skinny, gate_grad, multiply, project, stacked_gradient_arrays,
+                    store_step, transpose)
 
 
 # --- the LSTM's own elementwise pieces (the shared ones are in loops.py) -----------------------
@@ -72,14 +75,13 @@ def _forward_block(xw, recurrent_kernel_t, h0, c0, activation, recurrent_activat
     H = H4 // 4
     HN = H * N
     h_t = np.empty_like(h0)                           # (H, N), contiguous for the product
+    h_rows = np.empty((N, H), dtype=h0.dtype)         # room for h_tᵀ (see dot_skinny)
     copy(h0, h_t)
-    for j in range(h0.shape[0]):                     # h[:, 0, :] = h0
-        for k in range(h0.shape[1]):
-            h[j, 0, k] = h0[j, k]
+    store_step(h, 0, h0)                             # h[:, 0, :] = h0
     copy(c0, c[0])
     for t in range(T):
         s, prev, now = (t, t, t + 1) if keep else (0, t % 2, (t + 1) % 2)
-        np.dot(recurrent_kernel_t, h_t, gates[s])     # z = h_{t-1} @ recurrent_kernel
+        dot_skinny(recurrent_kernel_t, h_t, h_rows, gates[s])  # z = h_{t-1} @ recurrent_kernel
         add_step(gates[s], xw, t)                     #   + x_t @ kernel + bias
         z = gates[s].reshape(H4 * N)
         i, f, g, o = _gate_blocks(z, HN)
@@ -104,6 +106,7 @@ def _backward_block(dh_seq, dh_last, dc_last, gates, c, act_c, recurrent_kernel,
     HN = H * N
     dtype = gates.dtype
     dz_t = np.empty((H4, N), dtype=dtype)
+    dz_rows = np.empty((N, H4), dtype=dtype)          # dz_tᵀ, the rows dot_nt multiplies
     dh = np.empty(HN, dtype=dtype)
     dc = np.empty(HN, dtype=dtype)
     copy(dh_last, dh_next)
@@ -121,7 +124,8 @@ def _backward_block(dh_seq, dh_last, dc_last, gates, c, act_c, recurrent_kernel,
         gate_grad(dc, c_prev, f, recurrent_activation, dz_f)         # dz_f = dc c_{t-1} σ'(f)
         gate_grad(dc, i, g, activation, dz_g)                        # dz_g = dc i tanh'(g)
         multiply(dc, f, dc_next.reshape(HN))                         # dc_next = dc * f
-        np.dot(recurrent_kernel, dz_t, dh_next)                      # dh_next = dz @ U.T
+        transpose(dz_t, dz_rows)
+        dot_nt(recurrent_kernel, dz_rows, dh_next)                   # dh_next = dz @ U.T
         store_step(dz_all, t, dz_t)
 
 
@@ -226,11 +230,8 @@ def lstm_backward_sequence(dh_seq, dh_last, dc_last, x, h, c, gates, act_c, kern
     H = H4 // 4
     D = x.shape[1]
     dtype = gates.dtype
-    dh0 = np.empty((P, H, N), dtype=dtype)
+    dweights, dbias, dx, dh0 = stacked_gradient_arrays(P, D, H, H4, T, N, dtype)
     dc0 = np.empty((P, H, N), dtype=dtype)
-    dweights = np.zeros((P, D + H, H4), dtype=dtype)   # [dkernel; drecurrent_kernel] per block
-    dbias = np.zeros((P, H4), dtype=dtype)
-    dx = np.zeros((P, D, T, N), dtype=dtype)
     need_dx = bool(need_dx)
     run_blocks(P, lambda p: _backward_sequence_block(
         dh_seq[p], dh_last[p], dc_last[p], x[p], h[p], c[p], gates[p], act_c[p], kernel,

@@ -22,7 +22,8 @@ import numpy as np
 from .._jit import njit
 from .._runtime import run_blocks, sum_over_blocks
 from .activations import SIGMOID, TANH, derivative
-from .loops import add_step, apply_activation, block_weight_gradients, copy, project, store_step
+from .loops import (add_step, apply_activation, block_weight_gradients, copy, project,
+                    stacked_gradient_arrays, store_step)
 
 
 @njit
@@ -52,9 +53,7 @@ def _forward_block(xw, recurrent_kernel_t, h0, activation, h):
     a = np.empty((H, N), dtype=xw.dtype)             # the pre-activation
     h_t = np.empty_like(h0)                          # (H, N), contiguous for the product
     copy(h0, h_t)
-    for j in range(h0.shape[0]):                     # h[:, 0, :] = h0
-        for k in range(h0.shape[1]):
-            h[j, 0, k] = h0[j, k]
+    store_step(h, 0, h0)                             # h[:, 0, :] = h0
     for t in range(T):
         np.dot(recurrent_kernel_t, h_t, a)           # recurrent_kernel.T @ h_{t-1}
         add_step(a, xw, t)                          #   + kernel.T @ x_t + bias
@@ -150,10 +149,7 @@ def simple_rnn_backward_sequence(dh_seq, dh_last, x, h, kernel, recurrent_kernel
     P, T, H, N = dh_seq.shape
     D = x.shape[1]
     dtype = h.dtype
-    dh0 = np.empty((P, H, N), dtype=dtype)
-    dweights = np.zeros((P, D + H, H), dtype=dtype)     # [dkernel; drecurrent_kernel] per block
-    dbias = np.zeros((P, H), dtype=dtype)
-    dx = np.zeros((P, D, T, N), dtype=dtype)
+    dweights, dbias, dx, dh0 = stacked_gradient_arrays(P, D, H, H, T, N, dtype)
     need_dx = bool(need_dx)
     run_blocks(P, lambda p: _backward_sequence_block(
         dh_seq[p], dh_last[p], x[p], h[p], kernel, recurrent_kernel, activation, need_dx,
