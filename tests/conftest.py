@@ -14,7 +14,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 @pytest.fixture(scope="session", autouse=True)
 def compile_kernels_side_by_side(request):
-    """Under pytest-xdist (``-n 2``, the default in pyproject.toml), worker gw0 compiles every
+    """Under pytest-xdist (``python -m pytest -q -n 2``), worker gw0 compiles every
     layer's float32 kernels before its first test and gw1 the float64 ones, side by side.
 
     On an empty Numba cache (a fresh clone) the two workers would otherwise both compile the same
