@@ -1,5 +1,44 @@
+import os
+
 import numpy as np
 import pytest
+from hypothesis import settings
+
+# Property tests run Hypothesis's default 100 examples per test in the suite ("ci"). A deeper
+# search on demand: HYPOTHESIS_PROFILE=thorough python -m pytest -q (1,000 examples per test that
+# does not pin its own count).
+settings.register_profile("ci", deadline=None)
+settings.register_profile("thorough", deadline=None, max_examples=1000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compile_kernels_side_by_side(request):
+    """Under pytest-xdist (``python -m pytest -q -n 2``), worker gw0 compiles every
+    layer's float32 kernels before its first test and gw1 the float64 ones, side by side.
+
+    On an empty Numba cache (a fresh clone) the two workers would otherwise both compile the same
+    kernels for their first tests, each paying the full ~35 s; this way each compiles half and
+    loads the other half from the cache. With a warm cache it only loads what the worker's tests
+    load anyway. The two halves go through the layers in opposite orders, so the workers rarely
+    write the same kernel's cache index at the same moment. A worker beyond the second, a run
+    without xdist, and a run of a few test files (under 300 tests: it may need few kernels)
+    compile nothing ahead."""
+    from lstm_np import GRU, LSTM, Dense, Sequential, SimpleRNN
+    from lstm_np._jit import jit_enabled
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker is None or not jit_enabled() or len(request.session.items) < 300:
+        return
+    index, count = int(worker.removeprefix("gw")), int(os.environ["PYTEST_XDIST_WORKER_COUNT"])
+    for dtype in ("float32", "float64")[index::count]:
+        kinds = [LSTM, GRU, SimpleRNN] if dtype == "float32" else [SimpleRNN, GRU, LSTM]
+        layers = [kind(3, return_sequences=k < 2) for k, kind in enumerate(kinds)]
+        model = Sequential([*layers, Dense(1)], dtype=dtype)
+        model.build((2, 2))
+        model.compile(optimizer="adam", loss="mse")
+        x = np.zeros((2, 2, 2), dtype=dtype)
+        model.fit(x, np.zeros((2, 1), dtype=dtype), epochs=1, batch_size=2, verbose=0)
 
 
 @pytest.fixture

@@ -25,19 +25,21 @@ def assert_png(path):
 
 
 def test_compare_smoke_writes_json_markdown_and_chart(tmp_path):
-    run("compare.py", "--smoke", "--peers", "lstm_np", "--out", str(tmp_path))
-    for dataset in ("btc-daily", "btc-15min"):
-        report = json.loads((tmp_path / f"compare_{dataset}.json").read_text())
-        lstm_np = report["results"]["lstm_np"]
-        assert report["smoke"] is True and report["n_train"] > 0
-        assert lstm_np["median_epoch_seconds"] > 0
-        assert lstm_np["median_predict_seconds"] > 0
-        assert lstm_np["test_mae_usd"] > 0
-        assert lstm_np["peak_rss_mb"] > 0
-        assert 0 < lstm_np["import_seconds"] < 60
-        assert lstm_np["first_epoch_overhead_seconds"] is not None
-        assert report["threads"]["requested"] == 2
-        assert report["machine"]["cpu"]
+    # One data set: each costs two memory-probe processes, and the second one (btc-15min) runs
+    # the very same code on another bundled file, which test_data.py loads.
+    run("compare.py", "--smoke", "--dataset", "btc-daily", "--peers", "lstm_np", "--out", str(tmp_path))
+    assert not (tmp_path / "compare_btc-15min.json").exists()
+    report = json.loads((tmp_path / "compare_btc-daily.json").read_text())
+    lstm_np = report["results"]["lstm_np"]
+    assert report["smoke"] is True and report["n_train"] > 0
+    assert lstm_np["median_epoch_seconds"] > 0
+    assert lstm_np["median_predict_seconds"] > 0
+    assert lstm_np["test_mae_usd"] > 0
+    assert lstm_np["peak_rss_mb"] > 0
+    assert 0 < lstm_np["import_seconds"] < 60
+    assert lstm_np["first_epoch_overhead_seconds"] is not None
+    assert report["threads"]["requested"] == 2
+    assert report["machine"]["cpu"]
     table = (tmp_path / "compare.md").read_text()
     assert "| lstm_np |" in table and "Smoke run" in table and "1st-epoch overhead" in table
     assert_png(tmp_path / "compare.png")

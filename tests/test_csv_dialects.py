@@ -252,7 +252,7 @@ def series(draw):
     return pd.date_range(start, periods=n, freq="D"), [c / 100 for c in cents]
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(suppress_health_check=[HealthCheck.too_slow])  # examples: the profile's (conftest.py)
 @given(series(), dialects())
 def test_any_dialect_reads_back_exactly_or_is_refused(tmp_path_factory, data, dialect):
     dates, prices = data
@@ -319,7 +319,6 @@ def test_the_same_mark_cannot_be_decimal_and_thousands(tmp_path):
     assert "both ','" in refused(path, decimal=",", thousands=",")
 
 
-@settings(max_examples=200, deadline=None)
 @given(st.binary(max_size=8).flatmap(lambda prefix: st.tuples(
     st.sampled_from([b"", codecs.BOM_UTF8, codecs.BOM_UTF16_LE, prefix]),
     st.text(alphabet="Date;Close,\t|\n0123456789-/.:' \"$e+", max_size=160))))

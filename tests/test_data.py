@@ -8,7 +8,7 @@ import tempfile
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -257,7 +257,6 @@ def test_same_date_and_price_column(tmp_path):
     assert "both" in message(write(tmp_path, "Date,Close\n2021-01-01,1\n"), column="Date", date_column="Date")
 
 
-@settings(max_examples=150, deadline=None)
 @given(st.text(alphabet="Date,Close\n0123456789-.:$ \"x", max_size=120))
 def test_any_text_loads_or_raises_data_error(text):
     with tempfile.TemporaryDirectory() as tmp:

@@ -404,7 +404,7 @@ def damaged_files(draw):
     return kind, with_extra(data, extra)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(suppress_health_check=[HealthCheck.too_slow])  # examples: the profile's (conftest.py)
 @given(damaged=damaged_files())
 def test_a_damaged_file_is_refused_in_one_sentence_or_still_forecasts_a_number(
         tmp_path_factory, damaged):
