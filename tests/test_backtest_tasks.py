@@ -171,26 +171,34 @@ def test_a_worker_killed_mid_task_loses_nothing(in_process, tmp_path):
 
 
 def test_ctrl_c_cancels_and_shuts_the_cluster_down(tmp_path):
-    jobs = [Job(f"job{k}", seed=k, sleep=30, trace_dir=str(tmp_path)) for k in range(3)]
+    # tasks far longer than the test may take: only the Ctrl-C can end this run early
+    jobs = [Job(f"job{k}", seed=k, sleep=120, trace_dir=str(tmp_path)) for k in range(3)]
+    pressed = []
 
-    def press_ctrl_c_when_both_workers_are_busy():
-        deadline = time.monotonic() + 60
-        while len(os.listdir(tmp_path)) < 2 and time.monotonic() < deadline:
+    def press_ctrl_c_once_the_workers_are_busy():
+        # both workers busy, or (a loaded machine may hand both first tasks to one worker)
+        # one busy for 15 s
+        start = time.monotonic()
+        while time.monotonic() - start < 90:
+            busy = len(os.listdir(tmp_path))
+            if busy >= 2 or (busy == 1 and time.monotonic() - start > 15):
+                break
             time.sleep(0.02)
+        pressed.append(time.monotonic())
         _thread.interrupt_main()          # KeyboardInterrupt in the main thread, as Ctrl-C raises
 
-    presser = threading.Thread(target=press_ctrl_c_when_both_workers_are_busy)
-    start = time.monotonic()
+    presser = threading.Thread(target=press_ctrl_c_once_the_workers_are_busy)
     presser.start()
     try:
         with pytest.raises(KeyboardInterrupt):
             run_tasks(compute, jobs, DATA, workers=2, progress=False)
+        stopped = time.monotonic()
     finally:
         presser.join()
-    assert time.monotonic() - start < 25      # the 30-second tasks were not waited for
+    assert stopped - pressed[0] < 25          # the running 120-second tasks were not waited for
     pids = {int(name.rsplit(".", 1)[1]) for name in os.listdir(tmp_path)}
-    assert len(pids) == 2
-    for pid in pids:                          # every worker process is gone
+    assert 1 <= len(pids) <= 2
+    for pid in pids:                          # every worker process that ran a task is gone
         deadline = time.monotonic() + 10
         while _alive(pid) and time.monotonic() < deadline:
             time.sleep(0.1)
