@@ -20,10 +20,10 @@ def rough_money(value):
 
 def plural(count, noun):
     """``plural(1, "seed")`` -> ``"1 seed"``, ``plural(1200, "row")`` -> ``"1,200 rows"``,
-    ``plural(2, "process")`` -> ``"2 processes"``."""
+    ``plural(2, "process")`` -> ``"2 processes"``, ``plural(2, "epoch")`` -> ``"2 epochs"``."""
     if count == 1:
         return f"{count:,} {noun}"
-    return f"{count:,} {noun}" + ("es" if noun.endswith(("s", "x", "ch", "sh")) else "s")
+    return f"{count:,} {noun}" + ("es" if noun.endswith(("s", "x")) else "s")
 
 
 def format_date(stamp, dates=None):
