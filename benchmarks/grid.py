@@ -380,8 +380,8 @@ def main(argv=None):
               "windows": options.windows, "epochs": options.epochs, "rounds": options.rounds,
               "predict_runs": options.predict_runs, "peers": peers, "missing": missing,
               "worker_threads": {},
-              "options": {k: (str(v) if isinstance(v, Path) else v)
-                          for k, v in asdict(options).items()}, "results": []}
+              "options": {k: _recordable(k, v) for k, v in asdict(options).items()},
+              "results": []}
     points = [Point(u, f, d) for u in options.units for f in options.features
               for d in options.dtypes]
     pythons = {"lstm_np": sys.executable, "torch": options.torch_python}
@@ -418,6 +418,14 @@ def main(argv=None):
     (options.out / "grid.md").write_text(markdown(report) + "\n")
     print(f"wrote {options.out / 'grid.json'} and {options.out / 'grid.md'}")
     return 0
+
+
+def _recordable(key, value):
+    """An option as the report records it: paths as text, and only the name of the torch
+    interpreter — where it lives on the measuring machine is nobody else's business."""
+    if key == "torch_python":
+        return Path(value).name
+    return str(value) if isinstance(value, Path) else value
 
 
 if __name__ == "__main__":
