@@ -57,3 +57,33 @@ def seed_model(seed=0, dtype="float64"):
     from lstm_np import LSTM, Dense, Dropout, Sequential
     return Sequential([LSTM(50, return_sequences=True, input_shape=(60, 1)), Dropout(0.2),
                        LSTM(100), Dropout(0.2), Dense(1)], seed=seed, dtype=dtype)
+
+
+# --- helpers the command-line tests share --------------------------------------------------------
+def calm_walk(n, seed=0):
+    """``n`` daily closes of a calm random walk around $30,000 (small relative moves keep every
+    forecast positive)."""
+    rng = np.random.default_rng(seed)
+    return 30_000 * np.exp(np.cumsum(rng.normal(0, 0.01, n)))
+
+
+def write_price_csv(path, n, seed=0):
+    """A Yahoo-style ``Date,Close`` file of :func:`calm_walk` prices from 2021-01-01."""
+    import pandas as pd
+    pd.DataFrame({"Date": pd.date_range("2021-01-01", periods=n, freq="D").strftime("%Y-%m-%d"),
+                  "Close": calm_walk(n, seed)}).to_csv(path, index=False)
+    return path
+
+
+def run(main, argv, capsys):
+    """Call a command's ``main`` in-process: ``(exit code, stdout, stderr)``."""
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_user_error(code, err):
+    """Exit code 2 and exactly one ``error: ...`` line, never a traceback."""
+    assert code == 2, err
+    assert len(err.strip().splitlines()) == 1, err
+    assert err.startswith("error: ") and "Traceback" not in err

@@ -23,6 +23,7 @@ from lstm_np.forecast.data import load_prices
 from lstm_np.forecast import stats
 from lstm_np.forecast.backtest import CSV_COLUMNS, OUTPUT_FILES, backtest, main
 from test_backtest_tasks import scheduler_and_worker  # noqa: F401  (a fixture)
+from conftest import write_price_csv
 
 TINY = ["--folds", "3", "--test-days", "10", "--window", "5", "--units", "4", "--epochs", "2",
         "--batch-size", "16", "--quiet"]
@@ -34,12 +35,7 @@ FOLD_KEYS = {"fold", "train_start", "train_end", "test_start", "test_end"}
 @pytest.fixture(scope="module")
 def csv(tmp_path_factory):
     """150 days of a calm random walk around $30,000."""
-    rng = np.random.default_rng(0)
-    n = 150
-    path = tmp_path_factory.mktemp("data") / "btc.csv"
-    pd.DataFrame({"Date": pd.date_range("2021-01-01", periods=n, freq="D").strftime("%Y-%m-%d"),
-                  "Close": 30_000 * np.exp(np.cumsum(rng.normal(0, 0.01, n)))}).to_csv(path, index=False)
-    return path
+    return write_price_csv(tmp_path_factory.mktemp("data") / "btc.csv", 150)
 
 
 def run(argv, capsys):

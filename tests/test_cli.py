@@ -18,6 +18,8 @@ from lstm_np.forecast import predict, train
 from lstm_np.models import Sequential
 from lstm_np.forecast.train import OUTPUT_FILES
 
+from conftest import assert_user_error, run
+
 TINY = ["--window", "5", "--test-days", "5", "--epochs", "2", "--units", "4", "--batch-size", "8",
         "--quiet"]
 METRIC_KEYS = {"mae", "rmse", "mape", "naive_mae", "naive_rmse", "naive_mape", "n_train", "n_val",
@@ -39,19 +41,6 @@ def days(n=80, start="2021-01-01"):
 def write_csv(path, frame):
     frame.to_csv(path, index=False)
     return path
-
-
-def run(main, argv, capsys):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def assert_user_error(code, err):
-    assert code == 2
-    assert len(err.strip().splitlines()) == 1, err
-    assert err.startswith("error: ")
-    assert "Traceback" not in err
 
 
 def snapshot(folder):

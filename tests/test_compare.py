@@ -8,12 +8,13 @@ forecasts with predict; a bad flag exits 2 with one ``error: ...`` line and writ
 import json
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from lstm_np.forecast import build_model, compare, model_inputs, predict, train
 from lstm_np.forecast.options import seed_list
 from lstm_np.forecast.train import OUTPUT_FILES
+
+from conftest import assert_user_error, run, write_price_csv
 
 TINY = ["--window", "5", "--test-days", "10", "--epochs", "2", "--units", "4", "--batch-size", "16"]
 ALL = ("lstm", "gru", "rnn", "mlp")
@@ -22,24 +23,7 @@ ALL = ("lstm", "gru", "rnn", "mlp")
 @pytest.fixture(scope="module")
 def csv(tmp_path_factory):
     """120 days of a calm random walk around $30,000."""
-    rng = np.random.default_rng(0)
-    n = 120
-    path = tmp_path_factory.mktemp("data") / "btc.csv"
-    pd.DataFrame({"Date": pd.date_range("2021-01-01", periods=n, freq="D").strftime("%Y-%m-%d"),
-                  "Close": 30_000 * np.exp(np.cumsum(rng.normal(0, 0.01, n)))}).to_csv(path, index=False)
-    return path
-
-
-def run(main, argv, capsys):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def assert_user_error(code, err):
-    assert code == 2
-    assert len(err.strip().splitlines()) == 1, err
-    assert err.startswith("error: ") and "Traceback" not in err
+    return write_price_csv(tmp_path_factory.mktemp("data") / "btc.csv", 120)
 
 
 # ------------------------------------------------------------- comparison ---

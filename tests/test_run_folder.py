@@ -23,6 +23,8 @@ from lstm_np.files import OutputFolderError, output_folder, write_outputs
 from lstm_np.forecast import compare, memory, predict, train
 from lstm_np.models import Sequential
 
+from conftest import assert_user_error, run
+
 TINY = ["--window", "5", "--test-days", "5", "--epochs", "2", "--units", "4", "--batch-size", "8",
         "--quiet"]
 
@@ -38,18 +40,6 @@ def csv(tmp_path):
     pd.DataFrame({"Date": pd.date_range("2021-01-01", periods=80).strftime("%Y-%m-%d"),
                   "Close": prices()}).to_csv(path, index=False)
     return path
-
-
-def run(main, argv, capsys):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def assert_user_error(code, err):
-    assert code == 2, err
-    assert len(err.strip().splitlines()) == 1, err
-    assert err.startswith("error: ") and "Traceback" not in err
 
 
 def snapshot(folder):
