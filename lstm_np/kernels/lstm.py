@@ -90,8 +90,8 @@ def _forward_block(xw, recurrent_kernel_t, h0, c0, activation, recurrent_activat
         apply_activation_inplace(recurrent_activation, o)            # o = σ(z_o)
         c_t, a_t = c[now].reshape(HN), act_c[s].reshape(HN)
         _cell_update(f, c[prev].reshape(HN), i, g, c_t)              # c_t = f * c_{t-1} + i * g
-        copy(c[now], act_c[s])                                       # tanh(c_t), in place on a
-        apply_activation_inplace(activation, a_t)                    # copy: one loop fewer to compile
+        copy(c[now], act_c[s])                                       # a_t = tanh(c_t), computed
+        apply_activation_inplace(activation, a_t)                    #   in place on a copy of c_t
         multiply(o, a_t, h_t.reshape(HN))                            # h_t = o * tanh(c_t)
         store_step(h, t + 1, h_t)
 
