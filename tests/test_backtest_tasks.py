@@ -59,7 +59,7 @@ def fail(job, data):
 
 DATA = np.linspace(0.0, 1.0, 1000)
 # The later tasks are the quicker ones, so on a cluster they finish first.
-JOBS = [Job(f"job{k}", seed=k, sleep=0.4 - 0.1 * k) for k in range(4)]
+JOBS = [Job(f"job{k}", seed=k, sleep=0.2 - 0.05 * k) for k in range(4)]
 
 
 def values(results):
@@ -118,19 +118,16 @@ def scheduler_and_worker():
                                "--no-dashboard"], env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)]
     try:
-        procs.append(subprocess.Popen([dask, "worker", address, "--nthreads", "1", "--nworkers", "1",
+        procs.append(subprocess.Popen([dask, "worker", address, "--nthreads", "1", "--no-nanny",
                                        "--host", "127.0.0.1", "--no-dashboard"], env=env,
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         yield address
     finally:
+        # SIGKILL: a gracefully closing worker waits up to 8 s for its plugins; this one has no
+        # nanny, so no process is left behind
         for proc in reversed(procs):
-            proc.terminate()
-        for proc in reversed(procs):
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            proc.kill()
+            proc.wait()
 
 
 def test_existing_scheduler_gives_the_in_process_results(in_process, scheduler_and_worker):
@@ -143,7 +140,7 @@ def test_existing_scheduler_gives_the_in_process_results(in_process, scheduler_a
 
 
 def test_a_worker_killed_mid_task_loses_nothing(in_process, tmp_path):
-    jobs = [Job(j.key, j.seed, sleep=1.0, trace_dir=str(tmp_path)) for j in JOBS]
+    jobs = [Job(j.key, j.seed, sleep=0.5, trace_dir=str(tmp_path)) for j in JOBS]
     killed = []
 
     def kill_first_worker():
@@ -234,7 +231,7 @@ def test_a_failing_task_raises_its_error():
 
 
 def test_an_unreachable_scheduler_is_a_user_error(monkeypatch):
-    monkeypatch.setattr(tasks_module, "CONNECT_TIMEOUT", 2)
+    monkeypatch.setattr(tasks_module, "CONNECT_TIMEOUT", 0.5)
     with pytest.raises(UserError, match="cannot reach the Dask scheduler"):
         run_tasks(compute, JOBS, DATA, scheduler=f"tcp://127.0.0.1:{free_port()}", progress=False)
 
