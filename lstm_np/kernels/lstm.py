@@ -7,9 +7,10 @@ for speed:
   along the rows, the batch along the columns — so each gate block ``i, f, g, o`` is one
   contiguous run of ``H*N`` numbers. The gate math then runs as a few long, branch-free loops
   that LLVM compiles to SIMD code (short per-row loops of ``H`` would not be);
-* the input projection ``kernel.T @ x_t + bias`` of every timestep is computed once, before the
-  time loop, as one ``(4H, T*N)`` product (one large matrix product instead of T small ones;
-  for a handful of input features, as a plain loop, since BLAS is slow at outer products);
+* the input projection ``kernel.T @ x_t + bias`` of every timestep is computed before the time
+  loop (:func:`.loops.project`: one ``(4H, D) @ (D, N)`` product per step, so a sequence's sums
+  never depend on its place in the batch; for a handful of input features, a plain loop, since
+  BLAS is slow at outer products);
 * each step does one fused ``(4H, H) @ (H, N)`` product for all four gates into preallocated
   memory, with :func:`.loops.dot_skinny` (register tiles, about twice as fast as BLAS for
   these skinny products, and a column's sum never depends on its place); nothing else is
