@@ -95,7 +95,7 @@ def git(*args, repo=bc.REPO):
     out = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True)
     if out.returncode != 0:
         raise RuntimeError(f"git {' '.join(args)} failed: {out.stderr.strip()}")
-    return out.stdout.strip()
+    return out.stdout      # unstripped: a porcelain line may begin with a space
 
 
 def dirty_files(repo=bc.REPO):
@@ -278,7 +278,7 @@ def main(argv=None):
     if absent:
         print(f"{', '.join(absent)} not importable by {Path(args.peers_python).name}: "
               "smoke run without them", flush=True)
-    commit = git("rev-parse", "--short", "HEAD")
+    commit = git("rev-parse", "--short", "HEAD").strip()
     run = {"smoke": args.smoke, "commit": commit, "dirty": dirty, "absent_peers": absent,
            "python": Path(sys.executable).name, "peers_python": Path(args.peers_python).name,
            "command": public_command(argv, args.peers_python), "load_before": bc.loadavg(),
@@ -289,7 +289,7 @@ def main(argv=None):
     run["total_seconds"] = time.perf_counter() - start
     run["load_after"] = bc.loadavg()
     run["finished"] = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
-    run["commit_after"] = git("rev-parse", "--short", "HEAD")
+    run["commit_after"] = git("rev-parse", "--short", "HEAD").strip()
     grid_report = json.loads((args.out / "grid.json").read_text())
     compare_reports = [json.loads((args.out / f"compare_{d}.json").read_text())
                        for d in compare.DATASETS]
