@@ -224,6 +224,9 @@ def markdown(run, grid_report, compare_reports, rows):
     lines = ["# lstm_np benchmarks: grid, cold start and seed model in one run", ""]
     if run["smoke"]:
         lines += ["**Smoke run**: tiny sizes, the numbers say nothing about speed.", ""]
+    elif run["compare_smoke"]:
+        lines += ["**Seed model at smoke size** (`--compare-smoke`): its rows and targets say "
+                  "nothing about speed.", ""]
     tree = ("clean working tree" if not run["dirty"] else
             f"**dirty working tree**: {len(run['dirty'])} changed file(s), `--allow-dirty`")
     lines += [f"- Commit `{run['commit']}`, {tree}"
@@ -279,7 +282,7 @@ def main(argv=None):
         print(f"{', '.join(absent)} not importable by {Path(args.peers_python).name}: "
               "smoke run without them", flush=True)
     commit = git("rev-parse", "--short", "HEAD").strip()
-    run = {"smoke": args.smoke, "commit": commit, "dirty": dirty, "absent_peers": absent,
+    run = {"smoke": args.smoke, "compare_smoke": args.compare_smoke, "commit": commit, "dirty": dirty, "absent_peers": absent,
            "python": Path(sys.executable).name, "peers_python": Path(args.peers_python).name,
            "command": public_command(argv, args.peers_python), "load_before": bc.loadavg(),
            "started": datetime.datetime.now().astimezone().isoformat(timespec="seconds")}
