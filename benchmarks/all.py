@@ -208,7 +208,8 @@ def targets_lines(rows):
              "", "| scope | point | measure | measured | target | |", "|---|---|---|---:|---:|---|"]
     for r in rows:
         lines.append(f"| {r['scope']} | {r['point']} | {r['measure']} "
-                     f"| {grid.fmt(r['value'], '.2f')} | ≤ {r['limit']:g} | {verdict[r['met']]} |")
+                     f"| {grid.fmt(r['value'], '.2f')} | ≤ {r['limit']:g} "
+                     f"| {verdict[r['met']]} |")
     return lines
 
 
@@ -282,7 +283,8 @@ def main(argv=None):
         print(f"{', '.join(absent)} not importable by {Path(args.peers_python).name}: "
               "smoke run without them", flush=True)
     commit = git("rev-parse", "--short", "HEAD").strip()
-    run = {"smoke": args.smoke, "compare_smoke": args.compare_smoke, "commit": commit, "dirty": dirty, "absent_peers": absent,
+    run = {"smoke": args.smoke, "compare_smoke": args.compare_smoke, "commit": commit,
+           "dirty": dirty, "absent_peers": absent,
            "python": Path(sys.executable).name, "peers_python": Path(args.peers_python).name,
            "command": public_command(argv, args.peers_python), "load_before": bc.loadavg(),
            "started": datetime.datetime.now().astimezone().isoformat(timespec="seconds")}

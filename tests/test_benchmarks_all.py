@@ -72,7 +72,8 @@ def test_targets_are_met_at_or_below_the_limits():
 
 def test_targets_flip_to_not_met_just_above_the_limits():
     rows = bench_all.targets(*crafted(0.81, 1.01, 10.5, 0.81, 0.36))
-    assert verdicts(rows) == [("grid", "epoch ÷ torch", False), ("grid", "predict ÷ torch", False),
+    assert verdicts(rows) == [("grid", "epoch ÷ torch", False),
+                              ("grid", "predict ÷ torch", False),
                               ("cold start", "cold − warm (s)", False),
                               ("seed model", "epoch ÷ torch", False),
                               ("seed model", "epoch ÷ keras", False),
