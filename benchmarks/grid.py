@@ -5,8 +5,10 @@ Dropout(0.2) → Dense(1)`` with units ``u1/u2`` of 50/100 (the seed model), 128
 1 and 5 input features; float32 and float64; batch 64, windows of 60 timesteps, Adam, MSE. At
 every point:
 
-* **epoch**: seconds for one epoch over ``--windows`` random windows (reshuffled each epoch), after
-  one untimed warm-up epoch;
+* **epoch**: seconds for one epoch over ``--windows`` random windows in float32 and
+  ``--windows-float64`` in float64 (reshuffled each epoch), after one untimed warm-up epoch —
+  fewer in float64 because PyTorch's float64 CPU LSTM is 70-150x slower than its float32 one, so
+  the float32 count would make every float64 point take many minutes;
 * **predict**: seconds to predict 60 windows in one call, after one untimed call.
 
 Each library runs in its own fresh subprocess (``--torch-python`` may name another interpreter,
@@ -43,6 +45,7 @@ FEATURES = (1, 5)
 DTYPES = ("float32", "float64")
 BATCH_SIZE, TIMESTEPS, PREDICT_WINDOWS = 64, 60, 60
 TARGETS = {"epoch": 0.8, "predict": 1.0}     # lstm_np / torch, issue 11 item 3
+COLD_START_TARGET = 10.0                      # seconds, cold minus warm `lstm_np.train` run
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,7 @@ class Options:
     features: tuple
     dtypes: tuple
     windows: int
+    windows_float64: int
     epochs: int
     rounds: int
     predict_runs: int
@@ -72,6 +76,10 @@ class Options:
     out: Path
     smoke: bool
     seed: int
+
+    def windows_for(self, dtype):
+        """Training windows per epoch at a point of this dtype."""
+        return self.windows_float64 if dtype == "float64" else self.windows
 
 
 def parse_units(text):
@@ -98,7 +106,10 @@ def parse_args(argv=None):
     parser.add_argument("--dtypes", default=",".join(DTYPES),
                         help="comma-separated float32,float64 (default both)")
     parser.add_argument("--windows", type=int, default=2631,
-                        help="training windows per epoch (default 2631)")
+                        help="training windows per epoch in float32 (default 2631)")
+    parser.add_argument("--windows-float64", type=int, default=256,
+                        help="training windows per epoch in float64 (default 256: PyTorch's "
+                             "float64 CPU LSTM is 70-150x slower than float32)")
     parser.add_argument("--epochs", type=int, default=2, help="timed epochs per round (default 2)")
     parser.add_argument("--rounds", type=int, default=3,
                         help="fresh processes per library and point, interleaved (default 3)")
@@ -131,17 +142,19 @@ def parse_args(argv=None):
     if set(dtypes) - set(DTYPES):
         parser.error(f"--dtypes takes float32,float64; got {args.dtypes!r}")
     cold_runs = args.cold_runs if args.cold_runs is not None else (0 if args.smoke else 2)
-    if min(*features, args.windows, args.epochs, args.rounds, args.predict_runs,
-           args.threads) < 1 or cold_runs < 0:
-        parser.error("--features, --windows, --epochs, --rounds, --predict-runs and --threads "
-                     "must be at least 1, --cold-runs at least 0")
+    if min(*features, args.windows, args.windows_float64, args.epochs, args.rounds,
+           args.predict_runs, args.threads) < 1 or cold_runs < 0:
+        parser.error("--features, --windows, --windows-float64, --epochs, --rounds, "
+                     "--predict-runs and --threads must be at least 1, --cold-runs at least 0")
     if args.smoke:
         return Options(peers=peers, units=((8, 8),), features=(1,), dtypes=("float32",),
-                       windows=128, epochs=1, rounds=1, predict_runs=2, cold_runs=cold_runs,
+                       windows=128, windows_float64=128, epochs=1, rounds=1, predict_runs=2,
+                       cold_runs=cold_runs,
                        threads=args.threads, torch_python=args.torch_python, out=args.out,
                        smoke=True, seed=args.seed)
     return Options(peers=peers, units=args.units, features=features, dtypes=dtypes,
-                   windows=args.windows, epochs=args.epochs, rounds=args.rounds,
+                   windows=args.windows, windows_float64=args.windows_float64,
+                   epochs=args.epochs, rounds=args.rounds,
                    predict_runs=args.predict_runs, cold_runs=cold_runs,
                    threads=args.threads, torch_python=args.torch_python, out=args.out,
                    smoke=False, seed=args.seed)
@@ -257,7 +270,8 @@ def repo_env():
 
 def run_worker(python, library, point, options):
     job = {"library": library, "units": point.units, "features": point.features,
-           "dtype": point.dtype, "windows": options.windows, "epochs": options.epochs,
+           "dtype": point.dtype, "windows": options.windows_for(point.dtype),
+           "epochs": options.epochs,
            "predict_runs": options.predict_runs, "threads": options.threads, "seed": options.seed}
     result = subprocess.run([python, str(Path(__file__).resolve()), "--worker", json.dumps(job)],
                             capture_output=True, text=True, env=repo_env())
@@ -314,50 +328,73 @@ def fmt(value, spec):
     return "–" if value is None else format(value, spec)
 
 
+def windows_text(report):
+    """``"2631 random windows (float32), 256 (float64)"``, naming only the dtypes measured."""
+    dtypes = sorted({row["dtype"] for row in report["results"]}) or ["float32"]
+    counts = {d: report["windows_float64"] if d == "float64" else report["windows"]
+              for d in dtypes}
+    return ", ".join(f"{n} ({d})" for d, n in counts.items())
+
+
+def grid_table_lines(report):
+    """The grid as a markdown table, one row per point, with the windows it trained on."""
+    lines = ["| units | features | dtype | windows | lstm_np epoch (s) | torch epoch (s) "
+             "| epoch ratio | lstm_np predict (ms) | torch predict (ms) | predict ratio |",
+             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for row in report["results"]:
+        lines.append(
+            f"| {row['units']} | {row['features']} | {row['dtype']} | {row.get('windows', '–')} "
+            f"| {fmt(row.get('lstm_np_epoch'), '.3f')} | {fmt(row.get('torch_epoch'), '.3f')} "
+            f"| {fmt(row.get('epoch_ratio'), '.2f')} "
+            f"| {fmt(row.get('lstm_np_predict') and row['lstm_np_predict'] * 1e3, '.2f')} "
+            f"| {fmt(row.get('torch_predict') and row['torch_predict'] * 1e3, '.2f')} "
+            f"| {fmt(row.get('predict_ratio'), '.2f')} |")
+    return lines
+
+
+def cold_start_lines(report):
+    """The cold-start table, or one line saying it was not measured."""
+    cold = report.get("cold_start")
+    if not cold:
+        return ["Cold start not measured (`--cold-runs 0`).", ""]
+    return ["`python -m lstm_np.train --epochs 2 --quiet`, seconds of the whole command: "
+            "cold = empty `NUMBA_CACHE_DIR` (first run on a machine), warm = the same cache "
+            "filled (every later run). CPU = user + system seconds of the command, which a "
+            "busy machine inflates less than the wall clock.", "",
+            "| | cold (s) | warm (s) | cold − warm (s) | target |", "|---|---|---|---|---|",
+            f"| wall | {cold['median_cold']:.1f} | {cold['median_warm']:.1f} "
+            f"| {cold['difference']:.1f} | ≤ {COLD_START_TARGET:g} |",
+            f"| CPU | {cold['median_cold_cpu']:.1f} | {cold['median_warm_cpu']:.1f} "
+            f"| {cold['cpu_difference']:.1f} | |", ""]
+
+
+def method_lines(report):
+    """What every point measured, in one bullet list."""
+    return [f"- Random windows of {TIMESTEPS} steps per epoch: {windows_text(report)}; batch "
+            f"{BATCH_SIZE}, Adam, MSE; {report['rounds']} round(s) × {report['epochs']} timed "
+            f"epoch(s) and {report['predict_runs']} predict calls of {PREDICT_WINDOWS} windows "
+            "per library and point, each round a fresh process, libraries interleaved; medians.",
+            "- Threads in the workers: " + "; ".join(
+                f"{lib}: " + ", ".join(f"{k}={v}" for k, v in t.items())
+                for lib, t in report["worker_threads"].items()),
+            f"- Targets (issue 11): epoch ≤ {TARGETS['epoch']}× PyTorch, predict ≤ "
+            f"{TARGETS['predict']}× PyTorch."]
+
+
 def markdown(report):
     lines = ["# lstm_np against PyTorch over model sizes", ""]
     if report["smoke"]:
         lines += ["**Smoke run** (CI size): the numbers say nothing about speed.", ""]
     lines += bc.header_lines(report["machine"], report["versions"], report["threads"],
                              report["blas"])
-    lines += [f"- Load average before / after: {report['load_before']} / {report['load_after']}",
-              f"- {report['windows']} random windows of {TIMESTEPS} steps, batch {BATCH_SIZE}, "
-              f"Adam, MSE; {report['rounds']} round(s) × {report['epochs']} timed epoch(s) and "
-              f"{report['predict_runs']} predict calls of {PREDICT_WINDOWS} windows per library "
-              "and point, each round a fresh process, libraries interleaved; medians.",
-              "- Threads in the workers: " + "; ".join(
-                  f"{lib}: " + ", ".join(f"{k}={v}" for k, v in t.items())
-                  for lib, t in report["worker_threads"].items()),
-              f"- Targets (issue 11): epoch ≤ {TARGETS['epoch']}× PyTorch, predict ≤ "
-              f"{TARGETS['predict']}× PyTorch.", ""]
+    lines += [f"- Load average before / after: {report['load_before']} / {report['load_after']}"]
+    lines += method_lines(report) + [""]
     if report.get("missing"):
         lines += [f"*{report['missing']}*", ""]
-    lines += ["| units | features | dtype | lstm_np epoch (s) | torch epoch (s) | epoch ratio "
-              "| lstm_np predict (ms) | torch predict (ms) | predict ratio |",
-              "|---|---|---|---|---|---|---|---|---|"]
-    for row in report["results"]:
-        lines.append(
-            f"| {row['units']} | {row['features']} | {row['dtype']} "
-            f"| {fmt(row['lstm_np_epoch'], '.3f')} | {fmt(row.get('torch_epoch'), '.3f')} "
-            f"| {fmt(row.get('epoch_ratio'), '.2f')} "
-            f"| {fmt(row['lstm_np_predict'] and row['lstm_np_predict'] * 1e3, '.2f')} "
-            f"| {fmt(row.get('torch_predict') and row['torch_predict'] * 1e3, '.2f')} "
-            f"| {fmt(row.get('predict_ratio'), '.2f')} |")
-    cold = report.get("cold_start")
-    lines += [""]
-    if cold:
-        lines += ["## Cold start", "",
-                  "`python -m lstm_np.train --epochs 2 --quiet`, seconds of the whole command: "
-                  "cold = empty `NUMBA_CACHE_DIR` (first run on a machine), warm = the same cache "
-                  "filled (every later run). CPU = user + system seconds of the command, which a "
-                  "busy machine inflates less than the wall clock.", "",
-                  "| | cold (s) | warm (s) | cold − warm (s) | target |", "|---|---|---|---|---|",
-                  f"| wall | {cold['median_cold']:.1f} | {cold['median_warm']:.1f} "
-                  f"| {cold['difference']:.1f} | ≤ 10 |",
-                  f"| CPU | {cold['median_cold_cpu']:.1f} | {cold['median_warm_cpu']:.1f} "
-                  f"| {cold['cpu_difference']:.1f} | |", ""]
-    else:
-        lines += ["Cold start not measured (`--cold-runs 0`).", ""]
+    lines += grid_table_lines(report) + [""]
+    if report.get("cold_start"):
+        lines += ["## Cold start", ""]
+    lines += cold_start_lines(report)
     return "\n".join(lines)
 
 
@@ -371,13 +408,14 @@ def main(argv=None):
     missing = None
     if "torch" in peers and not torch_available(options.torch_python):
         peers.remove("torch")
-        missing = (f"torch not importable by {options.torch_python} — pass --torch-python (or "
-                   f"{bc.INSTALL_HINT}) to compare; timing lstm_np only")
+        missing = (f"torch not importable by {Path(options.torch_python).name} — pass "
+                   f"--torch-python (or {bc.INSTALL_HINT}) to compare; timing lstm_np only")
         print(missing, flush=True)
     settings, limiter = bc.apply_threads(options.threads, ())
     report = {"smoke": options.smoke, "machine": bc.machine_info(), "versions": bc.versions(()),
               "threads": settings, "blas": bc.blas_info(), "load_before": bc.loadavg(),
-              "windows": options.windows, "epochs": options.epochs, "rounds": options.rounds,
+              "windows": options.windows, "windows_float64": options.windows_float64,
+              "epochs": options.epochs, "rounds": options.rounds,
               "predict_runs": options.predict_runs, "peers": peers, "missing": missing,
               "worker_threads": {},
               "options": {k: _recordable(k, v) for k, v in asdict(options).items()},
@@ -386,7 +424,8 @@ def main(argv=None):
               for d in options.dtypes]
     pythons = {"lstm_np": sys.executable, "torch": options.torch_python}
     for point in points:
-        print(f"{point.label}:", flush=True)
+        print(f"{point.label}, {options.windows_for(point.dtype)} windows:", flush=True)
+        point_start = time.perf_counter()
         times = {lib: {"epoch": [], "predict": []} for lib in peers}
         for r in range(options.rounds):
             order = peers if r % 2 == 0 else peers[::-1]        # who goes first alternates
@@ -399,7 +438,8 @@ def main(argv=None):
                 print(f"  round {r + 1} {lib}: epoch {bc.median(result['epoch_seconds']):.3f} s, "
                       f"predict {bc.median(result['predict_seconds']) * 1e3:.2f} ms", flush=True)
         row = {"units": f"{point.units[0]}/{point.units[1]}", "features": point.features,
-               "dtype": point.dtype, "raw": times}
+               "dtype": point.dtype, "windows": options.windows_for(point.dtype),
+               "wall_seconds": time.perf_counter() - point_start, "raw": times}
         for lib in peers:
             row[f"{lib}_epoch"] = bc.median(times[lib]["epoch"])
             row[f"{lib}_predict"] = bc.median(times[lib]["predict"])

@@ -50,3 +50,19 @@ def test_grid_refuses_a_bad_flag_in_one_line():
     result = subprocess.run([sys.executable, str(GRID), "--units", "50"], capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 2 and "expected pairs like 50/100" in result.stderr
+
+
+def test_grid_trains_float64_on_its_own_window_count(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(GRID), "--peers", "lstm_np", "--units", "8/8", "--features", "1",
+         "--dtypes", "float32,float64", "--windows", "70", "--windows-float64", "65",
+         "--epochs", "1", "--rounds", "1", "--predict-runs", "1", "--cold-runs", "0",
+         "--out", str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((tmp_path / "grid.json").read_text())
+    assert (report["windows"], report["windows_float64"]) == (70, 65)
+    assert [(row["dtype"], row["windows"]) for row in report["results"]] == [
+        ("float32", 70), ("float64", 65)]
+    table = (tmp_path / "grid.md").read_text()
+    assert "| 8/8 | 1 | float32 | 70 |" in table and "| 8/8 | 1 | float64 | 65 |" in table
+    assert "70 (float32), 65 (float64)" in table
