@@ -5,7 +5,7 @@
 The names below are imported on first use (PEP 562), not when the package is: importing the
 layers loads Numba, and ``python -m lstm_np.train --help`` should not wait for it.
 """
-import importlib
+from importlib import import_module as _import_module
 
 # Eager: it needs only NumPy, and the function must shadow its own submodule's name, as it
 # would not if ``import lstm_np.gradcheck`` ran first and bound the module here.
@@ -34,7 +34,7 @@ def __getattr__(name):
     source = _SOURCES.get(name)
     if source is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(source, __name__), name)
+    value = getattr(_import_module(source, __name__), name)
     globals()[name] = value  # later look-ups skip this function
     return value
 

@@ -15,7 +15,7 @@ Modules, from data to commands:
 The commands are not imported here, so ``python -m lstm_np.forecast.train`` runs cleanly, and
 neither is anything else until it is asked for (see ``__getattr__`` below).
 """
-import importlib
+from importlib import import_module as _import_module
 
 # Public name -> the module defining it. Imported on first use (PEP 562): the data modules load
 # pandas and the pipeline loads Numba, which a command's --help should not wait for.
@@ -42,7 +42,7 @@ def __getattr__(name):
     source = _SOURCES.get(name)
     if source is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(source, __name__), name)
+    value = getattr(_import_module(source, __name__), name)
     globals()[name] = value  # later look-ups skip this function
     return value
 

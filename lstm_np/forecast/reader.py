@@ -23,19 +23,18 @@ from __future__ import annotations
 
 import codecs
 import csv
-import http.client
 import io
 import re
 import socket
 import time
-import urllib.request
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-# pandas is imported by the functions that read a table, not here: the commands import this module
-# (for DataError and the flags' choices) to parse their flags, which should not wait for pandas.
+# pandas is imported by the functions that read a table, and urllib by the one that downloads, not
+# here: the commands import this module (for DataError and the flags' choices) to parse their flags,
+# which should not wait for either.
 
 __all__ = ["DEFAULT_TIMEOUT", "DELIMITERS", "DECIMALS", "MAX_PRICE", "THOUSANDS", "DataError", "decode",
            "is_url", "numbers_note", "parse_dates", "parse_numbers", "read_source", "read_table",
@@ -79,6 +78,9 @@ def read_source(path, name, timeout=DEFAULT_TIMEOUT):
 
 
 def _download(url, timeout):
+    import http.client  # with urllib.request, 20 ms of every command's start: only URLs need them
+    import urllib.request
+
     deadline = time.monotonic() + timeout
     request = urllib.request.Request(url, headers={"User-Agent": "lstm_np"})
     chunks = []
