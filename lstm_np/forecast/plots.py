@@ -19,7 +19,6 @@ from .data import source_name
 __all__ = ["plot_backtest", "plot_comparison", "plot_forecast", "plot_future", "plot_loss", "plot_steps"]
 
 
-
 def plot_forecast(dates, true, predicted, naive, title, path, band=None, far=None):
     """Plot true prices, the model's forecast and the naive forecast over the test dates.
 
