@@ -22,9 +22,9 @@ from importlib import import_module as _import_module
 _SOURCES = {
     **dict.fromkeys(["BUNDLED", "DataError", "MinMaxScaler", "PriceSeries", "Split", "describe",
                      "load_prices", "make_windows", "split_series"], ".data"),
-    **dict.fromkeys(["CompareOptions", "DataOptions", "PredictOptions", "TrainingOptions",
-                     "TrainOptions"], ".options"),
-    **dict.fromkeys(["MODELS", "NAMES", "OPTIMIZERS", "build_model", "error_metrics", "evaluate",
+    **dict.fromkeys(["CompareOptions", "DataOptions", "MODELS", "NAMES", "PredictOptions",
+                     "TrainingOptions", "TrainOptions"], ".options"),  # pipeline re-exports MODELS, NAMES
+    **dict.fromkeys(["OPTIMIZERS", "build_model", "error_metrics", "evaluate",
                      "forecast_next", "forecast_windows", "input_shape", "last_value", "load_data",
                      "make_optimizer", "model_inputs", "read_model", "save_model", "train_model"],
                     ".pipeline"),
