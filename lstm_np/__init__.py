@@ -1,16 +1,43 @@
 """lstm_np — an LSTM written from scratch in NumPy, with its hot loops compiled by Numba.
 
 >>> from lstm_np import Sequential, LSTM, Dense, Dropout, Adam, SGD, load_model, gradcheck
+
+The names below are imported on first use (PEP 562), not when the package is: importing the
+layers loads Numba, and ``python -m lstm_np.train --help`` should not wait for it.
 """
-from ._runtime import keep_memory_mapped
-from .callbacks import EarlyStopping
+from importlib import import_module as _import_module
+
+# Eager: it needs only NumPy, and the function must shadow its own submodule's name, as it
+# would not if ``import lstm_np.gradcheck`` ran first and bound the module here.
 from .gradcheck import gradcheck
-from .layers import GRU, LSTM, Dense, Dropout, Layer, SimpleRNN
-from .models import Callback, History, ModelFileError, NonFiniteLossError, Sequential, load_model
-from .optimizers import SGD, Adam
 
 __version__ = "0.1.0"
+
+# Public name -> the module (relative to this package) that defines it.
+_SOURCES = {
+    "Sequential": ".models", "load_model": ".models", "Callback": ".models", "History": ".models",
+    "ModelFileError": ".models", "NonFiniteLossError": ".models",
+    "LSTM": ".layers", "GRU": ".layers", "SimpleRNN": ".layers", "Dense": ".layers",
+    "Dropout": ".layers", "Layer": ".layers",
+    "Adam": ".optimizers", "SGD": ".optimizers",
+    "EarlyStopping": ".callbacks",
+    "keep_memory_mapped": "._runtime",
+}
 
 __all__ = ["Sequential", "LSTM", "GRU", "SimpleRNN", "Dense", "Dropout", "Adam", "SGD",
            "load_model", "gradcheck", "Layer", "Callback", "History", "ModelFileError",
            "NonFiniteLossError", "EarlyStopping"]
+
+
+def __getattr__(name):
+    """Import the module defining ``name`` the first time ``lstm_np.name`` is asked for."""
+    source = _SOURCES.get(name)
+    if source is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(_import_module(source, __name__), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_SOURCES))

@@ -36,8 +36,6 @@ import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from ._jit import HAVE_NUMBA, jit_enabled
-
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
 MMAP_THRESHOLD_MAX = 32 * 1024 * 1024       # glibc's ceiling for M_MMAP_THRESHOLD on 64 bits
 TRIM_THRESHOLD = 1024 * 1024 * 1024
@@ -47,6 +45,8 @@ def kernel_threads():
     """How many threads the compiled kernels run on: ``NUMBA_NUM_THREADS`` (default: the
     cores), or what ``numba.set_num_threads`` set if it was called. The number changes only
     the speed, never a result (see :func:`run_blocks`)."""
+    from ._jit import HAVE_NUMBA  # here, not at the top: the commands import this module to parse flags
+
     if not HAVE_NUMBA:
         return 1
     import numba
@@ -126,6 +126,8 @@ def run_blocks(P, block):
     next block not yet taken until none is left. Without the JIT (plain Python holds the GIL,
     so threads would only add overhead) the blocks run one after another.
     """
+    from ._jit import jit_enabled
+
     threads = min(kernel_threads(), P)
     if threads <= 1 or not jit_enabled():
         for p in range(P):

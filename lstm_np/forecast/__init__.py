@@ -12,17 +12,40 @@ Modules, from data to commands:
 * :mod:`.cli` and the commands :mod:`.train`, :mod:`.predict`, :mod:`.compare`, :mod:`.backtest`
   (``python -m lstm_np.train`` or ``python -m lstm_np.forecast.train``, and so on).
 
-The commands are not imported here, so ``python -m lstm_np.forecast.train`` runs cleanly.
+The commands are not imported here, so ``python -m lstm_np.forecast.train`` runs cleanly, and
+neither is anything else until it is asked for (see ``__getattr__`` below).
 """
-from .data import (BUNDLED, DataError, MinMaxScaler, PriceSeries, Split, describe, load_prices,
-                   make_windows, split_series)
-from .options import CompareOptions, DataOptions, PredictOptions, TrainingOptions, TrainOptions
-from .pipeline import (MODELS, NAMES, OPTIMIZERS, build_model, error_metrics, evaluate, forecast_next,
-                       forecast_windows, input_shape, last_value, load_data, make_optimizer,
-                       model_inputs, read_model, save_model, train_model)
+from importlib import import_module as _import_module
+
+# Public name -> the module defining it. Imported on first use (PEP 562): the data modules load
+# pandas and the pipeline loads Numba, which a command's --help should not wait for.
+_SOURCES = {
+    **dict.fromkeys(["BUNDLED", "DataError", "MinMaxScaler", "PriceSeries", "Split", "describe",
+                     "load_prices", "make_windows", "split_series"], ".data"),
+    **dict.fromkeys(["CompareOptions", "DataOptions", "MODELS", "NAMES", "PredictOptions",
+                     "TrainingOptions", "TrainOptions"], ".options"),  # pipeline re-exports MODELS, NAMES
+    **dict.fromkeys(["OPTIMIZERS", "build_model", "error_metrics", "evaluate",
+                     "forecast_next", "forecast_windows", "input_shape", "last_value", "load_data",
+                     "make_optimizer", "model_inputs", "read_model", "save_model", "train_model"],
+                    ".pipeline"),
+}
 
 __all__ = ["BUNDLED", "CompareOptions", "DataError", "DataOptions", "MODELS", "MinMaxScaler", "NAMES",
            "OPTIMIZERS", "PredictOptions", "PriceSeries", "Split", "TrainOptions", "TrainingOptions",
            "build_model", "describe", "error_metrics", "evaluate", "forecast_next", "forecast_windows",
            "input_shape", "last_value", "load_data", "load_prices", "make_optimizer", "make_windows",
            "model_inputs", "read_model", "save_model", "split_series", "train_model"]
+
+
+def __getattr__(name):
+    """Import the module defining ``name`` the first time ``lstm_np.forecast.name`` is asked for."""
+    source = _SOURCES.get(name)
+    if source is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(_import_module(source, __name__), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_SOURCES))

@@ -29,18 +29,15 @@ import time
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-import pandas as pd
 
 from ..files import RunFolder, output_folder, write_json, write_outputs, write_text
-from ..models import NonFiniteLossError
 from . import stats
 from .cli import UserError, command
 from .data import DataError, describe, load_prices, reading_options, source_name
 from .folds import Fold, fold_seed, fold_split, make_folds
 from .memory import check_memory
 from .format import format_date, format_step, median_step, money, plural
-from .options import BacktestOptions, TrainOptions, build_parser, parse
-from .pipeline import NAMES, calibrate, forecast_spec, jsonable, train_model, warm_up
+from .options import NAMES, BacktestOptions, TrainOptions, build_parser, parse
 from .targets import interval_bounds, target_lag
 from .plots import plot_backtest
 from .tasks import run_tasks
@@ -103,6 +100,9 @@ def run_fold(task, series):
     bounds, or None), ``epochs`` and ``train_seconds``; or with ``error`` (one sentence) if the
     training diverged.
     """
+    from ..models import NonFiniteLossError
+    from .pipeline import calibrate, forecast_spec, train_model
+
     options = replace(task.options, model=task.model, seed=fold_seed(task.seed, task.fold.fold),
                       quiet=True)
     split = fold_split(series, task.fold, options.window, options.val_split, options.target,
@@ -173,6 +173,10 @@ def backtest(options=None, series=None, *, progress=True, say=None, **overrides)
     >>> result.report["models"]["mlp"]["verdict"]                              # doctest: +SKIP
     'not distinguishable from naive (DM p = 0.412)'
     """
+    # The pipeline loads Numba and pandas: imported here, not with the module, so that the
+    # command's --help and flag errors come back at once.
+    from .pipeline import jsonable, warm_up
+
     start = time.perf_counter()
     opts = replace(options or BacktestOptions(), **overrides)
     say = say or (lambda *a, **k: None)
@@ -251,6 +255,8 @@ def forecast_table(opts, series, folds, splits, tasks, results):
     """One row per (model, fold, seed, date), in that order: :data:`CSV_COLUMNS`. With a horizon
     H > 1, one row per (model, fold, seed, step, date): ``date`` is the day forecast ``step``
     steps after its origin, and ``naive`` the price at that origin."""
+    import pandas as pd
+
     by_task = {(t.model, t.fold.fold, t.seed): r["y_pred"] for t, r in zip(tasks, results)}
     frames = []
     for kind in opts.models:
@@ -393,6 +399,8 @@ def fold_table(report):
 def describe_window(report):
     """One test window in words: ``"30 days"`` for daily prices, ``"96 prices 0:15:00 apart"``
     for 15-minute ones."""
+    import pandas as pd
+
     n, step = report["options"]["test_days"], report["step_seconds"]
     if step == 86400:
         return plural(n, "day")

@@ -21,10 +21,9 @@ import threading
 from .. import files
 from .._runtime import keep_memory_mapped
 from ..files import OutputFolderError
-from ..models import ModelFileError, NonFiniteLossError
-from .data import DataError
+from .reader import DataError
 
-__all__ = ["USER_ERRORS", "ArgumentParser", "HelpFormatter", "UserError", "command", "one_sentence"]
+__all__ = ["ArgumentParser", "HelpFormatter", "UserError", "command", "is_user_error", "one_sentence"]
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
@@ -35,7 +34,17 @@ class UserError(Exception):
     """A mistake the user can fix (a flag value, an output folder), phrased as one sentence."""
 
 
-USER_ERRORS = (UserError, DataError, ModelFileError, NonFiniteLossError, OutputFolderError)
+def is_user_error(err):
+    """Whether ``err`` is a mistake the user can fix: a :class:`UserError`, a ``DataError``, an
+    ``OutputFolderError``, or the model module's ``ModelFileError`` or ``NonFiniteLossError``.
+
+    The model module is not imported to ask: it loads Numba, which a ``--help`` or a bad flag
+    should not wait for, and its errors cannot have been raised if it was never imported.
+    """
+    if isinstance(err, (UserError, DataError, OutputFolderError)):
+        return True
+    models = sys.modules.get(__package__.rpartition(".")[0] + ".models")  # lstm_np.models
+    return models is not None and isinstance(err, (models.ModelFileError, models.NonFiniteLossError))
 
 
 def one_sentence(err):
@@ -74,7 +83,7 @@ def command(run):
                 print("interrupted; nothing was saved" if saved is None
                       else f"interrupted after the run was saved in {saved}", file=sys.stderr)
                 return EXIT_INTERRUPTED
-            if isinstance(err, USER_ERRORS):
+            if is_user_error(err):
                 print(f"error: {one_sentence(err)}", file=sys.stderr)
                 return EXIT_USER_ERROR
             if isinstance(err, SystemExit):  # argparse's --help; our parser never exits on errors

@@ -26,14 +26,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..files import output_folder, write_json, write_outputs, write_text
-from ..models import NonFiniteLossError
 from .cli import UserError, command
 from .data import source_name
 from .format import format_date, money, plural
-from .options import CompareOptions, TrainOptions, build_parser, parse
-from .pipeline import (NAMES, best_epoch, calibrate, error_metrics, forecast_spec, jsonable, last_value,
-                       load_data, train_model, windows_line)
-from .pipeline import warm_up as pipeline_warm_up
+from .options import NAMES, CompareOptions, TrainOptions, build_parser, parse
 from .targets import interval_bounds
 from .plots import plot_comparison
 from .tasks import run_tasks
@@ -68,6 +64,9 @@ def main(argv=None):
     """Run the command line; returns the exit code (0 ok, 2 user error, 130 interrupted)."""
     opts = parse_args(argv)
     out = output_folder(opts.out, opts.force, prefix="compare-")
+    # The pipeline loads pandas and Numba: imported once the flags and the folder are known good.
+    from .pipeline import error_metrics, jsonable, load_data, windows_line
+
     say = (lambda *a, **k: None) if opts.quiet else print
     series, split = load_data(opts, say)
     dates = series.dates
@@ -106,6 +105,8 @@ def main(argv=None):
 
 def warm_up(opts, split, say):
     """Fit each network one epoch on one batch, so Numba's compile (or cache load) is not timed."""
+    from .pipeline import warm_up as pipeline_warm_up
+
     say("warming up the kernels (Numba compile or cache load, not timed)...", flush=True)
     pipeline_warm_up([opts.run(kind, 0) for kind in opts.models], split)
 
@@ -132,6 +133,9 @@ def run_task(task, split):
 def train_one(options, split, verbose=False):
     """One (model, seed) run: its errors in dollars (every horizon step pooled), training
     seconds, best epoch and, with ``--interval``, its intervals' test coverage; or why it failed."""
+    from ..models import NonFiniteLossError
+    from .pipeline import best_epoch, calibrate, error_metrics, forecast_spec, last_value, train_model
+
     run = {"model": options.model, "seed": options.seed}
     try:
         model, _, history, predicted = train_model(options, split, summary=verbose, verbose=int(verbose))

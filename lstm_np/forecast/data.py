@@ -11,6 +11,7 @@ one sentence that says what is wrong and what would work; the CLI prints it.
 
 from __future__ import annotations
 
+import datetime
 import importlib.resources
 import numbers
 import os
@@ -18,7 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
+
+# pandas is imported by the functions that build tables, not here: the commands import this module
+# to parse their flags (--dataset's choices), which should not wait for pandas.
 
 from .format import file_name, format_date, format_step, median_step, plural, rough_money
 from .reader import (DEFAULT_TIMEOUT, MAX_PRICE, DataError, is_url, numbers_note, parse_dates,
@@ -35,7 +38,7 @@ BUNDLED = {"btc-daily": "BTC-USD-1-DAY.csv", "btc-15min": "BTC-USD-15-MIN.csv"}
 PRICE_COLUMNS = ("Close", "close", "Adj Close", "Price")
 DATE_COLUMNS = ("Date", "date", "day", "Datetime", "timestamp")
 MAX_MISSING = 0.5
-_DAY = pd.Timedelta(days=1)
+_DAY = datetime.timedelta(days=1)  # equal to pd.Timedelta(days=1), without importing pandas
 # The options that say how a file is read (flags of DataOptions and PredictOptions).
 READING_OPTIONS = ("decimal", "thousands", "date_format", "delimiter", "timeout")
 
@@ -155,6 +158,8 @@ def load_prices(source=None, column=None, date_column=None, features=None, *, de
     >>> s.dates[0].date(), len(s.prices)
     (datetime.date(2020, 1, 1), 666)
     """
+    import pandas as pd
+
     source = "btc-daily" if source is None else source
     frame, name, notes = _read_csv(source, delimiter=delimiter, timeout=timeout)
     price_col = _find_column(frame, column, PRICE_COLUMNS, name, "price", "--column")
@@ -222,6 +227,8 @@ def _add_features(series, frame, wanted, dates, good, name, decimal=None, thousa
     """Put the ``wanted`` columns of ``frame`` on ``series`` as :attr:`PriceSeries.features`,
     cleaned like its prices: rows aligned to its dates (last duplicate kept), missing or
     non-positive values interpolated in time, at most half of them missing."""
+    import pandas as pd
+
     names = ("close", *(str(f).strip().lower() for f in wanted if str(f).strip().lower() != "close"))
     lowered = {str(c).strip().lower(): c for c in reversed(list(frame.columns))}
     missing = [f for f in names[1:] if f not in lowered]

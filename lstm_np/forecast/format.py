@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import os
 
-import pandas as pd
+# pandas is imported by the two date helpers that need it: money() and plural() serve commands
+# that never touch a date, and importing this module should not load pandas.
 
 __all__ = ["format_date", "format_step", "file_name", "median_step", "money", "plural", "rough_money"]
 
@@ -31,6 +32,8 @@ def format_date(stamp, dates=None):
 
     ``dates`` (the whole index) decides, so a daily series prints every date the same way.
     """
+    import pandas as pd
+
     dates = pd.DatetimeIndex([stamp] if dates is None else dates)
     midnight = bool((dates == dates.normalize()).all()) and dates.tz is None
     stamp = pd.Timestamp(stamp)
@@ -40,6 +43,8 @@ def format_date(stamp, dates=None):
 def median_step(dates):
     """The series' usual step between prices as a ``pandas.Timedelta`` (1 day for daily data;
     0 for fewer than two dates)."""
+    import pandas as pd
+
     dates = pd.DatetimeIndex(dates)
     return (dates[1:] - dates[:-1]).median() if len(dates) > 1 else pd.Timedelta(0)
 

@@ -27,12 +27,18 @@ from dataclasses import MISSING, dataclass, field, fields
 from .cli import ArgumentParser
 from .data import BUNDLED
 from .reader import DEFAULT_TIMEOUT, DECIMALS, THOUSANDS
-from .pipeline import MODELS, OPTIMIZERS
 from .targets import FEATURES, STRATEGIES, TARGETS
 
-__all__ = ["BacktestOptions", "CompareOptions", "DataOptions", "PredictOptions", "TrainOptions",
-           "TrainingOptions", "build_parser", "comma_ints", "feature_list", "fraction", "model_list",
-           "option", "parse", "positive_float", "positive_int", "seed_list"]
+__all__ = ["MODELS", "NAMES", "OPTIMIZER_NAMES", "BacktestOptions", "CompareOptions", "DataOptions",
+           "PredictOptions", "TrainOptions", "TrainingOptions", "build_parser", "comma_ints",
+           "feature_list", "fraction", "model_list", "option", "parse", "positive_float",
+           "positive_int", "seed_list"]
+
+# The --model and --optimizer values. They are named here, not beside the classes they stand for
+# in .pipeline, so that parsing flags does not import the layers (and with them Numba).
+MODELS = ("lstm", "gru", "rnn", "mlp")  # mlp: Dense(u, relu) -> Dropout per --units value
+NAMES = {"lstm": "LSTM", "gru": "GRU", "rnn": "SimpleRNN", "mlp": "MLP"}  # as reports write them
+OPTIMIZER_NAMES = ("adam", "sgd")
 
 GROUPS = {"data": "data", "training": "model and training", "statistics": "statistics",
           "run": "where the trainings run", "output": "output"}
@@ -241,7 +247,7 @@ class TrainingOptions(DataOptions):
                             help="dropout rate after each of those layers, in [0, 1)")
     epochs: int = option(50, "--epochs", group="training", type=positive_int, help="training epochs")
     batch_size: int = option(64, "--batch-size", group="training", type=positive_int, help="batch size")
-    optimizer: str = option("adam", "--optimizer", group="training", choices=sorted(OPTIMIZERS),
+    optimizer: str = option("adam", "--optimizer", group="training", choices=OPTIMIZER_NAMES,
                             help="optimizer")
     learning_rate: float | None = option(
         None, "--learning-rate", group="training", type=positive_float, metavar="LR",

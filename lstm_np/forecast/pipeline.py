@@ -31,6 +31,7 @@ from .data import (BUNDLED, DataError, MinMaxScaler, describe, load_prices, read
                    split_series)
 from .format import format_date, median_step
 from .memory import check_memory
+from .options import MODELS, NAMES
 from .targets import ForecastSpec, conformal_widths, feature_values, interval_bounds, to_prices
 
 __all__ = ["MODELS", "NAMES", "OPTIMIZERS", "best_epoch", "build_model", "calibrate",
@@ -40,9 +41,9 @@ __all__ = ["MODELS", "NAMES", "OPTIMIZERS", "best_epoch", "build_model", "calibr
            "save_model", "step_metrics", "train_model", "warm_up", "windows_line"]
 
 # Recurrent layer per --model value; each is stacked as RNN(u) -> Dropout for every --units value.
+# MODELS (these and mlp, Dense(u, relu) -> Dropout on the flat window) and NAMES are defined with
+# the flags in .options and re-exported here; OPTIMIZERS' keys are options.OPTIMIZER_NAMES.
 RECURRENT = {"lstm": LSTM, "gru": GRU, "rnn": SimpleRNN}
-MODELS = (*RECURRENT, "mlp")  # mlp: Dense(u, relu) -> Dropout per --units value, on the flat window
-NAMES = {"lstm": "LSTM", "gru": "GRU", "rnn": "SimpleRNN", "mlp": "MLP"}
 OPTIMIZERS = {"adam": Adam, "sgd": SGD}
 
 

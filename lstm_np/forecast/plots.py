@@ -2,7 +2,9 @@
 comparison of several models' errors, and a backtest's folds.
 
 Figures are drawn with matplotlib's Agg canvas directly (no ``pyplot``, so no GUI backend and
-no global figure state), rendered into memory and written atomically.
+no global figure state), rendered into memory and written atomically. matplotlib (and pandas) are
+imported when the first figure is drawn, not with this module: the commands import it before
+they parse their flags, and ``--help`` should not wait for matplotlib.
 """
 from __future__ import annotations
 
@@ -10,19 +12,11 @@ import io
 import textwrap
 
 import numpy as np
-import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
-from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from ..files import write_bytes
 from .data import source_name
 
 __all__ = ["plot_backtest", "plot_comparison", "plot_forecast", "plot_future", "plot_loss", "plot_steps"]
-
-# "\\$": a plain "$" pair would switch matplotlib's text into math mode.
-_DOLLARS = FuncFormatter(lambda value, _: f"\\${value:,.0f}")
 
 
 def plot_forecast(dates, true, predicted, naive, title, path, band=None, far=None):
@@ -47,7 +41,7 @@ def plot_forecast(dates, true, predicted, naive, title, path, band=None, far=Non
     true, predicted, naive = (np.asarray(a, dtype=np.float64).ravel() for a in (true, predicted, naive))
     mae = float(np.mean(np.abs(predicted - true)))
     naive_mae = float(np.mean(np.abs(naive - true)))
-    fig = Figure(figsize=(10, 5), layout="constrained")
+    fig = _figure(10, 5)
     ax = fig.add_subplot()
     ax.plot(dates, true, color="black", linewidth=2, label="true price")
     step1 = "" if far is None else ", 1 step ahead"
@@ -75,14 +69,14 @@ def plot_steps(metrics, title, path):
     mae = np.asarray(metrics["mae_by_step"], dtype=np.float64)
     naive = np.asarray(metrics["naive_mae_by_step"], dtype=np.float64)
     steps = np.arange(1, len(mae) + 1)
-    fig = Figure(figsize=(8, 4.5), layout="constrained")
+    fig = _figure(8, 4.5)
     ax = fig.add_subplot()
     ax.plot(steps, mae, marker="o", color="tab:blue", label="model")
     ax.plot(steps, naive, marker="s", linestyle="--", color="tab:orange",
             label="naive: the last observed price")
     ax.set_xticks(steps)
     ax.set_xlabel("steps ahead")
-    ax.yaxis.set_major_formatter(_DOLLARS)
+    ax.yaxis.set_major_formatter(_dollars())
     ax.set_ylabel("test MAE (USD)")
     ax.set_ylim(0, max(mae.max(), naive.max()) * 1.15)
     ax.grid(True, alpha=0.3)
@@ -100,7 +94,7 @@ def plot_steps(metrics, title, path):
 
 def plot_future(dates, prices, future_dates, forecast, low, high, level, title, path):
     """The recent prices and the forecast beyond them with its interval fan (predict --plot)."""
-    fig = Figure(figsize=(10, 5), layout="constrained")
+    fig = _figure(10, 5)
     ax = fig.add_subplot()
     ax.plot(dates, prices, color="black", linewidth=1.5, label="observed price")
     # Join the fan to the last observed price, so it starts where the data ends.
@@ -127,8 +121,10 @@ def plot_loss(history, path):
     path : str or os.PathLike
         Where to write the PNG.
     """
+    from matplotlib.ticker import MaxNLocator
+
     logs = getattr(history, "history", history)
-    fig = Figure(figsize=(8, 4.5), layout="constrained")
+    fig = _figure(8, 4.5)
     ax = fig.add_subplot()
     for key, style in (("loss", "-"), ("val_loss", "--")):
         values = np.asarray(logs.get(key, []), dtype=np.float64)
@@ -164,7 +160,7 @@ def plot_comparison(report, title, path):
     means = [s["mae_mean"] for s in models]
     sds = [s["mae_sd"] or 0.0 for s in models]
     naive = report["naive"]["mae"]
-    fig = Figure(figsize=(8, 4.5), layout="constrained")
+    fig = _figure(8, 4.5)
     ax = fig.add_subplot()
     x = np.arange(len(models))
     ax.bar(x, means, yerr=sds, capsize=6, color="tab:blue", alpha=0.8, label="model: mean ± sd over seeds")
@@ -174,7 +170,7 @@ def plot_comparison(report, title, path):
     ax.axhline(naive, color="tab:orange", linestyle="--", linewidth=1.5,
                label=f"naive: yesterday's price (\\${naive:,.0f})")
     ax.set_xticks(x, [s["name"] for s in models])
-    ax.yaxis.set_major_formatter(_DOLLARS)
+    ax.yaxis.set_major_formatter(_dollars())
     ax.set_ylabel("test MAE (USD)")
     ax.set_ylim(0, max([naive] + [m + s for m, s in zip(means, sds)]) * 1.15)
     ax.grid(True, axis="y", alpha=0.3)
@@ -203,7 +199,9 @@ def plot_backtest(series, folds, report, forecasts, path):
     path : str or os.PathLike
         Where to write the PNG.
     """
-    fig = Figure(figsize=(11, 8), layout="constrained")
+    import pandas as pd
+
+    fig = _figure(11, 8)
     top, bottom = fig.subplots(2, 1, height_ratios=[3, 2])
     context = max(0, folds[0].test_start - folds[0].test_days)  # one window of history first
     top.plot(series.dates[context:], series.prices[context:], color="black", linewidth=1.5,
@@ -229,12 +227,27 @@ def plot_backtest(series, folds, report, forecasts, path):
     bottom.plot(x, [report["naive"]["mae_by_fold"][str(k)] for k in x], color="black", marker="o",
                 linestyle="--", linewidth=1.2, label="naive (tomorrow = today)")
     bottom.set_xticks(x, [f"{k}\n{report['folds'][k - 1]['test_start']}" for k in x], fontsize=8)
-    bottom.yaxis.set_major_formatter(_DOLLARS)
+    bottom.yaxis.set_major_formatter(_dollars())
     bottom.set_ylabel("MAE (USD)")
     bottom.set_xlabel("fold (first test day)")
     bottom.grid(True, axis="y", alpha=0.3)
     bottom.legend(loc="best", fontsize=9)
     _save(fig, path)
+
+
+def _figure(width, height):
+    """A figure of ``width`` x ``height`` inches with matplotlib's constrained layout."""
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def _dollars():
+    """A tick formatter writing ``$60,123``."""
+    from matplotlib.ticker import FuncFormatter
+
+    # "\\$": a plain "$" pair would switch matplotlib's text into math mode.
+    return FuncFormatter(lambda value, _: f"\\${value:,.0f}")
 
 
 def _wrap(title, width=100):
@@ -244,16 +257,20 @@ def _wrap(title, width=100):
 
 def _price_axes(ax, fontsize=None):
     """Dates along x, dollars up y, a light grid and the legend: every price chart's frame."""
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+
     locator = AutoDateLocator()
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
-    ax.yaxis.set_major_formatter(_DOLLARS)
+    ax.yaxis.set_major_formatter(_dollars())
     ax.set_ylabel("price (USD)")
     ax.grid(True, alpha=0.3)
     ax.legend(loc="best", fontsize=fontsize)
 
 
 def _save(fig, path):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     buffer = io.BytesIO()
     FigureCanvasAgg(fig).print_png(buffer)
     write_bytes(path, buffer.getvalue())

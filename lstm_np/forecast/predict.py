@@ -16,13 +16,11 @@ import math
 import sys
 
 import numpy as np
-import pandas as pd
 
 from .cli import command
 from .data import load_prices, reading_options, source_name
 from .format import format_date, format_step, median_step, money, rough_money
 from .options import PredictOptions, build_parser, parse
-from .pipeline import forecast_future, model_spec, read_model
 from .targets import feature_values
 from .plots import plot_future
 
@@ -51,6 +49,11 @@ def parse_args(argv=None):
 def main(argv=None):
     """Run the command line; returns the exit code (0 ok, 2 user error, 130 interrupted)."""
     opts = parse_args(argv)
+    # Reading the model loads Numba and the data pandas: imported once the flags are known good.
+    import pandas as pd
+
+    from .pipeline import forecast_future, model_spec, read_model
+
     model, extra, _, _ = read_model(opts.model)
     spec = model_spec(extra)
     reading = reading_options(opts)
@@ -114,6 +117,8 @@ def input_notes(series, spec, extra):
     """What makes this forecast less trustworthy than the test period's: inputs outside the
     range the scalers saw in training (train says the same of test prices), or data whose step
     differs from the training data's (a daily model on 15-minute prices)."""
+    import pandas as pd
+
     notes = []
     columns = np.asarray(series.inputs, dtype=np.float64)[-(spec.window + spec.lag):]
     for j, (name, scaler) in enumerate(zip(spec.features, spec.scalers)):

@@ -23,17 +23,18 @@ from __future__ import annotations
 
 import codecs
 import csv
-import http.client
 import io
 import re
 import socket
 import time
-import urllib.request
 import warnings
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
+
+# pandas is imported by the functions that read a table, and urllib by the one that downloads, not
+# here: the commands import this module (for DataError and the flags' choices) to parse their flags,
+# which should not wait for either.
 
 __all__ = ["DEFAULT_TIMEOUT", "DELIMITERS", "DECIMALS", "MAX_PRICE", "THOUSANDS", "DataError", "decode",
            "is_url", "numbers_note", "parse_dates", "parse_numbers", "read_source", "read_table",
@@ -77,6 +78,9 @@ def read_source(path, name, timeout=DEFAULT_TIMEOUT):
 
 
 def _download(url, timeout):
+    import http.client  # with urllib.request, 20 ms of every command's start: only URLs need them
+    import urllib.request
+
     deadline = time.monotonic() + timeout
     request = urllib.request.Request(url, headers={"User-Agent": "lstm_np"})
     chunks = []
@@ -161,6 +165,8 @@ def sniff_delimiter(text, name, delimiter=None):
 
 def read_table(data, name, delimiter=None):
     """``(frame, notes)``: every column as text, the header stripped, decided once per file."""
+    import pandas as pd
+
     text, encoding_note = decode(data, name)
     if not text.strip():
         raise DataError(f"{name} is empty; it needs a header row such as Date,Close and data rows.")
@@ -272,6 +278,8 @@ def parse_numbers(column, name="", label="", decimal=None, thousands=None):
 
 
 def _convert(values, fit, decimal, thousands):
+    import pandas as pd
+
     text = values.where(fit, "")
     if thousands is not None:
         text = text.str.replace(thousands, "", regex=False)
@@ -303,6 +311,8 @@ def parse_dates(column, name="", label="", date_format=None):
     strictly ordered series is taken — if none or several do, :class:`DataError` names
     ``--date-format``. Timestamps with a UTC offset beside ones without are refused.
     """
+    import pandas as pd
+
     text = column.astype(str).str.strip()
     present = text != ""
     values = text[present]
@@ -363,12 +373,16 @@ def _same(a, b):
 
 
 def _full(parsed, present):
+    import pandas as pd
+
     out = pd.Series(pd.NaT, index=present.index, dtype=parsed.dtype)
     out[present.to_numpy()] = parsed.to_numpy()
     return out
 
 
 def _to_datetime(values, fmt):
+    import pandas as pd
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         try:
@@ -378,6 +392,8 @@ def _to_datetime(values, fmt):
 
 
 def _epoch_dates(values):
+    import pandas as pd
+
     numbers_ = pd.to_numeric(values, errors="coerce")
     if numbers_.between(19000101, 21001231).all():  # 20211027: a yyyymmdd date, not 1970
         ymd = pd.to_datetime(numbers_.astype("Int64").astype("string"), format="%Y%m%d", errors="coerce")

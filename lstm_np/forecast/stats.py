@@ -31,7 +31,9 @@ import math
 from typing import NamedTuple
 
 import numpy as np
-from scipy import stats
+
+# scipy.stats is imported by the two tests that use it, not here: importing it takes longer than a
+# command's --help should.
 
 __all__ = ["DirectionResult", "DMResult", "diebold_mariano", "direction", "error_metrics",
            "mase", "mase_scale", "verdict"]
@@ -141,6 +143,8 @@ def direction(y_true, y_pred, last, confidence=0.95):
     DirectionResult
         With ``n == 0`` the accuracy, interval and p-value are NaN.
     """
+    from scipy import stats
+
     y_true, y_pred = _pair(y_true, y_pred)
     last = _floats(last, "last")
     if last.shape != y_true.shape:
@@ -196,6 +200,8 @@ def diebold_mariano(y_true, y_pred, baseline, h=1, loss="squared"):
         ``stat`` and ``pvalue`` are NaN when the test is undefined: fewer than two days, or loss
         differences that do not vary (for instance a forecast equal to the baseline every day).
     """
+    from scipy import stats
+
     y_true, y_pred = _pair(y_true, y_pred)
     baseline = _floats(baseline, "baseline")
     if baseline.shape != y_true.shape:

@@ -30,8 +30,6 @@ from .cli import command
 from .data import source_name
 from .format import money
 from .options import TrainOptions, build_parser, parse
-from .pipeline import (calibrate, evaluate, forecast_spec, load_data, save_model, train_model,
-                       windows_line)
 from .plots import plot_forecast, plot_loss, plot_steps
 from .targets import interval_bounds
 
@@ -71,6 +69,9 @@ def main(argv=None):
     """Run the command line; returns the exit code (0 ok, 2 user error, 130 interrupted)."""
     opts = parse_args(argv)
     out = output_folder(opts.out, opts.force)
+    # The pipeline loads pandas and Numba: imported once the flags and the folder are known good.
+    from .pipeline import calibrate, evaluate, forecast_spec, load_data, train_model, windows_line
+
     say = (lambda *a: None) if opts.quiet else print
     series, split = load_data(opts, say)
     say(f"{windows_line(split, series)}; scaler fitted on training prices only")
@@ -157,6 +158,8 @@ def history_rows(history):
 
 def output_writers(opts, model, series, split, predicted, history, metrics, spec=None):
     """File name -> a function writing it, in :data:`OUTPUT_FILES` order (then ``steps.png``)."""
+    from .pipeline import save_model
+
     rows = history_rows(history)
     horizon = metrics.get("horizon", 1)
     what = "" if horizon == 1 else f", {horizon}-step {getattr(opts, 'strategy', 'direct')}"
