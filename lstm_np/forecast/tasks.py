@@ -234,7 +234,11 @@ def _client(workers, scheduler):
         # each worker starts (also when they restart a killed one); os.environ is restored below.
         with dask.config.set({"distributed.nanny.pre-spawn-environ": spawn_env}):
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                   host="127.0.0.1", dashboard_address=None,
+                                   host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                                   # no dashboard, and the scheduler's HTTP routes on a free
+                                   # port (with no address they take 8787, which another
+                                   # cluster on this machine may hold)
+                                   scheduler_kwargs={"dashboard": False},
                                    silence_logs=logging.ERROR)
             try:
                 client = Client(cluster, set_as_default=False)
