@@ -45,6 +45,14 @@ def test_all_smoke_writes_one_report_with_every_section(tmp_path):
     compare_reports = [json.loads((tmp_path / f"compare_{d}.json").read_text())
                        for d in ("btc-daily", "btc-15min")]
     assert summary["targets"] == bench_all.targets(grid_report, compare_reports)
+    # grid.py and compare.py ran for real (their own smoke tests need no run of their own)
+    assert grid_report["smoke"] is True and len(grid_report["results"]) == 1
+    row = grid_report["results"][0]
+    assert (row["units"], row["features"], row["dtype"]) == ("8/8", 1, "float32")
+    assert row["lstm_np_epoch"] > 0 and row["lstm_np_predict"] > 0
+    assert "Smoke run" in (tmp_path / "grid.md").read_text()
+    for compare_report in compare_reports:
+        assert compare_report["results"]["lstm_np"]["median_epoch_seconds"] > 0
     assert summary["commit"] in report and summary["total_seconds"] > 0
 
 

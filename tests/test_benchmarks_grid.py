@@ -26,18 +26,6 @@ def has_torch(python):
     return subprocess.run([python, "-c", "import torch"], capture_output=True).returncode == 0
 
 
-def test_grid_smoke_times_lstm_np_and_writes_json_and_markdown(tmp_path):
-    run_grid("--peers", "lstm_np", "--out", str(tmp_path))
-    report = json.loads((tmp_path / "grid.json").read_text())
-    assert report["smoke"] is True and len(report["results"]) == 1
-    row = report["results"][0]
-    assert (row["units"], row["features"], row["dtype"]) == ("8/8", 1, "float32")
-    assert row["lstm_np_epoch"] > 0 and row["lstm_np_predict"] > 0
-    table = (tmp_path / "grid.md").read_text()
-    assert "| 8/8 | 1 | float32 |" in table and "Smoke run" in table
-    assert "Cold start not measured" in table
-
-
 @pytest.mark.skipif(not has_torch(TORCH_PYTHON), reason=f"torch not importable by {TORCH_PYTHON}")
 def test_grid_smoke_compares_with_torch(tmp_path):
     run_grid("--torch-python", TORCH_PYTHON, "--out", str(tmp_path))
