@@ -71,6 +71,14 @@ def test_compare_with_chosen_seeds_and_one_model_is_quiet(tmp_path, csv, capsys)
     assert "[1/1]" not in stdout and "| MLP 4 |" in stdout
 
 
+def test_beyond_one_step_the_naive_row_names_the_origins_price(tmp_path, csv, capsys):
+    out = tmp_path / "h3"
+    code, stdout, err = run(compare.main, ["--csv", csv, *TINY, "--models", "mlp", "--seeds", "1",
+                                           "--horizon", "3", "--quiet", "--out", out], capsys)
+    assert code == 0, err
+    assert "| naive (the origin's price) |" in stdout and "tomorrow = today" not in stdout
+
+
 def test_runs_are_repeatable_for_a_seed(tmp_path, csv, capsys):
     reports = []
     for name in ("a", "b"):

@@ -36,7 +36,7 @@ from .cli import UserError, command
 from .data import DataError, describe, load_prices, reading_options, source_name
 from .folds import Fold, fold_seed, fold_split, make_folds
 from .memory import check_memory
-from .format import format_date, format_step, median_step, money, plural
+from .format import format_date, format_step, median_step, money, naive_name, plural
 from .options import NAMES, BacktestOptions, TrainOptions, build_parser, parse
 from .targets import interval_bounds, target_lag
 from .plots import plot_backtest
@@ -376,7 +376,7 @@ def results_table(report):
             row += " – |" if m.get("coverage") is None else f" {100 * m['coverage']:.1f}% |"
         rows.append(row)
     n = report["naive"]
-    name = "naive (tomorrow = today)" if report["options"]["horizon"] == 1 else "naive (the origin's price)"
+    name = naive_name(report["options"]["horizon"])
     rows.append(f"| {name} | {money(n['mae'])} | {money(n['rmse'])} | "
                 f"{n['mape']:.2f}% | {n['mase']:.3f} | – | – | – |" + (" – |" if covered else ""))
     return "\n".join(rows)

@@ -28,7 +28,7 @@ import numpy as np
 from ..files import output_folder, write_json, write_outputs, write_text
 from .cli import UserError, command
 from .data import source_name
-from .format import format_date, money, plural
+from .format import format_date, money, naive_name, plural
 from .options import NAMES, CompareOptions, TrainOptions, build_parser, parse
 from .targets import interval_bounds
 from .plots import plot_comparison
@@ -88,13 +88,14 @@ def main(argv=None):
               "n_train": len(split.x_train), "n_val": len(split.x_val), "n_test": len(split.x_test),
               "source": series.source, "column": series.column, "n_prices": len(series.prices),
               "data_notes": series.notes + split.notes, "naive": naive, "models": summary,
-              "best": best_model(summary), "verdict": verdict(summary, naive), "runs": runs,
+              "best": best_model(summary), "verdict": verdict(summary, naive, opts.horizon),
+              "runs": runs,
               "options": jsonable(opts),
               "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
                           "platform": platform.platform()}}
     title = (f"{source_name(series.source)} {series.column}, test {report['test_start']} to "
              f"{report['test_end']} ({report['n_test']} forecasts)")
-    table = markdown_table(summary, naive)
+    table = markdown_table(summary, naive, opts.horizon)
     print(f"\n{title}; mean ± sd over seeds {','.join(map(str, opts.seeds))}:\n")
     print(table)
     print("\n" + report["verdict"])
@@ -186,7 +187,7 @@ def best_model(summary):
     return min(done, key=lambda k: summary[k]["mae_mean"]) if done else None
 
 
-def verdict(summary, naive):
+def verdict(summary, naive, horizon=1):
     """One plain sentence: which model had the lowest mean MAE, and did it beat the naive forecast."""
     best = best_model(summary)
     if best is None:
@@ -200,11 +201,12 @@ def verdict(summary, naive):
                 f"{100 * (1 - s['mae_ratio']):.1f}%, in {seeds} seeds.")
     worse = (f"{100 * (s['mae_ratio'] - 1):.1f}% higher" if s["mae_ratio"] < 2
              else f"{s['mae_ratio']:.1f} times as high")
-    return (f"{head} but did not beat the naive forecast (tomorrow = today, "
+    what = "tomorrow = today" if horizon == 1 else "the origin's price at every step"
+    return (f"{head} but did not beat the naive forecast ({what}, "
             f"${money(naive['mae'])}): its mean MAE is {worse}, and it beat it in {seeds} seeds.")
 
 
-def markdown_table(summary, naive):
+def markdown_table(summary, naive, horizon=1):
     """The comparison as a markdown table, naive forecast last."""
     def pm(entry, key, fmt):
         mean, sd = entry[f"{key}_mean"], entry[f"{key}_sd"]
@@ -220,7 +222,7 @@ def markdown_table(summary, naive):
         rows.append(f"| {s['name']} {','.join(map(str, s['units']))} | {pm(s, 'mae', money)} | "
                     f"{pm(s, 'rmse', money)} | {ratio('mae')} | {ratio('rmse')} | "
                     f"{pm(s, 'train_seconds', lambda v: f'{v:.2f}')} | {s['n_runs']}{failed} |")
-    rows.append(f"| naive (tomorrow = today) | {money(naive['mae'])} | {money(naive['rmse'])} | "
+    rows.append(f"| {naive_name(horizon)} | {money(naive['mae'])} | {money(naive['rmse'])} | "
                 f"1.000 | 1.000 | – | – |")
     return "\n".join(rows)
 

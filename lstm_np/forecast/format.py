@@ -6,7 +6,8 @@ import os
 # pandas is imported by the two date helpers that need it: money() and plural() serve commands
 # that never touch a date, and importing this module should not load pandas.
 
-__all__ = ["format_date", "format_step", "file_name", "median_step", "money", "plural", "rough_money"]
+__all__ = ["format_date", "format_step", "file_name", "median_step", "money", "naive_name", "plural",
+           "rough_money"]
 
 
 def money(value):
@@ -25,6 +26,12 @@ def plural(count, noun):
     if count == 1:
         return f"{count:,} {noun}"
     return f"{count:,} {noun}" + ("es" if noun.endswith(("s", "x")) else "s")
+
+
+def naive_name(horizon):
+    """What the naive forecast is, in a table: tomorrow = today for one step ahead; beyond it,
+    every step of the horizon is the last price seen at the forecast's origin."""
+    return "naive (tomorrow = today)" if horizon == 1 else "naive (the origin's price)"
 
 
 def format_date(stamp, dates=None):
