@@ -461,11 +461,15 @@ def main(argv=None):
 
 
 def _recordable(key, value):
-    """An option as the report records it: paths as text, and only the name of the torch
-    interpreter — where it lives on the measuring machine is nobody else's business."""
+    """An option as the report records it: only the name of the torch interpreter — where it
+    lives on the measuring machine is nobody else's business — and an output folder inside the
+    repository relative to it."""
     if key == "torch_python":
         return Path(value).name
-    return str(value) if isinstance(value, Path) else value
+    if isinstance(value, Path):
+        value = value.resolve()
+        return str(value.relative_to(bc.REPO) if value.is_relative_to(bc.REPO) else value)
+    return value
 
 
 if __name__ == "__main__":
