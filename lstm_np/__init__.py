@@ -5,7 +5,8 @@
 The names below are imported on first use (PEP 562), not when the package is: importing the
 layers loads Numba, and ``python -m lstm_np.train --help`` should not wait for it.
 """
-from importlib import import_module as _import_module
+
+from ._lazy import lazy_attributes as _lazy_attributes
 
 # Eager: it needs only NumPy, and the function must shadow its own submodule's name, as it
 # would not if ``import lstm_np.gradcheck`` ran first and bound the module here.
@@ -28,16 +29,4 @@ __all__ = ["Sequential", "LSTM", "GRU", "SimpleRNN", "Dense", "Dropout", "Adam",
            "load_model", "gradcheck", "Layer", "Callback", "History", "ModelFileError",
            "NonFiniteLossError", "EarlyStopping"]
 
-
-def __getattr__(name):
-    """Import the module defining ``name`` the first time ``lstm_np.name`` is asked for."""
-    source = _SOURCES.get(name)
-    if source is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(_import_module(source, __name__), name)
-    globals()[name] = value  # later look-ups skip this function
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_SOURCES))
+__getattr__, __dir__ = _lazy_attributes(__name__, _SOURCES, globals())

@@ -15,7 +15,7 @@ Modules, from data to commands:
 The commands are not imported here, so ``python -m lstm_np.forecast.train`` runs cleanly, and
 neither is anything else until it is asked for (see ``__getattr__`` below).
 """
-from importlib import import_module as _import_module
+from .._lazy import lazy_attributes as _lazy_attributes
 
 # Public name -> the module defining it. Imported on first use (PEP 562): the data modules load
 # pandas and the pipeline loads Numba, which a command's --help should not wait for.
@@ -36,16 +36,4 @@ __all__ = ["BUNDLED", "CompareOptions", "DataError", "DataOptions", "MODELS", "M
            "input_shape", "last_value", "load_data", "load_prices", "make_optimizer", "make_windows",
            "model_inputs", "read_model", "save_model", "split_series", "train_model"]
 
-
-def __getattr__(name):
-    """Import the module defining ``name`` the first time ``lstm_np.forecast.name`` is asked for."""
-    source = _SOURCES.get(name)
-    if source is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(_import_module(source, __name__), name)
-    globals()[name] = value  # later look-ups skip this function
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_SOURCES))
+__getattr__, __dir__ = _lazy_attributes(__name__, _SOURCES, globals())
