@@ -55,7 +55,7 @@ def full_run(csv, tmp_path_factory):
 def test_backtest_writes_every_output_with_the_named_columns_and_keys(full_run):
     assert sorted(os.listdir(full_run)) == sorted(OUTPUT_FILES)
     forecasts = pd.read_csv(full_run / "forecasts.csv")
-    assert tuple(forecasts.columns) == CSV_COLUMNS
+    assert tuple(forecasts.columns) == (*CSV_COLUMNS, "low", "high")  # --interval 0.9 by default
     assert len(forecasts) == 4 * 3 * 2 * 10            # models x folds x seeds x days
     assert list(forecasts["model"].unique()) == ["lstm", "gru", "rnn", "mlp"]
     report = json.loads((full_run / "backtest.json").read_text())
@@ -232,7 +232,8 @@ def test_a_horizon_is_scored_at_every_step_and_tested_at_the_last(csv, tmp_path,
                           "--out", tmp_path / "h"], capsys)
     assert code == 0, err
     forecasts = pd.read_csv(tmp_path / "h" / "forecasts.csv", dtype={"date": str})
-    assert tuple(forecasts.columns) == ("model", "fold", "seed", "step", "date", "y_true", "y_pred", "naive")
+    assert tuple(forecasts.columns) == ("model", "fold", "seed", "step", "date", "y_true", "y_pred", "naive",
+                                      "low", "high")
     assert len(forecasts) == 3 * 2 * 3 * 8       # folds x seeds x steps x (10 - 3 + 1) origins
     prices = load_prices(str(csv))
     position = {d: k for k, d in enumerate(prices.dates.strftime("%Y-%m-%d"))}

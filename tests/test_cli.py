@@ -204,7 +204,7 @@ def test_cleaning_is_reported(tmp_path, capsys):
     assert code == 0, err
     assert "sorted by date" in stdout
     assert "1 duplicate date dropped" in stdout
-    assert "missing prices interpolated" in stdout
+    assert "missing prices filled with the price before it" in stdout
     assert "calendar gap" in stdout
     assert "Epoch 2/2" in stdout and "val_loss" in stdout  # fit's progress line
     assert "Total params" in stdout  # the model summary

@@ -108,16 +108,16 @@ def test_duplicate_dates_keep_the_last_row(tmp_path):
 
 
 @pytest.mark.parametrize("bad", ["", "null", "NaN", "0", "-5", "n/a", "abc"])
-def test_missing_and_non_positive_prices_are_interpolated(tmp_path, bad):
+def test_missing_and_non_positive_prices_take_the_price_before_them(tmp_path, bad):
     s = load_prices(write(tmp_path, f"Date,Close\n2021-01-01,10\n2021-01-02,{bad}\n2021-01-03,30\n"))
-    assert s.prices.tolist() == [10.0, 20.0, 30.0]
-    assert s.notes == ["1 missing price interpolated"]
+    assert s.prices.tolist() == [10.0, 10.0, 30.0]
+    assert s.notes == ["1 missing price filled with the price before it"]
 
 
-def test_interpolation_is_in_time_not_in_rows(tmp_path):
-    # The gap is one day before and three days after the missing row: time weighting gives 175, not 250.
+def test_a_filled_price_never_uses_a_later_one(tmp_path):
+    # Forward fill, not interpolation: the price after the gap (400) must not reach it.
     s = load_prices(write(tmp_path, "Date,Close\n2021-01-01,100\n2021-01-02,\n2021-01-05,400\n"))
-    assert s.prices[1] == pytest.approx(175.0)
+    assert s.prices.tolist() == [100.0, 100.0, 400.0]
 
 
 def test_leading_and_trailing_missing_prices_are_dropped(tmp_path):
@@ -160,11 +160,11 @@ def test_bundled_daily_btc():
     s = load_prices()
     assert len(s.prices) == 666  # 2020-01-01..2021-10-27 inclusive, no day missing
     assert s.dates[0] == pd.Timestamp("2020-01-01") and s.dates[-1] == pd.Timestamp("2021-10-27")
-    assert s.notes == ["4 missing prices interpolated"]
+    assert s.notes == ["4 missing prices filled with the price before it"]
     assert s.source == "btc-daily" and s.column == "Close"
     assert np.isfinite(s.prices).all() and (s.prices > 0).all()
     k = s.dates.get_loc(pd.Timestamp("2020-04-17"))  # one of the null rows
-    assert s.prices[k] == pytest.approx((s.prices[k - 1] + s.prices[k + 1]) / 2)
+    assert s.prices[k] == s.prices[k - 1]
     assert describe(s) == "BTC-USD-1-DAY.csv: 666 daily prices from 2020-01-01 to 2021-10-27 (Close)"
     assert load_prices("btc-daily").prices.tolist() == s.prices.tolist()
 

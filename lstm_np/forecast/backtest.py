@@ -17,8 +17,9 @@ Each (model, fold, seed) training is one task of :func:`lstm_np.forecast.tasks.r
 in-process, on ``--workers N`` local processes, or on an existing Dask cluster (``--scheduler``),
 with the same ``forecasts.csv`` bit for bit.
 
-Outputs in ``--out``: ``forecasts.csv`` (every forecast: enough to recompute every statistic, with
-each fold's MASE scale in ``backtest.json``), ``backtest.json``, ``backtest.md`` and
+Outputs in ``--out``: ``forecasts.csv`` (every forecast and, with ``--interval``, its run's interval
+``low`` to ``high``: enough to recompute every statistic, with each fold's MASE scale in
+``backtest.json``), ``backtest.json``, ``backtest.md`` and
 ``backtest.png``, written atomically once every task is done; an interrupted or failed run writes
 none of them.
 """
@@ -222,50 +223,46 @@ def backtest(options=None, series=None, *, progress=True, say=None, **overrides)
     report["step_seconds"] = float(median_step(dates).total_seconds())
     report["n_prices"], report["data_notes"] = len(series.prices), list(series.notes)
     report["train_seconds"] = float(sum(r["train_seconds"] for r in results))
-    report["interval"] = opts.interval
+    report["interval"] = opts.interval if "low" in forecasts else 0.0
     for kind, entry in report["models"].items():
-        runs = [(t, r) for t, r in zip(tasks, results) if t.model == kind]
-        entry["train_seconds"] = float(sum(r["train_seconds"] for _, r in runs))
-        entry["coverage"] = coverage([(r["low"], r["high"], splits[t.fold.fold - 1].test_paths)
-                                      for t, r in runs])
+        entry["train_seconds"] = float(sum(r["train_seconds"] for t, r in zip(tasks, results)
+                                           if t.model == kind))
     report["options"] = jsonable(opts)
     report["seconds"] = time.perf_counter() - start
     return Backtest(opts, report, forecasts, series, folds)
 
 
-def coverage(intervals):
-    """Share of test prices inside their run's interval, pooled over every (fold, seed) run that
-    has intervals (``[(low, high, true), ...]``, ``low`` None without one); None if none has."""
-    inside = [((low <= true) & (true <= high)).ravel() for low, high, true in intervals
-              if low is not None]
-    return float(np.mean(np.concatenate(inside))) if inside else None
-
-
-def columns(horizon):
-    """forecasts.csv's columns: :data:`CSV_COLUMNS`, and ``step`` after ``seed`` for a horizon."""
-    return CSV_COLUMNS if horizon == 1 else (*CSV_COLUMNS[:3], "step", *CSV_COLUMNS[3:])
+def columns(horizon, interval=False):
+    """forecasts.csv's columns: :data:`CSV_COLUMNS`, ``step`` after ``seed`` for a horizon, and
+    ``low`` and ``high`` (each run's own interval around its ``y_pred``) with intervals."""
+    names = CSV_COLUMNS if horizon == 1 else (*CSV_COLUMNS[:3], "step", *CSV_COLUMNS[3:])
+    return (*names, "low", "high") if interval else names
 
 
 def forecast_table(opts, series, folds, splits, tasks, results):
     """One row per (model, fold, seed, date), in that order: :data:`CSV_COLUMNS`. With a horizon
     H > 1, one row per (model, fold, seed, step, date): ``date`` is the day forecast ``step``
-    steps after its origin, and ``naive`` the price at that origin."""
+    steps after its origin, and ``naive`` the price at that origin. With intervals (every run
+    calibrated some), ``low`` and ``high`` bound each run's own forecast."""
     import pandas as pd
 
-    by_task = {(t.model, t.fold.fold, t.seed): r["y_pred"] for t, r in zip(tasks, results)}
+    by_task = {(t.model, t.fold.fold, t.seed): r for t, r in zip(tasks, results)}
+    interval = all(r["low"] is not None for r in results)
     frames = []
     for kind in opts.models:
         for fold, split in zip(folds, splits):
             origins = len(split.test_last)
             for seed in opts.seeds:
+                run = by_task[kind, fold.fold, seed]
                 for step in range(1, opts.horizon + 1):
                     days = [format_date(d, series.dates) for d in split.test_dates[step - 1:step - 1 + origins]]
                     frames.append(pd.DataFrame({
                         "model": kind, "fold": fold.fold, "seed": seed, "step": step, "date": days,
                         "y_true": split.test_paths[:, step - 1],
-                        "y_pred": by_task[kind, fold.fold, seed][:, step - 1],
-                        "naive": split.test_last}))
-    return pd.concat(frames, ignore_index=True)[list(columns(opts.horizon))]
+                        "y_pred": run["y_pred"][:, step - 1], "naive": split.test_last,
+                        **({"low": run["low"][:, step - 1], "high": run["high"][:, step - 1]}
+                           if interval else {})}))
+    return pd.concat(frames, ignore_index=True)[list(columns(opts.horizon, interval))]
 
 
 def forecasts_csv(forecasts):
@@ -282,7 +279,8 @@ def seed_mean(forecasts, kind):
     """The model's forecast per (fold, [step,] date): the mean over seeds.
 
     Returns ``(frame, per_seed, seeds)``: one row per (fold, [step,] date), in the table's order,
-    with fold, [step,] date, y_true, naive and y_pred (the mean); the ``(n_seeds, n_rows)``
+    with fold, [step,] date, y_true, naive and y_pred (the mean), and with intervals ``low`` and
+    ``high``, the means of the seeds' bounds (the mean forecast's interval); the ``(n_seeds, n_rows)``
     array of each seed's forecasts; and the seeds, sorted.
     """
     rows = forecasts[forecasts["model"] == kind]
@@ -291,6 +289,10 @@ def seed_mean(forecasts, kind):
     first = rows[rows["seed"] == seeds[0]].reset_index(drop=True)
     keys = [c for c in ("fold", "step", "date", "y_true", "naive") if c in first]
     frame = first[keys].assign(y_pred=per_seed.mean(axis=0))
+    for bound in ("low", "high"):  # the mean forecast's interval: the seeds' bounds, averaged
+        if bound in rows:
+            frame[bound] = np.mean([rows[rows["seed"] == s][bound].to_numpy(np.float64)
+                                    for s in seeds], axis=0)
     if "step" not in frame:
         frame["step"] = 1
     return frame, per_seed, seeds
@@ -329,6 +331,7 @@ def summarise(opts, forecasts, scales):
             "mae_by_seed": {str(s): stats.error_metrics(y_true, p)["mae"] for s, p in zip(seeds, per_seed)},
             "mae_by_fold": {str(k): stats.error_metrics(g["y_true"], g["y_pred"])["mae"]
                             for k, g in frame.groupby("fold", sort=True)},
+            **coverage(frame, rows=forecasts[forecasts["model"] == kind]),
             "name": NAMES[kind], "direction_hits": direction.hits, "direction_n": direction.n,
             "direction_flat_days": direction.n_flat, "dm_mean_loss_difference": dm.mean_diff,
             "n_days": len(y_true)}
@@ -346,6 +349,18 @@ def summarise(opts, forecasts, scales):
                                         for s in tests]
     return {"models": models, "naive": naive, "dm_loss": opts.dm_loss, "dm_step": horizon,
             "alpha": ALPHA, "seeds": list(opts.seeds), "forecast": "mean over seeds"}
+
+
+def coverage(frame, rows):
+    """Interval coverage of one model, recomputable from forecasts.csv: ``coverage``, the share
+    of test prices inside the interval of the scored forecast (the mean over seeds, its bounds
+    the means of the seeds' bounds: ``frame`` from :func:`seed_mean`), and ``coverage_of_runs``,
+    the share inside each (fold, seed) run's own interval (``rows``), pooled; both None without
+    intervals."""
+    if "low" not in frame:
+        return {"coverage": None, "coverage_of_runs": None}
+    inside = lambda f: float(np.mean((f["low"] <= f["y_true"]) & (f["y_true"] <= f["high"])))
+    return {"coverage": inside(frame), "coverage_of_runs": inside(rows)}
 
 
 # ----------------------------------------------------------------------- reports ---
@@ -445,9 +460,11 @@ def markdown(report):
             f"degrees of freedom (R's forecast::dm.test); positive means larger errors than naive. "
             f"Verdicts at the {report['alpha']:g} level."
             + ("" if all(m.get("coverage") is None for m in report["models"].values()) else
-               f" Interval coverage: the share of test prices inside their run's own split-conformal "
-               f"{100 * report['interval']:g}% interval, calibrated on its fold's validation windows, "
-               f"pooled over folds and seeds.")
+               f" Interval coverage: the share of test prices inside the {100 * report['interval']:g}% "
+               f"interval of the scored forecast (the mean over seeds; its bounds are the means of the "
+               f"seeds' split-conformal bounds, each calibrated on its fold's validation windows); "
+               f"forecasts.csv holds each run's own bounds (low, high), and backtest.json also the "
+               f"share inside them (coverage_of_runs).")
             + "\n\n"
             + step_section(report) +
             f"## MAE by fold\n\n{fold_table(report)}\n\n"

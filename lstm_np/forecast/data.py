@@ -209,9 +209,9 @@ def load_prices(source=None, column=None, date_column=None, features=None, *, de
         notes.append(f"{plural(first + len(prices) - 1 - last, 'leading/trailing missing price')} dropped")
         prices = prices.iloc[first:last + 1]
     inner = int(prices.isna().sum())
-    if inner:
-        prices = prices.interpolate(method="time")
-        notes.append(f"{plural(inner, 'missing price')} interpolated")
+    if inner:  # from the past only: a test price must not leak into the training days before it
+        prices = prices.ffill()
+        notes.append(f"{plural(inner, 'missing price')} filled with the price before it")
 
     gaps = _count_gaps(prices.index)
     if gaps:
@@ -225,8 +225,9 @@ def load_prices(source=None, column=None, date_column=None, features=None, *, de
 
 def _add_features(series, frame, wanted, dates, good, name, decimal=None, thousands=None):
     """Put the ``wanted`` columns of ``frame`` on ``series`` as :attr:`PriceSeries.features`,
-    cleaned like its prices: rows aligned to its dates (last duplicate kept), missing or
-    non-positive values interpolated in time, at most half of them missing."""
+    cleaned like its prices, from the past only: rows aligned to its dates (last duplicate
+    kept), leading rows without every value dropped, a missing or non-positive value replaced
+    by the one before it, at most half of them missing."""
     import pandas as pd
 
     names = ("close", *(str(f).strip().lower() for f in wanted if str(f).strip().lower() != "close"))
@@ -248,9 +249,23 @@ def _add_features(series, frame, wanted, dates, good, name, decimal=None, thousa
             raise DataError(f"{name}: {gaps} of {len(table)} values in column {lowered[f]!r} are "
                             "missing or not positive numbers; at most half may be, so check the "
                             "file or leave it out of --features.")
-        if gaps:  # ends are filled with the nearest value: interpolation cannot reach them
-            table[f] = table[f].interpolate(method="time").bfill().ffill()
-            series.notes.append(f"{plural(gaps, f'missing {f} value')} filled in")
+    # Rows before every input has a value are dropped (a value from a later row would leak the
+    # future into them); later gaps take the value before them, as the prices do.
+    first = int(np.argmax(table.notna().all(axis=1).to_numpy()))
+    if first:
+        if len(table) - first < 2:
+            raise DataError(f"{name}: the --features columns have fewer than 2 rows with every "
+                            "value present; check the file or leave them out of --features.")
+        series.notes.append(f"{plural(first, 'leading row')} dropped: "
+                            f"{', '.join(f for f in names[1:] if table[f].iloc[:first].isna().any())} "
+                            "starts later than the prices")
+        table = table.iloc[first:]
+        series.dates, series.prices = series.dates[first:], series.prices[first:]
+    for f in names[1:]:
+        gaps = int(table[f].isna().sum())
+        if gaps:
+            table[f] = table[f].ffill()
+            series.notes.append(f"{plural(gaps, f'missing {f} value')} filled with the value before it")
     series.features = np.column_stack([series.prices, table.to_numpy(dtype=np.float64)])
     series.feature_names = names
 
@@ -473,7 +488,8 @@ def split_series(series, window=60, test_days=60, val_split=0.1, target="price",
     at prediction time). Everything before the first test target is training
     data: the scalers are fitted on it alone, training windows are cut from it
     alone, and the last ``val_split`` of those windows (chronologically, as
-    Keras's ``validation_split``) become the validation set.
+    Keras's ``validation_split``) become the validation set — for a horizon H > 1
+    without its first H - 1 windows, whose targets overlap the last training window's.
 
     With ``horizon`` H each window is an origin followed by H targets: training
     windows end H steps before the test period at the latest, and the test
@@ -539,12 +555,15 @@ def split_series(series, window=60, test_days=60, val_split=0.1, target="price",
     if n_fit < 1:
         raise DataError(f"val_split={val_split} leaves no training windows out of {len(x)}; "
                         "use a smaller --val-split.")
+    # The last training window's targets run horizon - 1 steps past its first target: the
+    # validation windows start after them, so no validation target is a training target.
+    n_val_start = min(n_fit + horizon - 1, len(x))
     # (test_days - horizon + 1, window, D): origins n_train - 1, n_train, ...
     x_test, y_test = make_windows(scaled[n_train - lag - window:], window, horizon)
 
     steps = np.arange(1, horizon + 1)
     train_origins = lag + window - 1 + np.arange(len(x))  # the date index of each window's last row
-    val_origins = train_origins[n_fit:]
+    val_origins = train_origins[n_val_start:]
     test_origins = n_train - 1 + np.arange(len(x_test))
     test_prices = prices[n_train:].copy()
     notes = []
@@ -554,7 +573,10 @@ def split_series(series, window=60, test_days=60, val_split=0.1, target="price",
     if target == "price" and test_prices.min() < scaler.data_min_:
         notes.append(f"test prices fall to {rough_money(test_prices.min())}, below the training minimum "
                      f"{rough_money(scaler.data_min_)}: the scaled inputs go below {scaler.feature_range[0]:g}")
-    return Split(x_train=x[:n_fit], y_train=y[:n_fit], x_val=x[n_fit:], y_val=y[n_fit:],
+    if n_val_start > n_fit:
+        notes.append(f"{plural(n_val_start - n_fit, 'window')} between the training and validation "
+                     f"windows left out: their targets overlap the last training window's")
+    return Split(x_train=x[:n_fit], y_train=y[:n_fit], x_val=x[n_val_start:], y_val=y[n_val_start:],
                  x_test=x_test, y_test=y_test, test_dates=series.dates[n_train:],
                  test_prices=test_prices, naive=prices[n_train - 1:n - 1].copy(),
                  scaler=scaler, notes=notes, target=target, horizon=horizon,

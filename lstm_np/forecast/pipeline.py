@@ -42,6 +42,7 @@ __all__ = ["MODELS", "NAMES", "OPTIMIZERS", "best_epoch", "build_model", "calibr
            "forecast_spec", "forecast_windows", "input_shape", "interval_coverage", "jsonable",
            "last_value",
            "load_data", "make_optimizer", "model_inputs", "model_spec", "read_model", "Run", "run_once",
+           "calibration_tail",
            "save_model", "step_metrics", "train_model", "warm_up", "windows_line"]
 
 # Recurrent layer per --model value; each is stacked as RNN(u) -> Dropout for every --units value.
@@ -286,6 +287,9 @@ class Run:
         The interval around each forecast, None without intervals.
     note : str
         Why there are no intervals, or why they may be too narrow; else ``""``.
+    n_calibration : int
+        The validation windows the intervals were calibrated on (all of them, or with
+        ``--patience`` the calibration tail).
     """
 
     model: object
@@ -296,6 +300,7 @@ class Run:
     low: np.ndarray | None = None
     high: np.ndarray | None = None
     note: str = ""
+    n_calibration: int = 0
 
     def coverage(self, true):
         """The share of ``true`` prices ``(n_origins, horizon)`` inside the intervals, overall
@@ -312,23 +317,48 @@ def interval_coverage(true, low, high):
     return float(inside.mean()), inside.mean(axis=0).tolist()
 
 
+def calibration_tail(split):
+    """``(stopping, calibration)``: ``split`` with its validation windows cut in two, the first
+    half for early stopping and the second for calibration, ``horizon - 1`` windows apart so
+    that no calibration target is a target of the stopping windows. With fewer than 2 + (horizon
+    - 1) validation windows both are ``split`` itself (shared windows)."""
+    n, gap = len(split.x_val), split.horizon - 1
+    half = (n - gap) // 2
+    if half < 1:
+        return split, split
+    start = half + gap
+
+    def part(cut):
+        return replace(split, x_val=split.x_val[cut], y_val=split.y_val[cut],
+                       val_last=split.val_last[cut], val_paths=split.val_paths[cut])
+    return part(slice(0, half)), part(slice(start, n))
+
+
 def run_once(opts, split, summary=False, verbose=0):
     """Train one run: :func:`train_model`, then :func:`calibrate` its intervals on the
     validation windows and put them around its test forecasts. The train, compare and
     backtest commands each judge runs made by this function.
 
+    With ``opts.patience`` the validation windows are split (:func:`calibration_tail`): early
+    stopping picks the epoch on the first part and the intervals are calibrated on the last,
+    so the windows that chose the weights do not also size the intervals.
+
     Parameters are :func:`train_model`'s (``opts.interval`` is the intervals' level, 0 for
     none). Returns a :class:`Run`; raises what :func:`train_model` raises.
     """
-    model, optimizer, history, predicted = train_model(opts, split, summary, verbose)
     level = getattr(opts, "interval", 0.0) or 0.0
-    widths, note = calibrate(model, forecast_spec(opts, split), split, level)
+    stopping, calibration = split, split
+    if level and getattr(opts, "patience", None) is not None:
+        stopping, calibration = calibration_tail(split)
+    model, optimizer, history, predicted = train_model(opts, stopping, summary, verbose)
+    widths, note = calibrate(model, forecast_spec(opts, split), calibration, level)
     spec = forecast_spec(opts, split, widths, level if widths else 0.0)
     paths = np.asarray(predicted, np.float64).reshape(len(split.x_test), -1)
     low = high = None
     if widths:
         low, high = interval_bounds(paths, widths, spec.relative)
-    return Run(model, optimizer, history, spec, paths, low, high, note)
+    return Run(model, optimizer, history, spec, paths, low, high, note,
+               len(calibration.x_val) if widths else 0)
 
 
 def warm_up(runs, split):

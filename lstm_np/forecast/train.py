@@ -80,6 +80,8 @@ def main(argv=None):
     if run.note:
         say(f"  note: {run.note}")
     metrics = evaluate(opts, series, split, run.predicted, run.history, run.spec)
+    if run.n_calibration:
+        metrics["n_calibration"] = run.n_calibration
     print_results(metrics)
     writers = output_writers(opts, run.model, series, split, run.predicted, run.history, metrics,
                              run.spec)
@@ -123,8 +125,11 @@ def print_results(m):
         print(f"Early stopping (patience {m['options']['patience']}) {stopped}; the weights are "
               f"those of epoch {m['best_epoch']}, the lowest val_loss.")
     if m.get("coverage") is not None:
-        print(f"{100 * m['interval']:g}% intervals (split-conformal, calibrated on the "
-              f"{m['n_val']} validation windows): {100 * m['coverage']:.1f}% of test prices inside.")
+        n = m.get("n_calibration", m["n_val"])
+        which = (f"the last {n} of the {m['n_val']} validation windows, not those early stopping "
+                 "chose the weights on" if n < m["n_val"] else f"the {n} validation windows")
+        print(f"{100 * m['interval']:g}% intervals (split-conformal, calibrated on {which}): "
+              f"{100 * m['coverage']:.1f}% of test prices inside.")
 
 
 def step_table(m):
