@@ -37,7 +37,7 @@ from .cli import UserError, command
 from .data import DataError, describe, load_prices, reading_options, source_name
 from .folds import Fold, fold_seed, fold_split, make_folds
 from .memory import check_memory
-from .format import format_date, format_step, median_step, money, naive_name, plural
+from .format import format_date, format_step, median_step, money, naive_name, plural, price_scale
 from .options import NAMES, BacktestOptions, TrainOptions, build_parser, parse
 from .targets import target_lag
 from .plots import plot_backtest
@@ -190,6 +190,11 @@ def backtest(options=None, series=None, *, progress=True, say=None, **overrides)
                        lag=target_lag(opts.target), horizon=opts.horizon)
     splits = [fold_split(series, fold, opts.window, opts.val_split, opts.target, opts.horizon)
               for fold in folds]  # checks every fold before any training
+    scales = [mase_scale(series.prices[f.train_start:f.test_start]) for f in folds]
+    flat = [f.fold for f, scale in zip(folds, scales) if scale is None]
+    if flat:
+        say(f"  note: the training prices of {plural(len(flat), 'fold')} ({', '.join(map(str, flat))}) "
+            "never change, so MASE is undefined and reported as such")
     dates = series.dates
     tasks = [FoldTask(kind, fold, seed, opts.training(kind))
              for kind in opts.models for fold in folds for seed in opts.seeds]
@@ -210,7 +215,6 @@ def backtest(options=None, series=None, *, progress=True, say=None, **overrides)
                         f"(first: {failed[0]})")
 
     forecasts = forecast_table(opts, series, folds, splits, tasks, results)
-    scales = [stats.mase_scale(series.prices[f.train_start:f.test_start]) for f in folds]
     report = summarise(opts, forecasts, scales)
     report["folds"] = [{"fold": f.fold, "train_start": format_date(dates[f.train_start], dates),
                         "train_end": format_date(dates[f.test_start - 1], dates),
@@ -223,6 +227,8 @@ def backtest(options=None, series=None, *, progress=True, say=None, **overrides)
     report["step_seconds"] = float(median_step(dates).total_seconds())
     report["n_prices"], report["data_notes"] = len(series.prices), list(series.notes)
     report["train_seconds"] = float(sum(r["train_seconds"] for r in results))
+    report["mase_undefined_folds"] = flat
+    report["price_scale"] = price_scale(series.prices)  # the tables' decimals
     report["interval"] = opts.interval if "low" in forecasts else 0.0
     for kind, entry in report["models"].items():
         entry["train_seconds"] = float(sum(r["train_seconds"] for t, r in zip(tasks, results)
@@ -230,6 +236,20 @@ def backtest(options=None, series=None, *, progress=True, say=None, **overrides)
     report["options"] = jsonable(opts)
     report["seconds"] = time.perf_counter() - start
     return Backtest(opts, report, forecasts, series, folds)
+
+
+def mase_scale(train_prices):
+    """:func:`.stats.mase_scale` of a fold's training prices, or None where MASE is undefined
+    (prices that never change: the naive forecast's in-sample error is zero)."""
+    try:
+        return stats.mase_scale(train_prices)
+    except ValueError:
+        return None
+
+
+def pooled_mase(y_true, y_pred, scale):
+    """:func:`.stats.mase` with each row's fold scale, or None if any fold's is undefined."""
+    return None if np.isnan(scale).any() else stats.mase(y_true, y_pred, scale)
 
 
 def columns(horizon, interval=False):
@@ -316,7 +336,7 @@ def summarise(opts, forecasts, scales):
     for kind in opts.models:
         frame, per_seed, seeds = seed_mean(forecasts, kind)
         y_true, y_pred, last = (frame[c].to_numpy(np.float64) for c in ("y_true", "y_pred", "naive"))
-        scale = np.asarray(scales, dtype=np.float64)[frame["fold"].to_numpy() - 1]
+        scale = np.array([np.nan if v is None else v for v in scales])[frame["fold"].to_numpy() - 1]
         step = frame["step"].to_numpy()
         errors = stats.error_metrics(y_true, y_pred)
         direction = stats.direction(y_true, y_pred, last)
@@ -324,7 +344,7 @@ def summarise(opts, forecasts, scales):
                                           loss=opts.dm_loss) for s in range(1, horizon + 1)}
         dm = tests[horizon]
         models[kind] = {
-            **errors, "mase": stats.mase(y_true, y_pred, scale),
+            **errors, "mase": pooled_mase(y_true, y_pred, scale),
             "direction_accuracy": direction.accuracy, "direction_ci": list(direction.ci),
             "direction_pvalue": direction.pvalue, "dm_stat": dm.stat, "dm_pvalue": dm.pvalue,
             "verdict": stats.verdict(dm, alpha=ALPHA),
@@ -341,7 +361,7 @@ def summarise(opts, forecasts, scales):
             models[kind]["dm_by_step"] = [{"step": s, "dm_stat": t.stat, "dm_pvalue": t.pvalue,
                                            "verdict": stats.verdict(t, alpha=ALPHA)} for s, t in tests.items()]
         if naive is None:
-            naive = {**stats.error_metrics(y_true, last), "mase": stats.mase(y_true, last, scale),
+            naive = {**stats.error_metrics(y_true, last), "mase": pooled_mase(y_true, last, scale),
                      "mae_by_fold": {str(k): stats.error_metrics(g["y_true"], g["naive"])["mae"]
                                      for k, g in frame.groupby("fold", sort=True)}}
             if horizon > 1:
@@ -368,6 +388,7 @@ def coverage(frame, rows):
 def results_table(report):
     """The pooled statistics as a markdown table, naive last; with intervals, their coverage."""
     models = list(report["models"].values())
+    scale = report.get("price_scale")
     covered = any(m.get("coverage") is not None for m in models)
     head = "| model | MAE ($) | RMSE ($) | MAPE | MASE | direction [95% CI] | DM | verdict |"
     rule = "|---|--:|--:|--:|--:|--:|--:|---|"
@@ -380,29 +401,35 @@ def results_table(report):
         direction = ("–" if m["direction_accuracy"] is None or np.isnan(m["direction_accuracy"])
                      else f"{100 * m['direction_accuracy']:.1f}% [{100 * low:.0f}–{100 * high:.0f}%]")
         dm = "–" if m["dm_stat"] is None or np.isnan(m["dm_stat"]) else f"{m['dm_stat']:+.2f}"
-        row = (f"| {m['name']} | {money(m['mae'])} | {money(m['rmse'])} | {m['mape']:.2f}% | "
-               f"{m['mase']:.3f} | {direction} | {dm} | {m['verdict']} |")
+        row = (f"| {m['name']} | {money(m['mae'], scale)} | {money(m['rmse'], scale)} | {m['mape']:.2f}% | "
+               f"{show_mase(m['mase'])} | {direction} | {dm} | {m['verdict']} |")
         if covered:
             row += " – |" if m.get("coverage") is None else f" {100 * m['coverage']:.1f}% |"
         rows.append(row)
     n = report["naive"]
     name = naive_name(report["options"]["horizon"])
-    rows.append(f"| {name} | {money(n['mae'])} | {money(n['rmse'])} | "
-                f"{n['mape']:.2f}% | {n['mase']:.3f} | – | – | – |" + (" – |" if covered else ""))
+    rows.append(f"| {name} | {money(n['mae'], scale)} | {money(n['rmse'], scale)} | "
+                f"{n['mape']:.2f}% | {show_mase(n['mase'])} | – | – | – |" + (" – |" if covered else ""))
     return "\n".join(rows)
+
+
+def show_mase(value):
+    """MASE for a table: ``0.987``, or ``undefined`` (a fold's training prices never change)."""
+    return "undefined" if value is None else f"{value:.3f}"
 
 
 def fold_table(report):
     """MAE per fold per model (of the forecast averaged over seeds) beside naive's, as markdown."""
     names = [m["name"] for m in report["models"].values()]
+    scale = report.get("price_scale")
     rows = ["| fold | test period | training prices | naive MAE ($) | "
             + " | ".join(f"{n} MAE ($)" for n in names) + " |",
             "|--:|---|--:|--:|" + "--:|" * len(names)]
     for f in report["folds"]:
         k = str(f["fold"])
         rows.append(f"| {k} | {f['test_start']} to {f['test_end']} | {f['n_train']} | "
-                    f"{money(report['naive']['mae_by_fold'][k])} | "
-                    + " | ".join(money(m["mae_by_fold"][k]) for m in report["models"].values()) + " |")
+                    f"{money(report['naive']['mae_by_fold'][k], scale)} | "
+                    + " | ".join(money(m["mae_by_fold"][k], scale) for m in report["models"].values()) + " |")
     return "\n".join(rows)
 
 
@@ -446,14 +473,14 @@ def markdown(report):
     by_seed = ["| model | " + " | ".join(f"seed {s}" for s in seeds) + " |",
                "|---|" + "--:|" * len(seeds)]
     for m in report["models"].values():
-        by_seed.append(f"| {m['name']} | " + " | ".join(money(m["mae_by_seed"][s]) for s in seeds) + " |")
+        by_seed.append(f"| {m['name']} | " + " | ".join(money(m["mae_by_seed"][s], report.get("price_scale")) for s in seeds) + " |")
     return (f"# Backtest\n\n{describe_run(report)}\n\n"
             + (f"## Pooled over all {n_days} test days\n\n" if o["horizon"] == 1 else
                f"## Pooled over all {n_days} forecasts (steps 1 to {o['horizon']} from every origin)\n\n")
             + f"{results_table(report)}\n\n"
             f"MASE: each day's absolute error divided by the mean absolute one-step change of its "
             f"fold's training prices (Hyndman & Koehler 2006); below 1 beats the naive forecast's "
-            f"in-sample error. Direction: share of days on which the forecast moved the same way as "
+            f"in-sample error{undefined_mase(report)}. Direction: share of days on which the forecast moved the same way as "
             f"the price (days without a move left out, a forecast of no move counted as a miss), "
             f"with a 95% Wilson interval. DM: the Diebold-Mariano statistic on {loss} errors against "
             f"naive with the Harvey-Leybourne-Newbold correction, two-sided, Student's t with n - 1 "
@@ -473,18 +500,28 @@ def markdown(report):
             f"{where(o)}.\n")
 
 
+def undefined_mase(report):
+    """The clause saying why MASE is undefined, or ``""``."""
+    flat = report.get("mase_undefined_folds")
+    if not flat:
+        return ""
+    return (f" (undefined here: the training prices of fold {', '.join(map(str, flat))} never "
+            "change, so the naive forecast's in-sample error is zero)")
+
+
 def step_section(report):
     """For a horizon H > 1: MAE by step against naive, and the DM verdict at every step."""
     horizon = report["options"]["horizon"]
     if horizon == 1:
         return ""
     models = list(report["models"].values())
+    scale = report.get("price_scale")
     rows = ["| step | naive MAE ($) | " + " | ".join(f"{m['name']} MAE ($) | {m['name']} DM"
                                                     for m in models) + " |",
             "|--:|--:|" + "--:|---|" * len(models)]
     for s in range(horizon):
-        rows.append(f"| {s + 1} | {money(report['naive']['mae_by_step'][s])} | "
-                    + " | ".join(f"{money(m['mae_by_step'][s])} | {m['dm_by_step'][s]['verdict']}"
+        rows.append(f"| {s + 1} | {money(report['naive']['mae_by_step'][s], scale)} | "
+                    + " | ".join(f"{money(m['mae_by_step'][s], scale)} | {m['dm_by_step'][s]['verdict']}"
                                  for m in models) + " |")
     return (f"## By step ahead\n\nEach origin forecasts the {horizon} steps after it; the naive "
             f"forecast of every step is the price at the origin. The verdicts above test step "

@@ -136,7 +136,8 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
 
     def _get_help_string(self, action):
         text = action.help or ""
-        if ("default" in text or action.default in (None, False, argparse.SUPPRESS)
+        # "is", not "in": a default of 0 (--seed) is shown, only None and False are not
+        if ("default" in text or any(action.default is v for v in (None, False, argparse.SUPPRESS))
                 or action.option_strings == [] or isinstance(action, argparse._HelpAction)):
             return text
         return f"{text} (default: %(default)s)"

@@ -28,7 +28,7 @@ import numpy as np
 from ..files import output_folder, write_json, write_outputs, write_text
 from .cli import UserError, command
 from .data import source_name
-from .format import format_date, money, naive_name, plural
+from .format import format_date, money, naive_name, plural, price_scale
 from .options import NAMES, CompareOptions, TrainOptions, build_parser, parse
 from .plots import plot_comparison
 from .tasks import run_tasks
@@ -73,12 +73,13 @@ def main(argv=None):
         f"{plural(len(opts.seeds), 'seed')} x {plural(opts.epochs, 'epoch')}")
 
     naive = error_metrics(split.test_paths, split.naive_paths)  # every horizon step pooled
+    scale = price_scale(series.prices)  # the decimals every printed price gets
     # seed-major: run one after another, every model sees the same machine conditions
     tasks = [CompareTask(kind, seed, opts.run(kind, seed), opts.verbose)
              for seed in opts.seeds for kind in opts.models]
     runs = run_tasks(run_task, tasks, split, workers=opts.workers, scheduler=opts.scheduler,
                      warm_up=lambda: warm_up(opts, split, say), progress=False, label="compare",
-                     on_done=lambda task, run, done, total: say(f"[{done}/{total}] {run_line(run, naive)}",
+                     on_done=lambda task, run, done, total: say(f"[{done}/{total}] {run_line(run, naive, scale)}",
                                                                 flush=True))
 
     summary = summarise(opts, runs, naive)
@@ -87,14 +88,15 @@ def main(argv=None):
               "n_train": len(split.x_train), "n_val": len(split.x_val), "n_test": len(split.x_test),
               "source": series.source, "column": series.column, "n_prices": len(series.prices),
               "data_notes": series.notes + split.notes, "naive": naive, "models": summary,
-              "best": best_model(summary), "verdict": verdict(summary, naive, opts.horizon),
+              "best": best_model(summary), "verdict": verdict(summary, naive, opts.horizon, scale),
+              "price_scale": scale,
               "runs": runs,
               "options": jsonable(opts),
               "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
                           "platform": platform.platform()}}
     title = (f"{source_name(series.source)} {series.column}, test {report['test_start']} to "
              f"{report['test_end']} ({report['n_test']} forecasts)")
-    table = markdown_table(summary, naive, opts.horizon)
+    table = markdown_table(summary, naive, opts.horizon, scale)
     print(f"\n{title}; mean ± sd over seeds {','.join(map(str, opts.seeds))}:\n")
     print(table)
     print("\n" + report["verdict"])
@@ -152,12 +154,14 @@ def train_one(options, split, verbose=False):
     return result
 
 
-def run_line(run, naive):
+def run_line(run, naive, scale=None):
     name = f"{NAMES[run['model']]} seed {run['seed']}"
     if "error" in run:
         return f"{name}: failed ({run['error']})"
-    return (f"{name}: MAE ${money(run['mae'])} ({run['mae'] / naive['mae']:.3f} x naive), "
-            f"RMSE ${money(run['rmse'])}, {run['train_seconds']:.2f} s")
+    ratio = (f"{run['mae'] / naive['mae']:.3f} x naive" if naive["mae"]
+             else "the naive forecast is exact")
+    return (f"{name}: MAE ${money(run['mae'], scale)} ({ratio}), "
+            f"RMSE ${money(run['rmse'], scale)}, {run['train_seconds']:.2f} s")
 
 
 def summarise(opts, runs, naive):
@@ -185,26 +189,29 @@ def best_model(summary):
     return min(done, key=lambda k: summary[k]["mae_mean"]) if done else None
 
 
-def verdict(summary, naive, horizon=1):
+def verdict(summary, naive, horizon=1, scale=None):
     """One plain sentence: which model had the lowest mean MAE, and did it beat the naive forecast."""
     best = best_model(summary)
     if best is None:
         return "Every run failed, so no model can be compared with the naive forecast."
     s = summary[best]
-    head = (f"{s['name']} had the lowest mean test MAE (${money(s['mae_mean'])} over "
+    if not naive["mae"]:
+        return (f"The naive forecast is exact on this test period (the price never changes), so "
+                f"no model can beat it; {s['name']} came closest (mean MAE ${money(s['mae_mean'], scale)}).")
+    head = (f"{s['name']} had the lowest mean test MAE (${money(s['mae_mean'], scale)} over "
             f"{plural(s['n_runs'], 'seed')})")
     seeds = f"{s['seeds_beating_naive']} of {s['n_runs']}"
     if s["mae_mean"] < naive["mae"]:
-        return (f"{head} and beat the naive forecast (${money(naive['mae'])}) by "
+        return (f"{head} and beat the naive forecast (${money(naive['mae'], scale)}) by "
                 f"{100 * (1 - s['mae_ratio']):.1f}%, in {seeds} seeds.")
     worse = (f"{100 * (s['mae_ratio'] - 1):.1f}% higher" if s["mae_ratio"] < 2
              else f"{s['mae_ratio']:.1f} times as high")
     what = "tomorrow = today" if horizon == 1 else "the origin's price at every step"
     return (f"{head} but did not beat the naive forecast ({what}, "
-            f"${money(naive['mae'])}): its mean MAE is {worse}, and it beat it in {seeds} seeds.")
+            f"${money(naive['mae'], scale)}): its mean MAE is {worse}, and it beat it in {seeds} seeds.")
 
 
-def markdown_table(summary, naive, horizon=1):
+def markdown_table(summary, naive, horizon=1, scale=None):
     """The comparison as a markdown table, naive forecast last."""
     def pm(entry, key, fmt):
         mean, sd = entry[f"{key}_mean"], entry[f"{key}_sd"]
@@ -212,15 +219,17 @@ def markdown_table(summary, naive, horizon=1):
             return "failed"
         return fmt(mean) + ("" if sd is None else f" ± {fmt(sd)}")
 
+    dollars = lambda v: money(v, scale)
+
     rows = ["| model | test MAE ($) | test RMSE ($) | MAE / naive | RMSE / naive | train seconds | runs |",
             "|---|--:|--:|--:|--:|--:|--:|"]
     for s in summary.values():
         ratio = lambda key: "–" if s[f"{key}_ratio"] is None else f"{s[f'{key}_ratio']:.3f}"
         failed = f" ({s['n_failed']} failed)" if s["n_failed"] else ""
-        rows.append(f"| {s['name']} {','.join(map(str, s['units']))} | {pm(s, 'mae', money)} | "
-                    f"{pm(s, 'rmse', money)} | {ratio('mae')} | {ratio('rmse')} | "
+        rows.append(f"| {s['name']} {','.join(map(str, s['units']))} | {pm(s, 'mae', dollars)} | "
+                    f"{pm(s, 'rmse', dollars)} | {ratio('mae')} | {ratio('rmse')} | "
                     f"{pm(s, 'train_seconds', lambda v: f'{v:.2f}')} | {s['n_runs']}{failed} |")
-    rows.append(f"| {naive_name(horizon)} | {money(naive['mae'])} | {money(naive['rmse'])} | "
+    rows.append(f"| {naive_name(horizon)} | {money(naive['mae'], scale)} | {money(naive['rmse'], scale)} | "
                 f"1.000 | 1.000 | – | – |")
     return "\n".join(rows)
 

@@ -38,6 +38,9 @@ BUNDLED = {"btc-daily": "BTC-USD-1-DAY.csv", "btc-15min": "BTC-USD-15-MIN.csv"}
 PRICE_COLUMNS = ("Close", "close", "Adj Close", "Price")
 DATE_COLUMNS = ("Date", "date", "day", "Datetime", "timestamp")
 MAX_MISSING = 0.5
+#: the smallest positive price or feature value accepted: min-max scaling divides by the range of
+#: the values, whose reciprocal overflows float64 near 1e-308 (a $0.00001 asset is far above it)
+MIN_VALUE = 1e-100
 _DAY = datetime.timedelta(days=1)  # equal to pd.Timedelta(days=1), without importing pandas
 # The options that say how a file is read (flags of DataOptions and PredictOptions).
 READING_OPTIONS = ("decimal", "thousands", "date_format", "delimiter", "timeout")
@@ -644,13 +647,19 @@ def _parse_prices(column, decimal=None, thousands=None, name="the file", limit=M
 
 
 def _positive(values, name, column, limit=MAX_PRICE):
-    """NaN for non-positive values; :class:`DataError` for absurd magnitudes (1e300, inf)."""
+    """NaN for non-positive values; :class:`DataError` for absurd magnitudes (1e300, inf, and
+    positive values below :data:`MIN_VALUE`)."""
     values = np.array(values, dtype=np.float64)
     huge = np.abs(values) > limit
     if huge.any():
         raise DataError(f"{name}: column {column!r} holds a value of {values[huge][0]:.3g}, beyond the "
                         f"largest price this tool accepts ({limit:.0e}); check the file, or rescale "
                         "the column (e.g. to thousands).")
+    tiny = (values > 0) & (values < MIN_VALUE)
+    if tiny.any():
+        raise DataError(f"{name}: column {column!r} holds a value of {values[tiny][0]:.3g}, below the "
+                        f"smallest value this tool accepts ({MIN_VALUE:.0e}), where the scaling "
+                        "would overflow; check the file, or rescale the column (e.g. to millionths).")
     values[~(np.isfinite(values) & (values > 0))] = np.nan
     return values
 

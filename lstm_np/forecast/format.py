@@ -1,18 +1,41 @@
 """How the forecasting commands write numbers, dates and names: one helper per job."""
 from __future__ import annotations
 
+import math
 import os
 
 # pandas is imported by the two date helpers that need it: money() and plural() serve commands
 # that never touch a date, and importing this module should not load pandas.
 
 __all__ = ["format_date", "format_step", "file_name", "median_step", "money", "naive_name", "plural",
-           "rough_money"]
+           "price_decimals", "price_scale", "rough_money", "whole_money"]
 
 
-def money(value):
-    """``60123.449`` -> ``"60,123.45"``."""
-    return f"{value:,.2f}"
+def price_decimals(scale=None, cents=2):
+    """Decimals that show a price of the series' size: ``cents`` for prices of 1 and above (or
+    an unknown ``scale``), else enough for 4 significant digits of a price of ``scale``
+    (``1.2e-5`` -> 8: ``0.00001234``), so a tiny asset's errors do not all print as 0.00."""
+    if scale is None or not math.isfinite(scale) or abs(scale) >= 1 or scale == 0:
+        return cents
+    return 3 + math.ceil(-math.log10(abs(scale)))
+
+
+def price_scale(prices):
+    """The size of a series' prices that :func:`money` formats for: their median."""
+    import numpy as np
+
+    return float(np.median(np.abs(np.asarray(prices, dtype=np.float64))))
+
+
+def money(value, scale=None):
+    """``60123.449`` -> ``"60,123.45"``; ``scale`` (:func:`price_scale` of the series) decides the
+    decimals (:func:`price_decimals`): ``money(0.0000123456, 1.2e-5)`` -> ``"0.00001235"``."""
+    return f"{value:,.{price_decimals(scale)}f}"
+
+
+def whole_money(value, scale=None):
+    """A price for a label or tick: ``"60,123"`` for prices of 1 and above, else as :func:`money`."""
+    return f"{value:,.{price_decimals(scale, cents=0)}f}"
 
 
 def rough_money(value):

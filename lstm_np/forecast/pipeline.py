@@ -30,7 +30,7 @@ from ..optimizers import SGD, Adam
 from .cli import UserError
 from .data import (BUNDLED, DataError, MinMaxScaler, describe, load_prices, reading_options,
                    split_series)
-from .format import format_date, median_step
+from .format import format_date, median_step, price_scale
 from .memory import check_memory
 from .metadata import ExtraError, check_extra
 from .options import MODELS, NAMES
@@ -495,6 +495,7 @@ def evaluate(opts, series, split, predicted, history, spec=None):
                        coverage=coverage, coverage_by_step=by_step,
                        mean_interval_width=float(np.mean(high - low)))
     metrics.update(source=series.source, column=series.column, n_prices=len(series.prices),
+                   price_scale=price_scale(series.prices),
                    data_notes=series.notes + split.notes, options=jsonable(opts))
     return metrics
 

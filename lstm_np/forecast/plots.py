@@ -15,6 +15,7 @@ import numpy as np
 
 from ..files import write_bytes
 from .data import source_name
+from .format import money, price_scale, whole_money
 
 __all__ = ["plot_backtest", "plot_comparison", "plot_forecast", "plot_future", "plot_loss", "plot_steps"]
 
@@ -39,6 +40,7 @@ def plot_forecast(dates, true, predicted, naive, title, path, band=None, far=Non
         ``low``, ``high`` and its ``mae``, drawn as a second line (and band) dated on their target days.
     """
     true, predicted, naive = (np.asarray(a, dtype=np.float64).ravel() for a in (true, predicted, naive))
+    scale = price_scale(true)
     mae = float(np.mean(np.abs(predicted - true)))
     naive_mae = float(np.mean(np.abs(naive - true)))
     fig = _figure(10, 5)
@@ -49,17 +51,18 @@ def plot_forecast(dates, true, predicted, naive, title, path, band=None, far=Non
         low, high, level = band
         ax.fill_between(dates, low, high, color="tab:blue", alpha=0.15, linewidth=0,
                         label=f"{100 * level:g}% interval{step1}")
-    ax.plot(dates, predicted, color="tab:blue", linewidth=1.5, label=f"model{step1} (MAE \\${mae:,.0f})")
+    ax.plot(dates, predicted, color="tab:blue", linewidth=1.5, label=f"model{step1} (MAE \\${whole_money(mae, scale)})")
     if far is not None:
         if far.get("low") is not None:
             ax.fill_between(far["dates"], far["low"], far["high"], color="tab:green", alpha=0.1,
-                            linewidth=0)
+                            linewidth=0, label=f"{100 * band[2]:g}% interval, {far['step']} steps ahead"
+                            if band is not None else f"interval, {far['step']} steps ahead")
         ax.plot(far["dates"], far["predicted"], color="tab:green", linewidth=1.2,
-                label=f"model, {far['step']} steps ahead (MAE \\${far['mae']:,.0f})")
+                label=f"model, {far['step']} steps ahead (MAE \\${whole_money(far['mae'], scale)})")
     ax.plot(dates, naive, color="tab:orange", linewidth=1.2, linestyle="--",
-            label=f"naive: yesterday's price (MAE \\${naive_mae:,.0f})")
-    _price_axes(ax)
-    ax.set_title(f"{_wrap(title)}\nmodel MAE \\${mae:,.2f} vs naive MAE \\${naive_mae:,.2f}")
+            label=f"naive: yesterday's price (MAE \\${whole_money(naive_mae, scale)})")
+    _price_axes(ax, scale=scale)
+    ax.set_title(f"{_wrap(title)}\nmodel MAE \\${money(mae, scale)} vs naive MAE \\${money(naive_mae, scale)}")
     _save(fig, path)
 
 
@@ -76,7 +79,7 @@ def plot_steps(metrics, title, path):
             label="naive: the last observed price")
     ax.set_xticks(steps)
     ax.set_xlabel("steps ahead")
-    ax.yaxis.set_major_formatter(_dollars())
+    ax.yaxis.set_major_formatter(_dollars(metrics.get("price_scale")))
     ax.set_ylabel("test MAE (USD)")
     ax.set_ylim(0, max(mae.max(), naive.max()) * 1.15)
     ax.grid(True, alpha=0.3)
@@ -106,7 +109,7 @@ def plot_future(dates, prices, future_dates, forecast, low, high, level, title, 
         k = int(known.sum())
         ax.fill_between(x[:k + 1], [prices[-1], *low[:k]], [prices[-1], *high[:k]], color="tab:blue",
                         alpha=0.2, linewidth=0, label=f"{100 * level:g}% interval")
-    _price_axes(ax)
+    _price_axes(ax, scale=price_scale(prices))
     ax.set_title(_wrap(title), fontsize=10)
     _save(fig, path)
 
@@ -159,20 +162,20 @@ def plot_comparison(report, title, path):
     models = [s for s in report["models"].values() if s["mae_mean"] is not None]
     means = [s["mae_mean"] for s in models]
     sds = [s["mae_sd"] or 0.0 for s in models]
-    naive = report["naive"]["mae"]
+    naive, scale = report["naive"]["mae"], report.get("price_scale")
     fig = _figure(8, 4.5)
     ax = fig.add_subplot()
     x = np.arange(len(models))
     ax.bar(x, means, yerr=sds, capsize=6, color="tab:blue", alpha=0.8, label="model: mean ± sd over seeds")
     for k, (mean, sd) in enumerate(zip(means, sds)):
-        ax.annotate(f"\\${mean:,.0f}", (k, mean + sd), textcoords="offset points", xytext=(0, 4),
+        ax.annotate(f"\\${whole_money(mean, scale)}", (k, mean + sd), textcoords="offset points", xytext=(0, 4),
                     ha="center", va="bottom", fontsize=9)
     ax.axhline(naive, color="tab:orange", linestyle="--", linewidth=1.5,
-               label=f"naive: yesterday's price (\\${naive:,.0f})")
+               label=f"naive: yesterday's price (\\${whole_money(naive, scale)})")
     ax.set_xticks(x, [s["name"] for s in models])
-    ax.yaxis.set_major_formatter(_dollars())
+    ax.yaxis.set_major_formatter(_dollars(scale))
     ax.set_ylabel("test MAE (USD)")
-    ax.set_ylim(0, max([naive] + [m + s for m, s in zip(means, sds)]) * 1.15)
+    ax.set_ylim(0, max([naive] + [m + s for m, s in zip(means, sds)]) * 1.15 or 1)  # 1: all exact
     ax.grid(True, axis="y", alpha=0.3)
     ax.legend(loc="best")
     seeds = ",".join(map(str, report["options"]["seeds"]))
@@ -213,7 +216,8 @@ def plot_backtest(series, folds, report, forecasts, path):
                      label=m["name"] if k == 0 else None)  # one legend entry per model
     for f in folds:
         top.axvline(series.dates[f.test_start], color="grey", linestyle=":", linewidth=0.8)
-    _price_axes(top, fontsize=9)
+    scale = price_scale(series.prices)
+    _price_axes(top, fontsize=9, scale=scale)
     seeds = len(report["options"]["seeds"])
     top.set_title(f"{source_name(report['source'])}: {len(folds)} folds of "
                   f"{report['options']['test_days']} prices (dotted: fold starts), one-step forecasts"
@@ -227,11 +231,12 @@ def plot_backtest(series, folds, report, forecasts, path):
     bottom.plot(x, [report["naive"]["mae_by_fold"][str(k)] for k in x], color="black", marker="o",
                 linestyle="--", linewidth=1.2, label="naive (tomorrow = today)")
     bottom.set_xticks(x, [f"{k}\n{report['folds'][k - 1]['test_start']}" for k in x], fontsize=8)
-    bottom.yaxis.set_major_formatter(_dollars())
+    bottom.yaxis.set_major_formatter(_dollars(scale))
     bottom.set_ylabel("MAE (USD)")
     bottom.set_xlabel("fold (first test day)")
     bottom.grid(True, axis="y", alpha=0.3)
-    bottom.legend(loc="best", fontsize=9)
+    # beside the bars, not over them: no bar can hide behind it
+    bottom.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
     _save(fig, path)
 
 
@@ -242,27 +247,28 @@ def _figure(width, height):
     return Figure(figsize=(width, height), layout="constrained")
 
 
-def _dollars():
-    """A tick formatter writing ``$60,123``."""
+def _dollars(scale=None):
+    """A tick formatter writing ``$60,123``, or ``$0.00001234`` for prices of ``scale`` below 1."""
     from matplotlib.ticker import FuncFormatter
 
     # "\\$": a plain "$" pair would switch matplotlib's text into math mode.
-    return FuncFormatter(lambda value, _: f"\\${value:,.0f}")
+    return FuncFormatter(lambda value, _: f"\\${whole_money(value, scale)}")
 
 
 def _wrap(title, width=100):
-    """A long title on several lines, so it is not cut at the figure's edges."""
-    return "\n".join(textwrap.wrap(title, width))
+    """A long title on several lines, so it is not cut at the figure's edges; lines break
+    between words only (never inside ``log-return`` or a file name)."""
+    return "\n".join(textwrap.wrap(title, width, break_long_words=False, break_on_hyphens=False))
 
 
-def _price_axes(ax, fontsize=None):
+def _price_axes(ax, fontsize=None, scale=None):
     """Dates along x, dollars up y, a light grid and the legend: every price chart's frame."""
     from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 
     locator = AutoDateLocator()
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
-    ax.yaxis.set_major_formatter(_dollars())
+    ax.yaxis.set_major_formatter(_dollars(scale))
     ax.set_ylabel("price (USD)")
     ax.grid(True, alpha=0.3)
     ax.legend(loc="best", fontsize=fontsize)

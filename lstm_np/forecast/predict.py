@@ -20,7 +20,7 @@ import numpy as np
 from .cli import UserError, command
 from .data import load_prices, reading_options, source_name
 from .reader import is_url
-from .format import format_date, format_step, median_step, money, rough_money
+from .format import format_date, format_step, median_step, money, price_scale, rough_money
 from .options import PredictOptions, build_parser, parse
 from .targets import feature_values
 from .plots import plot_future
@@ -76,6 +76,7 @@ def main(argv=None):
     warnings_ = input_notes(series, spec, extra)
 
     dates = series.dates
+    scale = price_scale(series.prices)  # the decimals every printed price gets
     step = median_step(dates)
     future = pd.DatetimeIndex([dates[-1] + step * (k + 1) for k in range(days)])
     shown = dates.append(future)  # one date format for all dates
@@ -88,6 +89,7 @@ def main(argv=None):
                     spec.interval, f"{source_name(series.source)} {series.column}: the next "
                     f"{days} periods after {format_date(dates[-1], shown)} ({spec.kind.upper()}, "
                     f"{spec.target} target)", opts.plot)
+        print(f"saved the plot of the forecast in {opts.plot}", file=sys.stderr if opts.json else sys.stdout)
     if opts.json:
         for note in warnings_:  # stdout stays one JSON document
             print(f"note: {note}", file=sys.stderr)
@@ -101,16 +103,16 @@ def main(argv=None):
              else "no interval: the model was saved without one")
     if days == 1:  # one line, as for the tutorial's one-step model
         r = rows[0]
-        band = "" if r["low"] is None else f"{level} {money(r['low'])} to {money(r['high'])}; "
-        print(f"{r['date']}: {money(r['forecast'])} ({band}last close "
-              f"{format_date(dates[-1], shown)}: {money(float(series.prices[-1]))})")
+        band = "" if r["low"] is None else f"{level} {money(r['low'], scale)} to {money(r['high'], scale)}; "
+        print(f"{r['date']}: {money(r['forecast'], scale)} ({band}last close "
+              f"{format_date(dates[-1], shown)}: {money(float(series.prices[-1]), scale)})")
         return 0
-    print(f"last close {format_date(dates[-1], shown)}: {money(float(series.prices[-1]))}")
+    print(f"last close {format_date(dates[-1], shown)}: {money(float(series.prices[-1]), scale)}")
     width = max(len(r["date"]) for r in rows)
     print(f"{'date':<{width}}{'forecast':>14}{'low':>14}{'high':>14}   ({level})")
     for r in rows:
-        bounds = ("-" if r[k] is None else money(r[k]) for k in ("low", "high"))
-        print(f"{r['date']:<{width}}{money(r['forecast']):>14}" + "".join(f"{b:>14}" for b in bounds))
+        bounds = ("-" if r[k] is None else money(r[k], scale) for k in ("low", "high"))
+        print(f"{r['date']:<{width}}{money(r['forecast'], scale):>14}" + "".join(f"{b:>14}" for b in bounds))
     if any(r["low"] is None for r in rows):
         print(f"(no interval where the model has no calibrated width: it was calibrated for "
               f"{len(spec.widths)} step(s))")

@@ -52,7 +52,7 @@ examples:
   python -m lstm_np.train --epochs 5 --units 32 --out runs/quick
   python -m lstm_np.train --model gru --out runs/gru            # or rnn (SimpleRNN), mlp
   python -m lstm_np.train --csv eth.csv --column Price --date-column Date --test-days 30
-  python -m lstm_np.train --target log-return --horizon 7 --features close,volume \
+  python -m lstm_np.train --target log-return --horizon 7 --features close,volume \\
       --patience 10 --interval 0.9 --out runs/week      # a week ahead, with 90% intervals
   python -m lstm_np.predict --model runs/quick/model.npz    # forecast the next day
   python -m lstm_np.predict --model runs/week/model.npz --days 7 --json
@@ -94,12 +94,13 @@ def print_results(m):
     """The results table in dollars and one sentence saying who wins; by step for a horizon
     above 1; then early stopping and the intervals' coverage."""
     horizon = m.get("horizon", 1)
+    scale = m.get("price_scale")
     what = (f"{m['n_test']} forecasts" if horizon == 1 else
             f"{m['n_test']} origins x {horizon} steps, all steps pooled")
     print(f"\nTest period {m['test_start']} to {m['test_end']} ({what}), in dollars:")
     print(f"{'':10}{'MAE':>14}{'RMSE':>14}{'MAPE':>10}")
-    print(f"{'model':10}{money(m['mae']):>14}{money(m['rmse']):>14}{m['mape']:>9.2f}%")
-    print(f"{'naive':10}{money(m['naive_mae']):>14}{money(m['naive_rmse']):>14}{m['naive_mape']:>9.2f}%")
+    print(f"{'model':10}{money(m['mae'], scale):>14}{money(m['rmse'], scale):>14}{m['mape']:>9.2f}%")
+    print(f"{'naive':10}{money(m['naive_mae'], scale):>14}{money(m['naive_rmse'], scale):>14}{m['naive_mape']:>9.2f}%")
     ratios = [m[f"{k}_ratio"] for k in ("mae", "rmse", "mape")]
     print(f"{'ratio':10}" + "".join(f"{'-' if r is None else f'{r:.3f}':>{w}}"
                                     for r, w in zip(ratios, (14, 14, 10))))
@@ -135,13 +136,14 @@ def print_results(m):
 def step_table(m):
     """MAE and RMSE by horizon step against the naive forecast (the last observed price)."""
     coverage = m.get("coverage_by_step")
+    scale = m.get("price_scale")
     rows = [f"{'step':>4}{'MAE':>14}{'naive MAE':>14}{'ratio':>8}{'RMSE':>14}{'naive RMSE':>14}"
             + (f"{'coverage':>10}" if coverage else "")]
     for h in range(m["horizon"]):
         mae, naive = m["mae_by_step"][h], m["naive_mae_by_step"][h]
         ratio = f"{mae / naive:.3f}" if naive else "-"
-        rows.append(f"{h + 1:>4}{money(mae):>14}{money(naive):>14}{ratio:>8}"
-                    f"{money(m['rmse_by_step'][h]):>14}{money(m['naive_rmse_by_step'][h]):>14}"
+        rows.append(f"{h + 1:>4}{money(mae, scale):>14}{money(naive, scale):>14}{ratio:>8}"
+                    f"{money(m['rmse_by_step'][h], scale):>14}{money(m['naive_rmse_by_step'][h], scale):>14}"
                     + (f"{100 * coverage[h]:>9.1f}%" if coverage else ""))
     return "\n".join(rows)
 
