@@ -127,8 +127,10 @@ def load_prices(source=None, column=None, date_column=None, features=None, *, de
         Price``. Exact names are tried before case-insensitive ones.
     date_column : str, optional
         Date column; default the first present of ``Date, date, day,
-        Datetime, timestamp``. ISO strings, tz-aware strings and unix epoch
-        numbers (s, ms, us or ns, guessed from the magnitude) are accepted.
+        Datetime, timestamp``. ISO strings, tz-aware strings, unix epoch
+        numbers (s, ms, us or ns, guessed from the magnitude; 1971 to 2262), Excel serial
+        day numbers (with a note) and ``yyyymmdd`` numbers are accepted; other numbers are
+        refused in one sentence.
     features : sequence of str, optional
         Input columns besides the price (``"volume"``, ``"high"``, ``"low"``, ``"open"``),
         found by name case-insensitively and cleaned like the prices; they become

@@ -24,6 +24,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import math
 import re
 import socket
 import time
@@ -305,7 +306,8 @@ def numbers_note(decimal, thousands):
 def parse_dates(column, name="", label="", date_format=None):
     """``(dates, mixed_tz, note)``: datetimes (NaT where unreadable), one format for the column.
 
-    Numbers are unix epochs (unit from the magnitude) or ``yyyymmdd``. Text is tried as ISO 8601
+    Numbers are unix epochs (unit from the magnitude) from 1971 to 2262, Excel serial day numbers
+    (said in the note) or ``yyyymmdd``; other numbers (counts 1..60, a 400-digit one) are refused. Text is tried as ISO 8601
     first, then in every format pandas guesses from the values, day-first and month-first alike;
     the formats that read the most values win, and if they disagree the one that gives a regular,
     strictly ordered series is taken — if none or several do, :class:`DataError` names
@@ -333,7 +335,8 @@ def parse_dates(column, name="", label="", date_format=None):
                             "use strftime codes such as %d/%m/%Y or %Y-%m-%d %H:%M.") from None
         return _full(parsed, present), mixed, f"dates read as {date_format}"
     if values.str.fullmatch(r"[+-]?\d+(?:\.\d+)?").all():
-        return _full(_epoch_dates(values), present), False, ""
+        parsed, note = _epoch_dates(values, name, label)
+        return _full(parsed, present), False, note
 
     parsed, mixed = _to_datetime(values, "ISO8601")
     if parsed.notna().all():
@@ -391,20 +394,53 @@ def _to_datetime(values, fmt):
             return pd.to_datetime(values, format=fmt, errors="coerce", utc=True), True
 
 
-def _epoch_dates(values):
+#: Excel's serial day numbers of 1954-10-03 .. 2119-01-09 (43831 is 2020-01-01); as unix seconds
+#: they would all fall on 1970-01-01
+EXCEL_DAYS = (20000, 80000)
+#: unix epochs of 1971-01-01 and 2262-04-11 (the last instant pandas can hold), in seconds
+EPOCH_SECONDS = (31_536_000, 9.2e9)
+
+
+def _epoch_dates(values, name="", label=""):
+    """Numeric dates: ``(dates, note)``. ``yyyymmdd`` numbers, Excel serial day numbers (said in
+    the note) and unix epochs in s, ms, us or ns (the unit from the magnitude) from 1971 on;
+    anything else (small counts such as 1..60, numbers beyond 2262) is refused in one sentence."""
     import pandas as pd
 
-    numbers_ = pd.to_numeric(values, errors="coerce")
+    numbers_ = values.map(float).astype(np.float64)  # digits only: a 400-digit one is inf
     if numbers_.between(19000101, 21001231).all():  # 20211027: a yyyymmdd date, not 1970
         ymd = pd.to_datetime(numbers_.astype("Int64").astype("string"), format="%Y%m%d", errors="coerce")
         if ymd.notna().all():
-            return ymd
+            return ymd, ""
+    finite = numbers_[np.isfinite(numbers_)]
+    low, high = (float(finite.min()), float(finite.max())) if len(finite) else (math.inf, math.inf)
+    if EXCEL_DAYS[0] <= low and high < EXCEL_DAYS[1]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            dates = pd.to_datetime(numbers_, unit="D", origin="1899-12-30", errors="coerce")
+        return dates, (f"dates read as Excel serial day numbers ({low:.0f} is "
+                       f"{dates[numbers_ == low].iloc[0]:%Y-%m-%d}), not unix seconds of 1970")
     # Unix epoch numbers; the unit follows from the magnitude (2021 is 1.6e9 s, 1.6e12 ms).
-    magnitude = float(numbers_.abs().median())
-    unit = next(u for u, top in (("s", 1e11), ("ms", 1e14), ("us", 1e17), ("ns", np.inf)) if magnitude < top)
+    units = (("s", 1), ("ms", 1e3), ("us", 1e6), ("ns", 1e9))
+    magnitude = float(finite.abs().median()) if len(finite) else math.inf
+    unit, per_second = next(((u, k) for u, k in units if magnitude < 1e11 * k), ("ns", 1e9))
+    if not (len(finite) == len(numbers_) and EPOCH_SECONDS[0] <= low / per_second
+            and high / per_second <= EPOCH_SECONDS[1]):
+        bad = (values.iloc[int(np.argmax(values.str.len().to_numpy()))] if len(finite) < len(numbers_)
+               else low if low / per_second < EPOCH_SECONDS[0] else high)
+        raise DataError(f"{name}: column {label!r} holds numbers such as {_short_number(bad)}, which "
+                        "as dates are neither unix "
+                        "timestamps from 1971 to 2262 nor Excel serial dates nor yyyymmdd; write "
+                        "dates like 2021-10-27, or pick another column with --date-column.")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return pd.to_datetime(numbers_, unit=unit, errors="coerce")
+        return pd.to_datetime(numbers_, unit=unit, errors="coerce"), ""
+
+
+def _short_number(value):
+    """A number for a sentence, at most 20 characters: ``'1111...1111 (400 digits)'``."""
+    text = value if isinstance(value, str) else f"{value:.6g}"
+    return text if len(text) <= 20 else f"{text[:4]}...{text[-4:]} ({len(text)} characters)"
 
 
 def _guess_formats(values):
