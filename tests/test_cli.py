@@ -71,7 +71,7 @@ def price_newest_first_thousands(n=80):
 
 
 def timestamp_with_gaps(n=80):
-    frame = pd.DataFrame({"timestamp": (days(n).astype("int64") // 10**9),
+    frame = pd.DataFrame({"timestamp": days(n).astype("datetime64[s]").astype("int64"),
                           "close": prices(n, 4).astype(object)})
     frame.loc[10, "close"] = None
     frame.loc[20, "close"] = 0
