@@ -8,7 +8,7 @@ import numpy as np
 from . import losses as losses_mod
 from . import optimizers as optimizers_mod
 from ._warmup import compile_kernels
-from .files import atomic_write
+from .files import atomic_write, check_output
 from .layers import LAYERS, Layer
 
 FORMAT = "lstm_np.Sequential"
@@ -419,12 +419,15 @@ class Sequential:
         clone.set_weights(self.get_weights())
         return clone
 
-    def save(self, path, extra=None):
+    def save(self, path, extra=None, overwrite=False):
         """Write weights and config to ``path`` (``.npz``, no pickle), atomically.
 
         ``extra`` is a JSON-serialisable dict stored beside them (the CLI keeps its scaler
-        there); :func:`load_model` returns it as ``model.extra``.
+        there); :func:`load_model` returns it as ``model.extra``. An existing file is replaced
+        only with ``overwrite=True``; a folder, a device, a FIFO or a socket never (see
+        :func:`lstm_np.files.check_output`, which raises :class:`~lstm_np.files.OutputError`).
         """
+        path = check_output(path, overwrite=overwrite)
         if not self.built:
             raise ValueError("cannot save a model that has not been built")
         from .modelfile import check_savable

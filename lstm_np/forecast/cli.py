@@ -6,8 +6,8 @@
   so they can be reported.
 * The argument parser whose usage errors are such sentences, and its help formatter.
 
-The options themselves are defined once, in :mod:`.options`; files are written by
-:mod:`lstm_np.files`.
+The options themselves are defined once, in :mod:`.options`; run folders are written by
+:mod:`.runfolder`.
 """
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ import signal
 import sys
 import threading
 
-from .. import files
 from .._runtime import keep_memory_mapped
-from ..files import OutputFolderError
+from ..files import OutputError
+from . import runfolder
 from .reader import DataError
 
 __all__ = ["ArgumentParser", "HelpFormatter", "UserError", "command", "is_user_error", "one_sentence"]
@@ -36,12 +36,12 @@ class UserError(Exception):
 
 def is_user_error(err):
     """Whether ``err`` is a mistake the user can fix: a :class:`UserError`, a ``DataError``, an
-    ``OutputFolderError``, or the model module's ``ModelFileError`` or ``NonFiniteLossError``.
+    ``OutputError`` (a path that must not be written, a run folder), or the model module's ``ModelFileError`` or ``NonFiniteLossError``.
 
     The model module is not imported to ask: it loads Numba, which a ``--help`` or a bad flag
     should not wait for, and its errors cannot have been raised if it was never imported.
     """
-    if isinstance(err, (UserError, DataError, OutputFolderError)):
+    if isinstance(err, (UserError, DataError, OutputError)):
         return True
     models = sys.modules.get(__package__.rpartition(".")[0] + ".models")  # lstm_np.models
     return models is not None and isinstance(err, (models.ModelFileError, models.NonFiniteLossError))
@@ -74,12 +74,12 @@ def command(run):
         keep_memory_mapped()
         pressed = []
         previous = _catch_sigint(pressed)
-        files.COMMITTED.clear()
+        runfolder.COMMITTED.clear()
         try:
             return run(argv)
         except BaseException as err:
             if pressed or _is_interrupt(err):
-                saved = files.COMMITTED[-1] if files.COMMITTED else None
+                saved = runfolder.COMMITTED[-1] if runfolder.COMMITTED else None
                 print("interrupted; nothing was saved" if saved is None
                       else f"interrupted after the run was saved in {saved}", file=sys.stderr)
                 return EXIT_INTERRUPTED
@@ -93,7 +93,7 @@ def command(run):
                 return EXIT_BROKEN_PIPE
             raise
         finally:
-            files.release_all()
+            runfolder.release_all()
             if previous is not None:
                 signal.signal(signal.SIGINT, previous[0] if previous[0] is not None else signal.SIG_DFL)
     return main

@@ -388,7 +388,10 @@ class PredictOptions:
                         help="print a JSON list of {date, forecast, low, high} instead of a table")
     plot: str | None = option(None, "--plot", metavar="FILE",
                               help="also draw the recent prices and the forecast with its "
-                                   "interval to this PNG file")
+                                   "interval to this PNG file (a new file unless --force)")
+    force: bool = option(False, "--force", action="store_true",
+                         help="let --plot replace an existing file (never the model, the CSV file "
+                              "or anything but a regular file)")
 
 
 # ----------------------------------------------------------------- parser ---

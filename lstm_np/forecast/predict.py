@@ -17,8 +17,9 @@ import sys
 
 import numpy as np
 
+from ..files import check_output
 from .cli import command
-from .data import load_prices, reading_options, source_name
+from .data import BUNDLED, load_prices, reading_options, source_name
 from .format import format_date, format_step, median_step, money, rough_money
 from .options import PredictOptions, build_parser, parse
 from .targets import feature_values
@@ -49,6 +50,7 @@ def parse_args(argv=None):
 def main(argv=None):
     """Run the command line; returns the exit code (0 ok, 2 user error, 130 interrupted)."""
     opts = parse_args(argv)
+    plot = plot_path(opts)  # before any work: a --plot that must not be written ends the run here
     # Reading the model loads Numba and the data pandas: imported once the flags are known good.
     import pandas as pd
 
@@ -65,6 +67,8 @@ def main(argv=None):
         reading = {**(stored if isinstance(stored, dict) else {}), **reading}
     else:  # another file may name its columns differently: detect unless told
         source, column, date_column = opts.csv or opts.dataset, opts.column, opts.date_column
+    if plot is not None:  # the model's own data file is an input too
+        plot = plot_path(opts, source)
     series = load_prices(source, column=column, date_column=date_column, features=spec.features,
                          **reading)
     days = opts.days or spec.horizon
@@ -78,12 +82,14 @@ def main(argv=None):
     rows = [{"date": format_date(d, shown), "forecast": float(f),
              "low": None if math.isnan(lo) else float(lo), "high": None if math.isnan(hi) else float(hi)}
             for d, f, lo, hi in zip(future, forecast, low, high)]
-    if opts.plot:
+    if plot is not None:
         recent = max(4 * days, spec.window)  # enough history to see the fan's scale
         plot_future(dates[-recent:], series.prices[-recent:], future, forecast, low, high,
                     spec.interval, f"{source_name(series.source)} {series.column}: the next "
                     f"{days} periods after {format_date(dates[-1], shown)} ({spec.kind.upper()}, "
-                    f"{spec.target} target)", opts.plot)
+                    f"{spec.target} target)", plot)
+        # said on stderr beside --json, whose stdout stays one JSON document
+        print(f"wrote the plot to {plot}", file=sys.stderr if opts.json else sys.stdout)
     if opts.json:
         for note in warnings_:  # stdout stays one JSON document
             print(f"note: {note}", file=sys.stderr)
@@ -111,6 +117,15 @@ def main(argv=None):
         print(f"(no interval where the model has no calibrated width: it was calibrated for "
               f"{len(spec.widths)} step(s))")
     return 0
+
+
+def plot_path(opts, source=None):
+    """The file ``--plot`` names, checked: a new file (or an existing one with ``--force``),
+    never the model file, the CSV file or anything but a regular file (one sentence if not)."""
+    if not opts.plot:
+        return None
+    return check_output(opts.plot, overwrite=opts.force, inputs=(opts.model, opts.csv, None if source in BUNDLED else source),
+                        shown=f"--plot {opts.plot}", force="--force")
 
 
 def input_notes(series, spec, extra):

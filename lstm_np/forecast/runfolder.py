@@ -1,77 +1,49 @@
-"""Writing files so that a failure never leaves half a result behind.
+"""Run folders: a run's files appear all together or not at all, and never over its inputs.
 
-* :func:`atomic_write` writes one file through a temporary file beside it and a rename: a reader
-  sees the old file or the new one, never a torn one. :meth:`Sequential.save` uses it too.
 * :func:`output_folder` claims a run's output folder when the run starts (an exclusive
-  ``mkdir``), so two runs never share one, and checks that it can be written before any work.
-* :func:`write_outputs` writes a run's files into a staging folder beside it and moves them in
-  only when every one is written: a failed run (an error, disk full, Ctrl-C) leaves the folder,
-  and a previous run in it, exactly as they were.
+  ``mkdir``), so two runs never share one, and checks before any work that it can be written
+  and that none of the files the run will write there is an input of the run or something
+  other than a regular file (:func:`lstm_np.files.check_output`).
+* :func:`write_outputs` writes a run's files into a staging folder inside it (so the final
+  renames never cross a file system, even when the folder is a mount point) and moves them in
+  only when every one is written: a failed run (an error, disk full, Ctrl-C, SIGTERM) leaves the
+  folder, and a previous run in it, exactly as they were.
 
 This module imports nothing from the model core, so the commands can write files without it.
 """
 from __future__ import annotations
 
 import atexit
-import json
-import math
 import os
 import shutil
 import signal
-import tempfile
+import stat
 import threading
 import time
 
-__all__ = ["OutputFolderError", "RunFolder", "atomic_write", "output_folder", "release",
-           "release_all", "write_bytes", "write_json", "write_outputs", "write_text"]
+from ..files import OutputError, check_output, kind_of
+
+__all__ = ["COMMITTED", "OutputFolderError", "RunFolder", "output_folder", "release", "release_all",
+           "write_outputs"]
+
+STAGING = ".lstm_np-staging"  # inside the output folder: on its file system
 
 
-class OutputFolderError(ValueError):
+class OutputFolderError(OutputError):
     """The output folder cannot be used (it is a file, or not empty without ``force``)."""
-
-
-def atomic_write(path, write):
-    """Call ``write(file)`` on a temporary file beside ``path``, then rename it into place, so an
-    interrupted write never leaves a half-written file behind."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
-    try:
-        os.fchmod(fd, 0o666 & ~_umask())          # mkstemp makes 0600; give what open() would
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def write_bytes(path, data):
-    """Write ``data`` to ``path`` atomically (temporary file, then rename)."""
-    atomic_write(path, lambda f: f.write(data))
-
-
-def write_text(path, text):
-    """Write UTF-8 ``text`` to ``path`` atomically."""
-    write_bytes(path, text.encode("utf-8"))
-
-
-def write_json(path, obj):
-    """Write ``obj`` as indented JSON to ``path`` atomically; NaN and infinity become ``null``
-    (strict JSON has no spelling for them)."""
-    write_text(path, json.dumps(_finite(obj), indent=2, allow_nan=False) + "\n")
 
 
 class RunFolder(str):
     """An output folder claimed by this process: the path (a ``str``) plus its claim.
 
     The claim is a hidden folder beside it, ``.<name>.writing``, made with an exclusive
-    ``mkdir``: a second run given the same ``--out`` finds it and is refused. The run's files are
-    written into it (the staging folder), and moved into the output folder only when every one is
-    written, so a failed or interrupted run leaves the folder exactly as it was.
+    ``mkdir`` and holding the owner's process id: a second run given the same ``--out`` finds it
+    and is refused. The run's files are written into a hidden staging folder inside the output
+    folder, :data:`STAGING`, and moved into the output folder only when every one is written, so
+    a failed or interrupted run leaves the folder exactly as it was.
     """
 
+    claim: str
     staging: str
     created: bool
     force: bool
@@ -81,15 +53,19 @@ _CLAIMS = []     # RunFolders claimed by this process and not yet released
 COMMITTED = []   # folders whose files were moved in; a command reads it when interrupted
 
 
-def output_folder(out, force, prefix=""):
+def output_folder(out, force, prefix="", names=(), inputs=()):
     """Claim the folder a run writes to, before any work starts.
 
     ``out=None`` gives ``runs/<prefix><YYYYmmdd-HHMMSS>``, created with an exclusive ``mkdir``;
     a name already taken (two runs started in the same second) gets ``-2``, ``-3``, ... Raises
-    :class:`OutputFolderError` if ``out`` is a file, a non-empty folder and ``force`` is false,
-    is being written by another run, or cannot be written (a read-only place, a path through a
-    file, ``/proc``...). Returns a :class:`RunFolder`; :func:`write_outputs` fills it and
-    :func:`release` (or :func:`release_all`) gives up the claim if the run fails.
+    :class:`OutputFolderError` if ``out`` is a file, a dangling symbolic link, a non-empty
+    folder and ``force`` is false, is being written by another run, or cannot be written (a
+    read-only place, a path through a file, ``/proc``...), or if one of ``names`` (the files the
+    run will write) is there as something other than a regular file or is one of ``inputs``
+    (the run's CSV file, model file...: compared by resolved path and by device and inode, so
+    a symbolic or hard link to an input counts). Returns a :class:`RunFolder`;
+    :func:`write_outputs` fills it and :func:`release` (or :func:`release_all`) gives up the
+    claim if the run fails.
     """
     if not out:  # None, or "" from a script
         base = os.path.join("runs", time.strftime(f"{prefix}%Y%m%d-%H%M%S"))
@@ -103,18 +79,17 @@ def output_folder(out, force, prefix=""):
             except OSError as err:
                 raise _unwritable(name, err) from None
             try:
-                return _claim(name, force=False, created=True)
+                return _stage(_claim(name, force=False, created=True))
             except BaseException:
                 _remove_empty(name)
                 raise
         raise OutputFolderError(f"runs/ holds 10,000 runs named {base}; give --out")
     out = os.fspath(out)
-    if os.path.exists(out) and not os.path.isdir(out):
-        raise OutputFolderError(f"--out {out} is a file, not a folder; choose a folder name")
+    _check_out(out)
     _make_parent(out, out)
     claim = _claim(out, force=force, created=False)
     try:
-        if os.path.isdir(out) and os.listdir(out) and not force:
+        if os.path.isdir(out) and set(os.listdir(out)) - {STAGING} and not force:
             raise OutputFolderError(f"--out {out} is not empty; pass --force to overwrite its files "
                                     "or choose another --out folder")
         try:
@@ -122,33 +97,65 @@ def output_folder(out, force, prefix=""):
             claim.created = True
         except FileExistsError:
             pass
+        except OSError as err:
+            raise _unwritable(out, err) from None
+        for name in names:
+            try:
+                check_output(os.path.join(out, name), overwrite=True, inputs=inputs,
+                             shown=f"--out {out} would replace {name}, which")
+            except OutputError as err:
+                raise OutputFolderError(str(err)) from None
+        return _stage(claim)
     except BaseException:
         release(claim)
         raise
-    return claim
+
+
+def _check_out(out):
+    """Refuse up front what would fail only when the files are moved in."""
+    try:
+        info = os.stat(out)
+    except FileNotFoundError:
+        if os.path.islink(out):
+            raise OutputFolderError(f"--out {out} is a symbolic link to {os.path.realpath(out)}, which "
+                                    "does not exist; create that folder or choose another --out") from None
+        return
+    except OSError as err:
+        raise _unwritable(out, err) from None
+    if not stat.S_ISDIR(info.st_mode):
+        what = "a file" if stat.S_ISREG(info.st_mode) else kind_of(info.st_mode)
+        raise OutputFolderError(f"--out {out} is {what}, not a folder; choose a folder name")
 
 
 def _make_parent(path, shown):
     parent = os.path.dirname(os.path.abspath(path))
     try:
         os.makedirs(parent, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        above = parent
+        while above and not os.path.lexists(above):
+            above = os.path.dirname(above)
+        raise OutputFolderError(f"--out {shown} cannot be written: {above} is a file, not a "
+                                "folder; choose a folder name") from None
     except OSError as err:
         raise _unwritable(shown, err) from None
 
 
 def _claim(out, force, created):
     folder = RunFolder(out)
-    folder.staging = os.path.join(os.path.dirname(os.path.abspath(out)),
-                                  f".{os.path.basename(os.path.abspath(out))}.writing")
+    folder.claim = os.path.join(os.path.dirname(os.path.abspath(out)),
+                                f".{os.path.basename(os.path.abspath(out))}.writing")
+    folder.staging = os.path.join(os.path.abspath(out), STAGING)
     folder.created, folder.force = created, force
     for attempt in range(2):
         try:
-            os.mkdir(folder.staging)  # exclusive: the claim
+            os.mkdir(folder.claim)  # exclusive: the claim
             break
         except FileExistsError:
-            owner = _owner(folder.staging)
+            owner = _owner(folder.claim)
             if attempt == 0 and owner is not None and not _alive(owner):
-                shutil.rmtree(folder.staging, ignore_errors=True)  # left by a killed run
+                shutil.rmtree(folder.claim, ignore_errors=True)  # left by a killed run
+                shutil.rmtree(folder.staging, ignore_errors=True)
                 continue
             who = f"process {owner}" if owner is not None else "another process"
             raise OutputFolderError(f"--out {out} is being written by another run ({who}); "
@@ -157,13 +164,25 @@ def _claim(out, force, created):
             raise _unwritable(out, err) from None
     else:
         raise OutputFolderError(f"--out {out} is being written by another run; choose another --out folder")
-    try:  # a first file proves that files can be created there, before any training
-        with open(os.path.join(folder.staging, "pid"), "w") as f:
+    try:
+        with open(os.path.join(folder.claim, "pid"), "w") as f:
             f.write(str(os.getpid()))
     except OSError as err:
-        shutil.rmtree(folder.staging, ignore_errors=True)
+        shutil.rmtree(folder.claim, ignore_errors=True)
         raise _unwritable(out, err) from None
     _CLAIMS.append(folder)
+    return folder
+
+
+def _stage(folder):
+    """Make the staging folder inside the claimed folder: proves, before any training, that
+    files can be created there (and on its file system, where the final renames happen)."""
+    try:
+        shutil.rmtree(folder.staging, ignore_errors=True)  # a killed run's, under our claim now
+        os.mkdir(folder.staging)
+    except OSError as err:
+        release(folder)
+        raise _unwritable(folder, err) from None
     return folder
 
 
@@ -198,6 +217,7 @@ def release(folder):
     if folder in _CLAIMS:
         _CLAIMS.remove(folder)
     shutil.rmtree(folder.staging, ignore_errors=True)
+    shutil.rmtree(folder.claim, ignore_errors=True)
     if folder.created:
         _remove_empty(folder)
 
@@ -237,6 +257,9 @@ def write_outputs(out, writers):
     """
     folder = out if isinstance(out, RunFolder) and out in _CLAIMS else output_folder(os.fspath(out), True)
     try:
+        for name in writers:  # a library caller's names, not checked when the folder was claimed
+            check_output(os.path.join(folder, name), overwrite=True,
+                         shown=f"{folder} holds {name}, which")
         for name, write in writers.items():
             try:
                 write(os.path.join(folder.staging, name))
@@ -279,34 +302,22 @@ def _move_in(folder, names):
     COMMITTED.append(str(folder))
 
 
+_HELD = {signal.SIGINT, signal.SIGTERM}
+
+
 def _block_sigint():
+    """Hold back Ctrl-C and SIGTERM (delivered when unblocked) while the files are renamed."""
     if threading.current_thread() is not threading.main_thread():
         return False
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
     return True
 
 
 def _unblock_sigint(blocked):
     if blocked:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _HELD)
 
 
 def _first(err):
     text = str(err).strip()
     return text.splitlines()[0] if text else type(err).__name__
-
-
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _finite(obj):
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
-    return obj

@@ -25,12 +25,13 @@ import sys
 
 import numpy as np
 
-from ..files import output_folder, write_json, write_outputs, write_text
+from ..files import write_json, write_text
 from .cli import command
 from .data import source_name
 from .format import money
 from .options import TrainOptions, build_parser, parse
 from .plots import plot_forecast, plot_loss, plot_steps
+from .runfolder import output_folder, write_outputs
 from .targets import interval_bounds
 
 OUTPUT_FILES = ("model.npz", "metrics.json", "history.csv", "forecast.png", "loss.png")
@@ -68,7 +69,8 @@ def parse_args(argv=None):
 def main(argv=None):
     """Run the command line; returns the exit code (0 ok, 2 user error, 130 interrupted)."""
     opts = parse_args(argv)
-    out = output_folder(opts.out, opts.force)
+    names = OUTPUT_FILES + (("steps.png",) if opts.horizon > 1 else ())
+    out = output_folder(opts.out, opts.force, names=names, inputs=[opts.csv])
     # The pipeline loads pandas and Numba: imported once the flags and the folder are known good.
     from .pipeline import calibrate, evaluate, forecast_spec, load_data, train_model, windows_line
 
