@@ -120,6 +120,8 @@ def _check_out(out):
             raise OutputFolderError(f"--out {out} is a symbolic link to {os.path.realpath(out)}, which "
                                     "does not exist; create that folder or choose another --out") from None
         return
+    except NotADirectoryError:
+        raise _through_a_file(out) from None
     except OSError as err:
         raise _unwritable(out, err) from None
     if not stat.S_ISDIR(info.st_mode):
@@ -132,13 +134,18 @@ def _make_parent(path, shown):
     try:
         os.makedirs(parent, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
-        above = parent
-        while above and not os.path.lexists(above):
-            above = os.path.dirname(above)
-        raise OutputFolderError(f"--out {shown} cannot be written: {above} is a file, not a "
-                                "folder; choose a folder name") from None
+        raise _through_a_file(shown) from None
     except OSError as err:
         raise _unwritable(shown, err) from None
+
+
+def _through_a_file(out):
+    """``--out file/sub``: name the file the path goes through."""
+    above = os.path.abspath(out)
+    while os.path.dirname(above) != above and not os.path.isfile(above):
+        above = os.path.dirname(above)
+    return OutputFolderError(f"--out {out} cannot be written: {above} is a file, not a folder; "
+                             "choose a folder name")
 
 
 def _claim(out, force, created):

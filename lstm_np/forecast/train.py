@@ -77,6 +77,7 @@ def main(argv=None):
     say = (lambda *a: None) if opts.quiet else print
     series, split = load_data(opts, say)
     say(f"{windows_line(split, series)}; scaler fitted on training prices only")
+    check_savable_model(opts, split)
 
     model, _, history, predicted = train_model(opts, split, summary=not opts.quiet,
                                                verbose=0 if opts.quiet else 1)
@@ -90,6 +91,26 @@ def main(argv=None):
     write_outputs(out, writers)
     print(f"saved {', '.join(writers)} in {out}")
     return 0
+
+
+def check_savable_model(opts, split):
+    """Refuse, before training, a network the model file cannot hold (``--units`` with 50
+    values: 101 layers), which would otherwise train for nothing and fail when saved."""
+    from ..modelfile import check_savable
+    from ..models import ModelFileError
+    from .cli import UserError
+    from .pipeline import build_model, forecast_spec
+
+    spec = forecast_spec(opts, split)
+    model = build_model(opts.model, opts.units, opts.dropout, opts.window, opts.seed, opts.dtype,
+                        features=len(spec.features), outputs=spec.outputs)
+    try:
+        check_savable(model.get_config(), {})
+    except ModelFileError as err:
+        reason = str(err).split(": ", 1)[-1]
+        raise UserError(f"--units {','.join(map(str, opts.units))} with --window {opts.window} makes a "
+                        f"network that could not be saved ({reason}); give --units fewer or smaller "
+                        "values") from None
 
 
 def print_results(m):
