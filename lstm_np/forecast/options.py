@@ -26,7 +26,7 @@ from dataclasses import MISSING, dataclass, field, fields
 
 from .cli import ArgumentParser
 from .data import BUNDLED
-from .reader import DEFAULT_TIMEOUT, DECIMALS, THOUSANDS
+from .reader import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT, DECIMALS, THOUSANDS, format_size
 from .targets import FEATURES, STRATEGIES, TARGETS
 
 __all__ = ["MODELS", "NAMES", "OPTIMIZER_NAMES", "BacktestOptions", "CompareOptions", "DataOptions",
@@ -171,6 +171,24 @@ def timeout_seconds(text):
                     "a number of seconds above 0 and at most 86400")
 
 
+_SIZE_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30}
+
+
+@_metavar("BYTES")
+def byte_size(text):
+    """``"256M"`` -> 268435456: a positive number of bytes, with an optional K, M or G
+    (powers of 1024), at most 64 G."""
+    def convert(value):
+        value = str(value).strip().upper().removesuffix("B").removesuffix("I")
+        unit = value[-1:] if value[-1:] in ("K", "M", "G") else ""
+        number = float(value[:len(value) - len(unit)])
+        if not math.isfinite(number):
+            raise ValueError(text)
+        return int(number * _SIZE_UNITS[unit])
+    return _checked(text, convert, lambda v: 0 < v <= 64 * 2**30,
+                    "a number of bytes such as 256M, 1G or 500000 (at most 64G)")
+
+
 def _reading_options(group):
     """How a CSV file is read: each inferred by default, a flag settles it (the same for every command)."""
     return {
@@ -184,7 +202,11 @@ def _reading_options(group):
                               help="strftime format of every date, e.g. %%d/%%m/%%Y (default: inferred, "
                                    "one format for the column)"),
         "timeout": option(DEFAULT_TIMEOUT, "--timeout", group=group, type=timeout_seconds,
-                          help="seconds to wait for a URL to answer and download", shown="30"),
+                          help="seconds a URL may take to answer and download, all of it",
+                          shown="30"),
+        "max_bytes": option(DEFAULT_MAX_BYTES, "--max-bytes", group=group, type=byte_size,
+                            help="the most bytes read from --csv (a file, a device, a download); "
+                                 "more is refused", shown=format_size(DEFAULT_MAX_BYTES).replace(" MiB", "M")),
     }
 
 
@@ -229,6 +251,7 @@ class DataOptions:
     thousands: str | None = _DATA_READING["thousands"]
     date_format: str | None = _DATA_READING["date_format"]
     timeout: float = _DATA_READING["timeout"]
+    max_bytes: int = _DATA_READING["max_bytes"]
 
     @property
     def source(self):
@@ -384,6 +407,7 @@ class PredictOptions:
     thousands: str | None = _PREDICT_READING["thousands"]
     date_format: str | None = _PREDICT_READING["date_format"]
     timeout: float = _PREDICT_READING["timeout"]
+    max_bytes: int = _PREDICT_READING["max_bytes"]
     json: bool = option(False, "--json", action="store_true",
                         help="print a JSON list of {date, forecast, low, high} instead of a table")
     plot: str | None = option(None, "--plot", metavar="FILE",
