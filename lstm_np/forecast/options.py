@@ -164,6 +164,15 @@ def seed_value(text):
     return _checked(text, int, lambda v: 0 <= v <= MAX_SEED, f"a whole number from 0 to {MAX_SEED}")
 
 
+MAX_DAYS = 10_000  # each period beyond the horizon is one more pass of the network
+
+
+@_metavar("N")
+def forecast_days(text):
+    """``--days``: a whole number from 1 to :data:`MAX_DAYS`."""
+    return _checked(text, int, lambda v: 1 <= v <= MAX_DAYS, f"a whole number from 1 to {MAX_DAYS:,}")
+
+
 @_metavar("SECONDS")
 def timeout_seconds(text):
     """A positive number of seconds, at most a day."""
@@ -398,10 +407,10 @@ class PredictOptions:
     date_column: str | None = option(None, "--date-column", metavar="NAME",
                                      help="date column (default: as in training for the training "
                                           "data, else the first of Date, date, day, Datetime, timestamp)")
-    days: int | None = option(None, "--days", type=positive_int,
-                              help="periods to forecast after the data's last row (default: the "
-                                   "model's horizon); more than the horizon needs a model on the "
-                                   "close alone, fed its own forecasts")
+    days: int | None = option(None, "--days", type=forecast_days,
+                              help="periods to forecast after the data's last row, at most "
+                                   f"{MAX_DAYS:,} (default: the model's horizon); more than the "
+                                   "horizon needs a model on the close alone, fed its own forecasts")
     delimiter: str | None = _PREDICT_READING["delimiter"]
     decimal: str | None = _PREDICT_READING["decimal"]
     thousands: str | None = _PREDICT_READING["thousands"]

@@ -7,7 +7,9 @@ part, the conformal interval widths and the data source it was trained on (used 
 horizons and intervals existed still work (one step, no interval).
 
 ``--days`` defaults to the model's horizon; more days than that feed a close-only model its own
-forecasts (recursively), without intervals beyond the calibrated steps.
+forecasts (recursively), without intervals beyond the calibrated steps. It is at most
+:data:`.options.MAX_DAYS`; a forecast of more than :data:`LONG_FORECAST` periods shows its
+progress on stderr.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ import sys
 import numpy as np
 
 from ..files import check_output
-from .cli import command
+from .cli import UserError, command
 from .data import BUNDLED, load_prices, reading_options, source_name
 from .format import format_date, format_step, median_step, money, rough_money
 from .options import PredictOptions, build_parser, parse
@@ -72,11 +74,18 @@ def main(argv=None):
     series = load_prices(source, column=column, date_column=date_column, features=spec.features,
                          **reading)
     days = opts.days or spec.horizon
-    forecast, low, high = forecast_future(model, spec, series, days)
+    step = median_step(series.dates)
+    try:  # dates are written with Python's datetime, which ends with the year 9999
+        beyond = (series.dates[-1] + step * days).year > 9999
+    except (OverflowError, ValueError):  # pandas' OutOfBoundsDatetime is a ValueError
+        beyond = True
+    if beyond:
+        raise UserError(f"--days {days} periods of {format_step(step)} after {series.dates[-1]:%Y-%m-%d} "
+                        "end after the year 9999, the last date that can be written; ask for fewer --days")
+    forecast, low, high = forecast_future(model, spec, series, days, progress=progress_bar(days))
     warnings_ = input_notes(series, spec, extra)
 
     dates = series.dates
-    step = median_step(dates)
     future = pd.DatetimeIndex([dates[-1] + step * (k + 1) for k in range(days)])
     shown = dates.append(future)  # one date format for all dates
     rows = [{"date": format_date(d, shown), "forecast": float(f),
@@ -117,6 +126,26 @@ def main(argv=None):
         print(f"(no interval where the model has no calibrated width: it was calibrated for "
               f"{len(spec.widths)} step(s))")
     return 0
+
+
+LONG_FORECAST = 500  # recursive steps above which the forecast shows its progress on stderr
+
+
+def progress_bar(days):
+    """A ``progress(done, total)`` drawing a progress bar on stderr for a forecast of more than
+    :data:`LONG_FORECAST` periods (redrawn in place on a terminal; else about 20 lines), or None."""
+    if days <= LONG_FORECAST:
+        return None
+    from .tasks import Progress
+
+    bar, every = Progress(days, label="forecast periods"), max(1, days // 20)
+
+    def progress(done, total):
+        if bar.tty or done % every == 0 or done == total:
+            bar.update(done)
+        if done == total:
+            bar.close()
+    return progress
 
 
 def plot_path(opts, source=None):
