@@ -21,9 +21,8 @@ one sentence (:class:`ModelFileError`) at the first problem:
    each ``.npy`` header parsed without pickle and its dtype a real float of the model's
    precision (no integers, complex numbers, objects or strings) and its shape the expected one;
    the data read to the end, so that the zip's CRC-32 is verified, and every value finite;
-5. ``extra.npy``: a JSON object; if it holds a scaler (``"scaler"``, as ``lstm_np.train``
-   writes it) the scaler must be sane (finite numbers, ``data_min <= data_max``, a feature range
-   ``low < high``), its ``"window"`` a positive integer, and the model must give one output.
+5. ``extra.npy``: a JSON object (what it holds is its writer's business: the forecasting
+   commands check theirs in :mod:`lstm_np.forecast.metadata`).
 
 Only then is the model built, with its weights taken from the file (no random initialisation
 is spent on arrays that are overwritten at once).
@@ -82,7 +81,10 @@ def read_model_file(path):
         raise ModelFileError(f"{path} is a damaged lstm_np model file ({_short(err)})") from None
 
 
-def _read(path):
+def open_model_file(path):
+    """``(file, size)`` of the regular file at ``path``, opened for reading, or
+    :class:`ModelFileError`: a FIFO or a device is never read (it could block), a folder never
+    opened."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
@@ -98,9 +100,14 @@ def _read(path):
             raise ModelFileError(f"{path} is a folder, not a model file")
         raise ModelFileError(f"{path} is not a regular file (a pipe or a device cannot hold "
                              "a model)")
-    with os.fdopen(fd, "rb") as f:
-        if info.st_size > MAX_FILE_BYTES:
-            raise _Refused(f"it is {info.st_size:,} bytes, more than the {MAX_FILE_BYTES:,} "
+    return os.fdopen(fd, "rb"), info.st_size
+
+
+def _read(path):
+    f, size = open_model_file(path)
+    with f:
+        if size > MAX_FILE_BYTES:
+            raise _Refused(f"it is {size:,} bytes, more than the {MAX_FILE_BYTES:,} "
                            "a model within lstm_np's limits can take")
         if not zipfile.is_zipfile(f):
             raise _Refused("it is not a NumPy .npz archive (not a zip file); give the "
@@ -121,7 +128,6 @@ def _read(path):
                 extra = _read_json(archive, entries["extra.npy"], "extra")
                 if not isinstance(extra, dict):
                     raise _Refused("its extra entry is not a JSON object")
-            check_extra(extra, config)
     return config, extra, weights
 
 
@@ -272,10 +278,11 @@ def _read_weight(archive, info, shape, dtype):
 
 def check_savable(config, extra):
     """Refuse to write a file :func:`read_model_file` would refuse: a model beyond the size
-    limits, or a scaler that is not sane. Raises :class:`ModelFileError` with one sentence."""
+    limits, or extra data that is not a JSON object. Raises :class:`ModelFileError` with one sentence."""
     try:
         check_config(json.loads(json.dumps(config)))
-        check_extra(json.loads(json.dumps(extra)), config)
+        if not isinstance(json.loads(json.dumps(extra)), dict):
+            raise _Refused("its extra data is not a JSON object")
     except _Refused as reason:
         raise ModelFileError(f"this model cannot be saved as an lstm_np model file: "
                              f"{reason}") from None
@@ -334,19 +341,24 @@ def _layer_schema():
     def anything(v):          # input_shape and wrapped layers: checked on their own
         return True
 
+    def rate(v):
+        return _is_number(v) and 0 <= v < 1
+
     recurrent = {"units": units, "activation": activation, "use_bias": boolean,
                  "return_sequences": boolean, "return_state": lambda v: v is False,
                  "kernel_initializer": initializer, "recurrent_initializer": initializer,
                  "input_shape": anything, "name": name,
-                 "implementation": lambda v: v in IMPLEMENTATIONS}
+                 "implementation": lambda v: v in IMPLEMENTATIONS,
+                 "dropout": rate, "recurrent_dropout": rate, "go_backwards": boolean,
+                 "stateful": boolean, "unroll": boolean}
     return {
         "LSTM": {**recurrent, "recurrent_activation": activation, "unit_forget_bias": boolean},
         "GRU": {**recurrent, "recurrent_activation": activation,
-                "reset_after": lambda v: v is True},
+                "reset_after": boolean},
         "SimpleRNN": recurrent,
         "Dense": {"units": units, "activation": activation, "use_bias": boolean,
                   "input_shape": anything, "name": name},
-        "Dropout": {"rate": lambda v: _is_number(v) and 0 <= v < 1, "input_shape": anything,
+        "Dropout": {"rate": rate, "input_shape": anything,
                     "name": name},
         # a wrapped layer's {"class", "config"} is checked by _check_layer
         "Bidirectional": {"layer": anything, "backward_layer": anything, "name": name,
@@ -361,8 +373,9 @@ def _layer_schema():
 
 
 #: per recurrent class: gates (weight blocks) and the bias's shape for H units
-_RECURRENT = {"LSTM": (4, lambda H: (4 * H,)), "GRU": (3, lambda H: (2, 3 * H)),
-              "SimpleRNN": (1, lambda H: (H,))}
+_RECURRENT = {"LSTM": (4, lambda H, args: (4 * H,)),
+              "GRU": (3, lambda H, args: (2, 3 * H) if args.get("reset_after", True) else (3 * H,)),
+              "SimpleRNN": (1, lambda H, args: (H,))}
 _REQUIRED = {"LSTM": ("units",), "GRU": ("units",), "SimpleRNN": ("units",),
              "Dense": ("units",), "Dropout": ("rate",), "Bidirectional": ("layer",),
              "TimeDistributed": ("layer",), "RepeatVector": ("n",), "Flatten": (),
@@ -445,7 +458,7 @@ def _check_layer(spec, where, shape, schema, names, first=False):
             raise _Refused(f"{where} needs (timesteps, features) inputs but gets {shape}")
         gates, bias_shape = _RECURRENT[cls]
         D, H = shape[1], args["units"]
-        layer_shapes = [(D, gates * H), (H, gates * H)] + ([bias_shape(H)] if use_bias else [])
+        layer_shapes = [(D, gates * H), (H, gates * H)] + ([bias_shape(H, args)] if use_bias else [])
         return layer_shapes, ((shape[0], H) if args.get("return_sequences", False) else (H,))
     if cls == "Dense":
         D, H = shape[-1], args["units"]
@@ -478,45 +491,3 @@ def _check_layer(spec, where, shape, schema, names, first=False):
         return [], (math.prod(shape),)
     return [], shape                 # Dropout, Activation
 
-
-def output_shape(config):
-    """The output shape of one sample for a configuration :func:`check_config` accepted."""
-    shape, schema = tuple(config["input_shape"]), _layer_schema()
-    for spec in config["layers"]:
-        shape = _check_layer(spec, "", shape, schema, set())[1]
-    return shape
-
-
-def check_extra(extra, config):
-    """Check what ``lstm_np.train`` stores beside a model: a sane scaler, a positive window,
-    and a model that gives one number per window."""
-    if "scaler" not in extra:
-        return
-    scaler = extra["scaler"]
-    if not isinstance(scaler, dict):
-        raise _Refused("its scaler is not a JSON object")
-    low_high = scaler.get("feature_range", [0, 1])
-    if not (isinstance(low_high, list) and len(low_high) == 2 and
-            all(_is_number(v) for v in low_high) and low_high[0] < low_high[1]):
-        raise _Refused(f"its scaler's feature_range is {_show(low_high)}, not two finite "
-                       "numbers low < high")
-    for key in ("data_min", "data_max"):
-        if not _is_number(scaler.get(key)):
-            raise _Refused(f"its scaler's {key} is {_show(scaler.get(key))}, not a finite number")
-    if scaler["data_min"] > scaler["data_max"]:
-        raise _Refused(f"its scaler's data_min ({scaler['data_min']:g}) exceeds its data_max "
-                       f"({scaler['data_max']:g})")
-    if not math.isfinite(float(scaler["data_max"]) - float(scaler["data_min"])):
-        raise _Refused("its scaler's range is too wide to compute with")
-    window = extra.get("window")
-    if not _is_int(window) or not 1 <= window <= MAX_TIMESTEPS:
-        raise _Refused(f"its window is {_show(window)}, not a positive integer")
-    # A direct multi-step model (lstm_np.train --horizon H) gives H values per window.
-    horizon = extra.get("horizon", 1)
-    if not _is_int(horizon) or not 1 <= horizon <= MAX_TIMESTEPS:
-        raise _Refused(f"its horizon is {_show(horizon)}, not a positive integer")
-    outputs = horizon if extra.get("strategy", "direct") == "direct" else 1
-    if output_shape(config) != (outputs,):
-        raise _Refused(f"its model gives outputs of shape {output_shape(config)} per window, "
-                       f"not the {'one price' if outputs == 1 else f'{outputs} steps'} a "
-                       "forecast needs")
