@@ -198,6 +198,16 @@ def byte_size(text):
                     "a number of bytes such as 256M, 1G or 500000 (at most 64G)")
 
 
+@_metavar("ADDRESS")
+def scheduler_text(text):
+    """A Dask scheduler's address, ``tcp://HOST:PORT`` or ``HOST:PORT``, kept as given."""
+    from .tasks import scheduler_address
+
+    _checked(text, scheduler_address, lambda v: True,
+             "a Dask scheduler address such as tcp://10.0.0.5:8786 (tcp://HOST:PORT)")
+    return text
+
+
 def _reading_options(group):
     """How a CSV file is read: each inferred by default, a flag settles it (the same for every command)."""
     return {
@@ -314,7 +324,7 @@ def _workers():
 
 
 def _scheduler():
-    return option(None, "--scheduler", group="run", exclusive="run", metavar="ADDRESS",
+    return option(None, "--scheduler", group="run", exclusive="run", type=scheduler_text,
                   help="send the trainings to an existing Dask cluster, e.g. tcp://10.0.0.5:8786 "
                        "(workers: `dask worker ADDRESS --nthreads 1`, with lstm_np installed)")
 
