@@ -80,8 +80,8 @@ def read_source(path, name, timeout=DEFAULT_TIMEOUT, max_bytes=DEFAULT_MAX_BYTES
         with open(path, "rb") as handle:  # once: a FIFO cannot be rewound
             size = os.fstat(handle.fileno()).st_size
             if stat.S_ISREG(os.fstat(handle.fileno()).st_mode) and size > max_bytes:
-                raise _too_large(name, max_bytes)
-            return _read_bounded(handle.read, name, max_bytes)
+                raise _too_large(str(path), max_bytes)
+            return _read_bounded(handle.read, str(path), max_bytes)
     except OSError as err:
         raise DataError(f"could not read {name} ({_reason(err)}); check that it is a readable file.") from None
 
