@@ -37,7 +37,6 @@ import zipfile
 
 import numpy as np
 
-from .models import FORMAT, FORMAT_VERSION, ModelFileError
 from .layers.recurrent import IMPLEMENTATIONS
 
 #: sizes beyond which a file is refused before it is read (the seed model has 70,901
@@ -52,6 +51,14 @@ MAX_FILE_BYTES = 8 * MAX_PARAMETERS + 2 * 4 * MAX_JSON_CHARS + 16 * 2**20
 #: deflate cannot compress better than about 1032 to 1
 MAX_DEFLATE_RATIO = 1100
 WEIGHT_NAME = re.compile(r"weight_(\d{3,6})\.npy")
+
+
+FORMAT = "lstm_np.Sequential"
+FORMAT_VERSION = 1
+
+
+class ModelFileError(ValueError):
+    """A model file that is missing, corrupt, or not an lstm_np model."""
 
 
 class _Refused(Exception):

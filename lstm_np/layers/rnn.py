@@ -28,6 +28,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .base import Layer
+from .registry import CELLS, register
 
 CELL_INPUTS = ("x_t", "h_prev", "c_prev", "recurrent_mask")   # cache fields a step was given
 
@@ -69,6 +70,7 @@ def dropout_mask(rng, shape, rate, dtype):
     return (rng.random(shape, dtype=dtype) < keep).astype(dtype) / np.asarray(keep, dtype)
 
 
+@register
 class RNN(Layer):
     """A recurrent layer that runs ``cell`` over the time axis (Keras's ``keras.layers.RNN``).
 
@@ -175,8 +177,6 @@ class RNN(Layer):
 
     @classmethod
     def from_config(cls, config):
-        from . import CELLS
-
         config = dict(config)
         spec = config.pop("cell")
         if spec["class"] not in CELLS:
