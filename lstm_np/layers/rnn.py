@@ -184,6 +184,14 @@ class RNN(Layer):
                              "lstm_np.layers.register")
         return cls(CELLS[spec["class"]].from_config(spec["config"]), **config)
 
+    @classmethod
+    def weight_shapes_for(cls, config, input_shape):
+        """The shapes of the weights, in order, and the output shape of the layer ``config``
+        describes for inputs ``input_shape`` ``(T, D)`` — without building it."""
+        layer = cls.from_config(config)
+        shapes = layer.cell.weight_shapes(input_shape[-1])
+        return list(shapes.values()), layer.compute_output_shape(tuple(input_shape))
+
     # --- forward --------------------------------------------------------------------------
     def forward(self, x, training=False, rng=None, initial_state=None, keep_cache=True,
                 dropout_mask=None, recurrent_dropout_mask=None):
