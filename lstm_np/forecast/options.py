@@ -40,7 +40,7 @@ __all__ = ["MODELS", "NAMES", "OPTIMIZER_NAMES", "BacktestOptions", "CompareOpti
 # mlp (Dense(u, relu) -> Dropout per --units value); they are looked up only when a value is
 # parsed, so that --help does not import the layers (and with them Numba).
 MODELS = ("lstm", "gru", "rnn", "mlp")
-OPTIMIZER_NAMES = ("adam", "sgd")
+OPTIMIZER_NAMES = ("adam", "sgd", "rmsprop", "adamw", "adamax", "nadam", "adagrad", "adadelta")
 
 
 def model_kinds():
@@ -291,7 +291,7 @@ class TrainingOptions(DataOptions):
                             help="optimizer")
     learning_rate: float | None = option(
         None, "--learning-rate", group="training", type=positive_float, metavar="LR",
-        help="learning rate (default: Keras's default for the optimizer, adam 0.001, sgd 0.01)")
+        help="learning rate (default: Keras's default for the optimizer, sgd 0.01, the others 0.001)")
     dtype: str = option("float32", "--dtype", group="training", choices=("float32", "float64"),
                         help="floating-point type of weights and computation")
     strategy: str = option("direct", "--strategy", group="training", choices=STRATEGIES,
