@@ -25,7 +25,11 @@ def import_graph():
             if isinstance(node, ast.ImportFrom):
                 base = package[:len(package) - node.level + 1] if node.level else []
                 module = ".".join(base + ([node.module] if node.module else []))
-                targets |= {module} | {f"{module}.{alias.name}" for alias in node.names}
+                # `from package import submodule` needs the submodule; any other name, the module
+                submodules = {f"{module}.{alias.name}" for alias in node.names} & set(modules)
+                targets |= submodules
+                if len(submodules) < len(node.names):
+                    targets.add(module)
             elif isinstance(node, ast.Import):
                 targets |= {alias.name for alias in node.names}
         graph[name] = {t for t in targets if t in modules and t != name}
