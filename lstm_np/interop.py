@@ -177,9 +177,8 @@ def from_keras(keras_model, dtype=None, input_shape=None):
     return _load_all(model, [theirs.get_weights() for theirs, _ in pairs], "Keras")
 
 
-def _layer_from_keras(keras, layer, backward=False):
-    """The unbuilt lstm_np layer that computes what Keras layer ``layer`` computes
-    (``backward``: the backward copy inside a Bidirectional, which runs with go_backwards)."""
+def _layer_from_keras(keras, layer):
+    """The unbuilt lstm_np layer that computes what Keras layer ``layer`` computes."""
     L = keras.layers
     kinds = {L.LSTM: LSTM, L.GRU: GRU, L.SimpleRNN: SimpleRNN, L.Dense: Dense, L.Dropout: Dropout,
              L.Bidirectional: Bidirectional, L.TimeDistributed: TimeDistributed,
@@ -194,7 +193,7 @@ def _layer_from_keras(keras, layer, backward=False):
     if cls is Bidirectional:
         return Bidirectional(_layer_from_keras(keras, layer.forward_layer),
                              merge_mode=config["merge_mode"], name=layer.name,
-                             backward_layer=_layer_from_keras(keras, layer.backward_layer, True))
+                             backward_layer=_layer_from_keras(keras, layer.backward_layer))
     if cls is TimeDistributed:
         return TimeDistributed(_layer_from_keras(keras, layer.layer), name=layer.name)
     if cls is RepeatVector:
@@ -205,8 +204,7 @@ def _layer_from_keras(keras, layer, backward=False):
         _check_activation(config["activation"], "activation", where)
         return Activation(config["activation"], name=layer.name)
 
-    refused = [k for k in ("stateful", "go_backwards", "return_state") if config.get(k)
-               and not (k == "go_backwards" and backward)]
+    refused = [k for k in ("stateful", "return_state") if config.get(k)]
     if cls is Dense and (config.get("quantization_config") or getattr(layer, "quantization_mode",
                                                                        None)):
         refused.append("quantization")
@@ -232,7 +230,8 @@ def _layer_from_keras(keras, layer, backward=False):
     for key in names:
         options[key] = _check_activation(config[key], key, where)
     if cls is not Dense:
-        options["return_sequences"] = config["return_sequences"]
+        options.update(return_sequences=config["return_sequences"],
+                       go_backwards=config["go_backwards"])
     if cls is LSTM:
         options["unit_forget_bias"] = config["unit_forget_bias"]
     if cls is GRU:
@@ -253,7 +252,7 @@ def to_keras(model):
     The Keras model starts with ``keras.Input(shape=model.input_shape)``, has the same layer
     names, options, dtype (float32 or float64) and weights, and predicts what ``model`` predicts.
     It is not compiled. Every lstm_np layer has a Keras counterpart of the same name
-    (a Bidirectional's backward copy becomes Keras's ``backward_layer`` with ``go_backwards``).
+    (a Bidirectional's backward copy becomes Keras's ``backward_layer``).
     """
     keras = _require("keras", "to_keras")
     _check_built(model, "to_keras")
@@ -266,9 +265,9 @@ def to_keras(model):
     return keras_model
 
 
-def _layer_to_keras(L, layer, dtype, **extra):
+def _layer_to_keras(L, layer, dtype):
     """The Keras layer computing what lstm_np's ``layer`` computes (unbuilt)."""
-    options = {"dtype": dtype, **extra}
+    options = {"dtype": dtype}
     if layer.name is not None:
         options["name"] = layer.name
     kind = type(layer)
@@ -285,7 +284,7 @@ def _layer_to_keras(L, layer, dtype, **extra):
     if kind is Bidirectional:
         return L.Bidirectional(
             _layer_to_keras(L, layer.forward_layer, dtype), merge_mode=layer.merge_mode,
-            backward_layer=_layer_to_keras(L, layer.backward_layer, dtype, go_backwards=True),
+            backward_layer=_layer_to_keras(L, layer.backward_layer, dtype),
             **options)
     if kind not in (LSTM, GRU, SimpleRNN, Dense):
         raise ValueError(f"to_keras cannot convert layer {layer.name!r} of type "
@@ -294,11 +293,11 @@ def _layer_to_keras(L, layer, dtype, **extra):
     if kind in (LSTM, GRU):
         options["recurrent_activation"] = layer.recurrent_activation
     if kind is not Dense:
-        options["return_sequences"] = layer.return_sequences
+        options.update(return_sequences=layer.return_sequences, go_backwards=layer.go_backwards)
     if kind is LSTM:
         options["unit_forget_bias"] = layer.unit_forget_bias
     if kind is GRU:
-        options["reset_after"] = getattr(layer, "reset_after", True)
+        options["reset_after"] = layer.reset_after
     return getattr(L, kind.__name__)(**options)
 
 
@@ -397,7 +396,7 @@ def _check_convertible(model, caller):
                                                    if inner is not layer else ""))
         for rnn in ((layer.forward_layer, layer.backward_layer) if kind is Bidirectional
                     else (layer,)):
-            if type(rnn) is GRU and not getattr(rnn, "reset_after", True):
+            if type(rnn) is GRU and not rnn.reset_after:
                 raise ValueError(f"{caller}: GRU layer {layer.name!r} has reset_after=False, "
                                  "which PyTorch's nn.GRU does not compute (it applies the reset "
                                  "gate after the recurrent product, as reset_after=True does)")
@@ -560,10 +559,14 @@ def torch_module(model):
                 if layer.merge_mode != "concat":
                     raise ValueError(f"{where} has merge_mode={layer.merge_mode!r}; a torch "
                                      "bidirectional RNN concatenates its two directions")
-                if layer.backward_layer.get_config() != {**rnn.get_config(),
-                                                         "name": layer.backward_layer.name}:
+                if layer.backward_layer.get_config() != {
+                        **rnn.get_config(), "name": layer.backward_layer.name,
+                        "go_backwards": True} or rnn.go_backwards:
                     raise ValueError(f"{where} has a backward_layer unlike its forward layer; "
                                      "a torch bidirectional RNN runs one kind both ways")
+            elif layer.go_backwards:
+                raise ValueError(f"{where} has go_backwards=True; torch's RNN modules read "
+                                 "the sequence forward (use a Bidirectional layer)")
             module = _torch_rnn(nn, rnn, shape, bidirectional, where)
             then = _rnn_output(torch, not rnn.return_sequences, bidirectional, rnn.units)
         if module is not None:

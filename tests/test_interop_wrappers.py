@@ -56,10 +56,15 @@ def test_state_dict_round_trip(cls):
     np.testing.assert_array_equal(other.predict(x), model.predict(x))
 
 
-def test_time_distributed_of_a_recurrent_layer_has_no_torch_form():
+def test_layers_without_a_torch_form_are_refused_in_one_sentence():
     model = Sequential([TimeDistributed(Flatten(), input_shape=(4, 2, 3)), Dense(1)])
     with pytest.raises(ValueError, match=r"TimeDistributed\(Flatten\)"):
         state_dict_numpy(model)
+    for layer in (GRU(3, reset_after=False, input_shape=(4, 2)),
+                  Bidirectional(GRU(3, reset_after=False), input_shape=(4, 2))):
+        with pytest.raises(ValueError, match="reset_after=False, which PyTorch's nn.GRU does "
+                                             "not compute"):
+            state_dict_numpy(Sequential([layer], seed=0))
 
 
 # ------------------------------------------------------------------------------ live: Keras
@@ -89,12 +94,9 @@ def test_live_from_keras_backward_layer_and_reset_before(keras):
     L = keras.layers
     layers = [L.Bidirectional(L.LSTM(3, return_sequences=True),
                               backward_layer=L.LSTM(3, return_sequences=True, go_backwards=True,
-                                                    activation="relu"))]
-    try:
-        GRU(2, reset_after=False)
-        layers.append(L.GRU(2, reset_after=False))
-    except ValueError:
-        layers.append(L.GRU(2))
+                                                    activation="relu")),
+              L.GRU(2, reset_after=False, return_sequences=True, go_backwards=True),
+              L.GRU(2, reset_after=False)]
     theirs = keras.Sequential([keras.Input((5, 2))] + layers + [L.Dense(1)])
     rng = np.random.default_rng(2)
     theirs.set_weights([rng.normal(0, 0.5, w.shape) for w in theirs.get_weights()])
@@ -130,7 +132,10 @@ def test_live_torch_refuses_what_it_cannot_compute(torch):
     with pytest.raises(ValueError, match="merge_mode='sum'; a torch bidirectional RNN "
                                          "concatenates"):
         torch_module(every_layer(merge_mode="sum"))
-    model = Sequential([Bidirectional(LSTM(3), backward_layer=LSTM(3, activation="relu"),
+    model = Sequential([Bidirectional(LSTM(3), backward_layer=LSTM(3, activation="relu",
+                                                                   go_backwards=True),
                                       input_shape=(4, 2))])
     with pytest.raises(ValueError, match="backward_layer unlike its forward layer"):
         torch_module(model)
+    with pytest.raises(ValueError, match="go_backwards=True; torch's RNN modules"):
+        torch_module(Sequential([LSTM(3, go_backwards=True, input_shape=(4, 2))]))
