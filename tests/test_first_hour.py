@@ -37,10 +37,10 @@ def test_predict_plot_says_what_it_wrote(tmp_path, capsys):
     code, out, err = run(predict.main, ["--model", tmp_path / "r" / "model.npz",
                                         "--plot", tmp_path / "next.png"], capsys)
     assert code == 0, err
-    assert f"saved the plot of the forecast in {tmp_path / 'next.png'}" in out
+    assert f"wrote the plot to {tmp_path / 'next.png'}" in out
     code, out, err = run(predict.main, ["--model", tmp_path / "r" / "model.npz", "--json",
                                         "--plot", tmp_path / "next2.png"], capsys)
-    assert code == 0 and "saved the plot" in err and out.lstrip().startswith("[")
+    assert code == 0 and "wrote the plot to" in err and out.lstrip().startswith("[")
 
 
 @pytest.fixture
