@@ -494,9 +494,10 @@ def _epoch_dates(values, name="", label=""):
                         "as dates are neither unix "
                         "timestamps from 1971 to 2262 nor Excel serial dates nor yyyymmdd; write "
                         "dates like 2021-10-27, or pick another column with --date-column.")
+    exact = pd.to_numeric(values, errors="coerce")  # int64 where it fits: ns need all 19 digits
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return pd.to_datetime(numbers_, unit=unit, errors="coerce"), ""
+        return pd.to_datetime(exact, unit=unit, errors="coerce"), ""
 
 
 def _short_number(value):
