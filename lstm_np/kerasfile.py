@@ -38,7 +38,7 @@ import zipfile
 import numpy as np
 
 from .modelfile import _Refused, check_config
-from .models import ModelFileError
+from .modelfile import ModelFileError
 
 SUPPORTED = ("LSTM", "GRU", "SimpleRNN", "Dense", "Dropout", "Bidirectional", "TimeDistributed",
              "RepeatVector", "Flatten", "Activation")
@@ -49,14 +49,13 @@ WEIGHTS_ENTRY = "model.weights.h5"
 #: Keras options lstm_np has no use for: dropped on reading when they hold one of these values
 #: (None: any value). Options an lstm_np layer accepts are passed to it instead.
 _IGNORED = {
-    "trainable": (True,), "dtype": None, "seed": None, "unroll": None,
-    "zero_output_for_mask": None, "quantization_config": (None,),
-    "kernel_regularizer": (None,), "recurrent_regularizer": (None,), "bias_regularizer": (None,),
+    "trainable": (True,), "dtype": None, "seed": None, "zero_output_for_mask": None,
+    "quantization_config": (None,), "kernel_regularizer": (None,),
+    "recurrent_regularizer": (None,), "bias_regularizer": (None,),
     "activity_regularizer": (None,), "kernel_constraint": (None,),
     "recurrent_constraint": (None,), "bias_constraint": (None,), "noise_shape": (None,),
-    "data_format": ("channels_last", None), "go_backwards": (False,), "stateful": (False,),
-    "dropout": (0, 0.0), "recurrent_dropout": (0, 0.0), "return_state": (False,),
-    "lora_rank": (None,), "lora_alpha": None, "implementation": None,
+    "data_format": ("channels_last", None), "return_state": (False,), "lora_rank": (None,),
+    "lora_alpha": None, "implementation": None,
 }
 
 
@@ -205,8 +204,6 @@ def _keras_layer(spec, shape, dtype, name=None):
             inner_shape = shape if cls == "Bidirectional" else shape[1:]
             value = _keras_layer(value, inner_shape, dtype,
                                  side + _snake(value["class"]))
-            if key == "backward_layer":
-                value["config"]["go_backwards"] = True
         config[key] = value
     if cls == "Dropout":
         config.update(seed=None, noise_shape=None)
@@ -232,9 +229,10 @@ def _fail(path, reason):
     return ModelFileError(f"{path} is not a usable Keras file: {reason}")
 
 
-def load_model(path):
-    """Read a Keras 3 ``*.keras`` file into an lstm_np Sequential (uncompiled), or raise
-    :class:`ModelFileError` with one sentence; nothing is built before the whole file passed."""
+def read_model(path):
+    """Read a Keras 3 ``*.keras`` file: ``(config, weights)`` of the lstm_np Sequential it
+    describes (:func:`lstm_np.models.load_model` builds it), or raise :class:`ModelFileError`
+    with one sentence; nothing is built before the whole file passed."""
     path = os.fspath(path)
     try:
         config, h5 = _read_archive(path)
@@ -243,11 +241,7 @@ def load_model(path):
         weights = _read_h5(io.BytesIO(h5), ours["layers"], shapes, np.dtype(ours["dtype"]))
     except _Refused as reason:
         raise _fail(path, reason) from None
-    from .models import Sequential
-
-    model = Sequential.from_config(ours, initialize=False)
-    model.set_weights(weights)
-    return model
+    return ours, weights
 
 
 def load_weights(model, path):
@@ -355,7 +349,7 @@ def _dtype_name(value):
     return name
 
 
-def _our_layer(serialized, where, backward=False):
+def _our_layer(serialized, where):
     """One Keras layer (serialized) as an lstm_np ``{"class", "config"}``."""
     from .layers import LAYERS
     from .modelfile import _layer_schema
@@ -369,12 +363,8 @@ def _our_layer(serialized, where, backward=False):
     accepted = _layer_schema()[cls]
     config = {}
     for key, value in serialized["config"].items():
-        if key == "go_backwards" and backward:
-            if value is not True:
-                raise _Refused(f"the backward layer of its {where} does not run backwards")
-            continue
         if key in ("layer", "backward_layer"):
-            value = _our_layer(value, f"{where}'s wrapped layer", key == "backward_layer")
+            value = _our_layer(value, f"{where}'s wrapped layer")
         elif key.endswith("_initializer"):       # the weights come from the file
             value = _initializer_name(value, accepted.get(key))
             if value is None:
