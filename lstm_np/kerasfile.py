@@ -38,7 +38,7 @@ import zipfile
 import numpy as np
 
 from .modelfile import _Refused, check_config
-from .models import ModelFileError
+from .modelfile import ModelFileError
 
 SUPPORTED = ("LSTM", "GRU", "SimpleRNN", "Dense", "Dropout", "Bidirectional", "TimeDistributed",
              "RepeatVector", "Flatten", "Activation")
@@ -230,9 +230,10 @@ def _fail(path, reason):
     return ModelFileError(f"{path} is not a usable Keras file: {reason}")
 
 
-def load_model(path):
-    """Read a Keras 3 ``*.keras`` file into an lstm_np Sequential (uncompiled), or raise
-    :class:`ModelFileError` with one sentence; nothing is built before the whole file passed."""
+def read_model(path):
+    """Read a Keras 3 ``*.keras`` file: ``(config, weights)`` of the lstm_np Sequential it
+    describes (:func:`lstm_np.models.load_model` builds it), or raise :class:`ModelFileError`
+    with one sentence; nothing is built before the whole file passed."""
     path = os.fspath(path)
     try:
         config, h5 = _read_archive(path)
@@ -241,11 +242,7 @@ def load_model(path):
         weights = _read_h5(io.BytesIO(h5), ours["layers"], shapes, np.dtype(ours["dtype"]))
     except _Refused as reason:
         raise _fail(path, reason) from None
-    from .models import Sequential
-
-    model = Sequential.from_config(ours, initialize=False)
-    model.set_weights(weights)
-    return model
+    return ours, weights
 
 
 def load_weights(model, path):

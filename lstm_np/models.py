@@ -10,14 +10,7 @@ from . import optimizers as optimizers_mod
 from ._warmup import compile_kernels
 from .files import atomic_write
 from .layers import LAYERS, Layer
-
-FORMAT = "lstm_np.Sequential"
-FORMAT_VERSION = 1
-
-
-class ModelFileError(ValueError):
-    """A model file that is missing, corrupt, or not an lstm_np model."""
-
+from .modelfile import FORMAT, FORMAT_VERSION, ModelFileError
 
 class NonFiniteLossError(FloatingPointError):
     """Training produced a NaN or infinite loss; the weights were left as they were before it."""
@@ -470,9 +463,12 @@ def load_model(path):
     (:func:`lstm_np.kerasfile.load_model`).
     """
     if os.fspath(path).endswith(".keras"):
-        from .kerasfile import load_model as load_keras
+        from .kerasfile import read_model as read_keras_model
 
-        return load_keras(path)
+        config, weights = read_keras_model(path)
+        model = Sequential.from_config(config, initialize=False)
+        model.set_weights(weights)
+        return model
     from .modelfile import read_model_file
 
     config, extra, weights = read_model_file(path)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields
 
 from .cli import ArgumentParser
@@ -34,11 +35,39 @@ __all__ = ["MODELS", "NAMES", "OPTIMIZER_NAMES", "BacktestOptions", "CompareOpti
            "feature_list", "fraction", "model_list", "option", "parse", "positive_float",
            "positive_int", "seed_list"]
 
-# The --model and --optimizer values. They are named here, not beside the classes they stand for
-# in .pipeline, so that parsing flags does not import the layers (and with them Numba).
-MODELS = ("lstm", "gru", "rnn", "mlp")  # mlp: Dense(u, relu) -> Dropout per --units value
-NAMES = {"lstm": "LSTM", "gru": "GRU", "rnn": "SimpleRNN", "mlp": "MLP"}  # as reports write them
+# The networks the tutorial compares, the default of --models. The model kinds themselves are the
+# layer registry's (lstm_np.layers.KINDS: a class registered with a kind, a user's cell too) and
+# mlp (Dense(u, relu) -> Dropout per --units value); they are looked up only when a value is
+# parsed, so that --help does not import the layers (and with them Numba).
+MODELS = ("lstm", "gru", "rnn", "mlp")
 OPTIMIZER_NAMES = ("adam", "sgd", "rmsprop", "adamw", "adamax", "nadam", "adagrad", "adadelta")
+
+
+def model_kinds():
+    """Every ``--model`` value: the registered recurrent layers and cells, and ``mlp``."""
+    from .. import layers
+
+    return (*layers.KINDS, "mlp")
+
+
+class _Names(Mapping):
+    """Model kind -> the name reports write: the class's name (``SimpleRNN``), ``MLP``."""
+
+    def __getitem__(self, kind):
+        from .. import layers
+
+        if kind == "mlp":
+            return "MLP"
+        return layers.KINDS[kind].__name__
+
+    def __iter__(self):
+        return iter(model_kinds())
+
+    def __len__(self):
+        return len(model_kinds())
+
+
+NAMES = _Names()
 
 GROUPS = {"data": "data", "training": "model and training", "statistics": "statistics",
           "run": "where the trainings run", "output": "output"}
@@ -119,10 +148,21 @@ def comma_ints(text):
 def model_list(text):
     """``"lstm,mlp"`` -> ``("lstm", "mlp")``: known names, each once."""
     names = tuple(p.strip().lower() for p in str(text).split(","))
-    if not names or any(n not in MODELS for n in names) or len(set(names)) != len(names):
+    kinds = model_kinds()
+    if not names or any(n not in kinds for n in names) or len(set(names)) != len(names):
         raise argparse.ArgumentTypeError(
-            f"expected distinct names from {','.join(MODELS)} separated by commas, got {text!r}")
+            f"expected distinct names from {','.join(kinds)} separated by commas, got {text!r}")
     return names
+
+
+@_metavar("{lstm,gru,rnn,mlp,...}")
+def model_name(text):
+    """One model kind (see :func:`model_kinds`)."""
+    name = str(text).strip().lower()
+    if name not in model_kinds():
+        raise argparse.ArgumentTypeError(f"expected one of {', '.join(model_kinds())}, got "
+                                         f"{text!r}")
+    return name
 
 
 @_metavar("NAME[,NAME...]")
@@ -291,7 +331,7 @@ def _scheduler():
 class TrainOptions(TrainingOptions):
     """Every option of ``python -m lstm_np.train``; the defaults are the tutorial's."""
 
-    model: str = option("lstm", "--model", group="training", choices=MODELS,
+    model: str = option("lstm", "--model", group="training", type=model_name,
                         help="network: lstm, gru, rnn (SimpleRNN) or mlp (Dense layers on the window)")
     seed: int = option(0, "--seed", group="training", type=seed_value,
                        help="seed for weights, dropout and shuffling; a run repeats bit for bit")

@@ -24,8 +24,8 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from ..callbacks import EarlyStopping
-from ..layers import GRU, LSTM, Dense, Dropout, SimpleRNN
 from .. import optimizers
+from ..layers import KINDS, RNN, Dense, Dropout, Layer
 from ..models import ModelFileError, NonFiniteLossError, Sequential, load_model
 from .cli import UserError
 from .data import (BUNDLED, DataError, MinMaxScaler, describe, load_prices, reading_options,
@@ -33,7 +33,7 @@ from .data import (BUNDLED, DataError, MinMaxScaler, describe, load_prices, read
 from .format import format_date, median_step
 from .memory import check_memory
 from .metadata import ExtraError, check_extra
-from .options import MODELS, NAMES, OPTIMIZER_NAMES
+from .options import MODELS, NAMES, OPTIMIZER_NAMES, model_kinds
 from .stats import error_metrics
 from .targets import ForecastSpec, conformal_widths, feature_values, interval_bounds, to_prices
 
@@ -47,7 +47,7 @@ __all__ = ["MODELS", "NAMES", "OPTIMIZERS", "best_epoch", "build_model", "calibr
 # Recurrent layer per --model value; each is stacked as RNN(u) -> Dropout for every --units value.
 # MODELS (these and mlp, Dense(u, relu) -> Dropout on the flat window) and NAMES are defined with
 # the flags in .options and re-exported here; OPTIMIZERS' keys are options.OPTIMIZER_NAMES.
-RECURRENT = {"lstm": LSTM, "gru": GRU, "rnn": SimpleRNN}
+RECURRENT = KINDS    # model kind -> recurrent layer or cell class (lstm_np.layers.register)
 OPTIMIZERS = {name: optimizers.OPTIMIZERS[name] for name in OPTIMIZER_NAMES}
 
 
@@ -106,8 +106,8 @@ def build_model(kind, units, dropout, window, seed, dtype, features=1, outputs=1
     ``(window, features)``; RNN is LSTM, GRU or SimpleRNN. ``kind="mlp"`` builds ``Dense(u0, relu)
     -> Dropout -> ... -> Dense(outputs)`` for inputs ``(window * features,)`` instead (see
     :func:`model_inputs`). ``outputs`` is the direct strategy's horizon, 1 by default."""
-    if kind not in MODELS:
-        raise UserError(f"unknown model {kind!r}; choose one of {', '.join(MODELS)}")
+    if kind not in model_kinds():
+        raise UserError(f"unknown model {kind!r}; choose one of {', '.join(model_kinds())}")
     layers = []
     for k, n in enumerate(units):
         first, last = k == 0, k == len(units) - 1
@@ -115,10 +115,17 @@ def build_model(kind, units, dropout, window, seed, dtype, features=1, outputs=1
         if kind == "mlp":
             layers.append(Dense(n, activation="relu", **shape))
         else:
-            layers.append(RECURRENT[kind](n, return_sequences=not last, **shape))
+            layers.append(recurrent_layer(kind, n, return_sequences=not last, **shape))
         layers.append(Dropout(dropout))
     layers.append(Dense(outputs))
     return Sequential(layers, seed=seed, dtype=dtype)
+
+
+def recurrent_layer(kind, units, **options):
+    """A ``kind`` layer of ``units``: the registered layer class, or ``RNN`` of the registered
+    cell class."""
+    cls = RECURRENT[kind]
+    return cls(units, **options) if issubclass(cls, Layer) else RNN(cls(units), **options)
 
 
 def input_shape(kind, window, features=1):
