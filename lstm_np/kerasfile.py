@@ -37,6 +37,7 @@ import zipfile
 
 import numpy as np
 
+from .files import check_output
 from .modelfile import _Refused, check_config
 from .modelfile import ModelFileError
 
@@ -101,16 +102,6 @@ def _layer_groups(spec, path, name):
 
 
 # ------------------------------------------------------------------------------ writing
-def _check_output(path, overwrite):
-    path = os.fspath(path)
-    if os.path.isdir(path):
-        raise ValueError(f"{path} is a folder; give a file name")
-    if os.path.lexists(path) and not overwrite:
-        raise FileExistsError(f"{path} already exists; pass overwrite=True to replace it, or "
-                              "give another name")
-    return path
-
-
 def _write_h5(model, f):
     """Write ``model``'s weights in Keras's HDF5 layout to the open ``h5py.File`` ``f``."""
     f.create_group("vars").attrs["name"] = "sequential"
@@ -141,7 +132,7 @@ def save_weights(model, path, overwrite=False):
         raise ValueError(f"save_weights writes Keras's *.weights.h5 files; {os.fspath(path)} "
                          "does not end in .weights.h5")
     _require_built(model)
-    path = _check_output(path, overwrite)
+    path = check_output(path, overwrite)
     data = _h5_bytes(model)
     atomic_write(path, lambda f: f.write(data))
 
@@ -153,7 +144,7 @@ def save_model(model, path, overwrite=False):
     from .files import atomic_write
 
     _require_built(model)
-    path = _check_output(path, overwrite)
+    path = check_output(path, overwrite)
     config = json.dumps(keras_config(model))
     metadata = json.dumps({"keras_version": KERAS_VERSION, "date_saved":
                            datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")})
@@ -213,8 +204,9 @@ def _keras_layer(spec, shape, dtype, name=None):
 def keras_config(model):
     """The ``config.json`` Keras 3 writes for ``model`` (a built lstm_np Sequential)."""
     dtype, shape = model.dtype.name, model.input_shape
+    batch = getattr(model, "batch_size", None)       # Input(batch_shape=...): stateful layers
     layers = [_serialized("keras.layers", "InputLayer", {
-        "batch_shape": [None, *shape], "dtype": dtype, "sparse": False, "ragged": False,
+        "batch_shape": [batch, *shape], "dtype": dtype, "sparse": False, "ragged": False,
         "name": "input_layer"})]
     for layer, spec in zip(model.layers, model.get_config()["layers"]):
         layers.append(_keras_layer(spec, shape, dtype))

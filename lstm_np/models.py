@@ -8,7 +8,7 @@ import numpy as np
 from . import losses as losses_mod
 from . import optimizers as optimizers_mod
 from ._warmup import compile_kernels
-from .files import atomic_write
+from .files import atomic_write, check_output
 from .layers import LAYERS, Layer
 from .modelfile import FORMAT, FORMAT_VERSION, ModelFileError
 
@@ -415,13 +415,16 @@ class Sequential:
 
         ``extra`` is a JSON-serialisable dict stored beside them (the CLI keeps its scaler
         there); :func:`load_model` returns it as ``model.extra``. A path ending in ``.keras``
-        is written in Keras 3's own format instead (:func:`lstm_np.kerasfile.save_model`), and
-        replaces an existing file only with ``overwrite=True``.
+        is written in Keras 3's own format instead (:func:`lstm_np.kerasfile.save_model`). An
+        existing file is replaced only with ``overwrite=True``; a folder, a device, a FIFO or a
+        socket never (see :func:`lstm_np.files.check_output`, which raises
+        :class:`~lstm_np.files.OutputError`).
         """
         if os.fspath(path).endswith(".keras"):
             from .kerasfile import save_model
 
             return save_model(self, path, overwrite=overwrite)
+        path = check_output(path, overwrite=overwrite)
         if not self.built:
             raise ValueError("cannot save a model that has not been built")
         from .modelfile import check_savable

@@ -220,7 +220,7 @@ def forecast_spec(opts, split, widths=(), interval=0.0):
                         widths=list(widths), relative=split.target == "log-return")
 
 
-def forecast_paths(model, spec, x, last, steps=None):
+def forecast_paths(model, spec, x, last, steps=None, progress=None):
     """Price forecasts for ``steps`` (default ``spec.horizon``) steps after each window.
 
     Parameters
@@ -235,6 +235,8 @@ def forecast_paths(model, spec, x, last, steps=None):
     steps : int, optional
         More steps than the model outputs feed its forecasts back as inputs (recursive),
         which needs a single input feature.
+    progress : callable, optional
+        ``progress(done, steps)`` after each recursive step (a long forecast shows it).
 
     Returns
     -------
@@ -254,6 +256,8 @@ def forecast_paths(model, spec, x, last, steps=None):
         window = np.concatenate([window, outputs[-1]], axis=1)[:, -x.shape[1]:]
         outputs.append(model.predict(model_inputs(spec.kind, window[:, :, None])))
         done += outputs[-1].shape[1]
+        if progress is not None:
+            progress(min(done, steps), steps)
     scaled = np.concatenate(outputs, axis=1)[:, :steps]
     return to_prices(spec.scalers[0].inverse_transform(scaled), last, spec.target)
 
@@ -375,7 +379,7 @@ def forecast_next(model, scaler, window, series, kind="lstm"):
     return y
 
 
-def forecast_future(model, spec, series, days):
+def forecast_future(model, spec, series, days, progress=None):
     """Forecast the ``days`` periods after the series' last row, with interval bounds.
 
     Parameters
@@ -387,6 +391,8 @@ def forecast_future(model, spec, series, days):
         With the model's input columns (``load_prices(..., features=spec.features)``).
     days : int
         More than ``spec.horizon`` feeds the model its own forecasts (close-only models).
+    progress : callable, optional
+        Passed to :func:`forecast_paths`.
 
     Returns
     -------
@@ -403,7 +409,7 @@ def forecast_future(model, spec, series, days):
                             for j, f in enumerate(spec.features)])[spec.lag:]
     x = np.column_stack([s.transform(rows[:, j]) for j, s in enumerate(spec.scalers)])[None]
     with np.errstate(over="ignore", invalid="ignore"):
-        forecast = forecast_paths(model, spec, x, series.prices[-1:], steps=days)[0]
+        forecast = forecast_paths(model, spec, x, series.prices[-1:], steps=days, progress=progress)[0]
     if not np.all(np.isfinite(forecast)):
         raise ModelFileError("the model's forecast is not a finite number, so its weights are "
                              "broken; retrain it with python -m lstm_np.train")
