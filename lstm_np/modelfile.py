@@ -136,9 +136,9 @@ def _short(err):
 def _check_directory(archive):
     """The zip directory's entries by name, checked before any of them is inflated."""
     infos = archive.infolist()
-    if len(infos) > 2 + 3 * MAX_LAYERS:
+    if len(infos) > 2 + 6 * MAX_LAYERS:        # a Bidirectional layer holds six arrays
         raise _Refused(f"it has {len(infos):,} entries; a model file has at most "
-                       f"{2 + 3 * MAX_LAYERS}")
+                       f"{2 + 6 * MAX_LAYERS}")
     entries = {}
     for info in infos:
         name = info.filename
@@ -331,7 +331,7 @@ def _layer_schema():
     def name(v):
         return v is None or (isinstance(v, str) and 0 < len(v) <= 200)
 
-    def anything(v):          # input_shape: checked on its own
+    def anything(v):          # input_shape and wrapped layers: checked on their own
         return True
 
     recurrent = {"units": units, "activation": activation, "use_bias": boolean,
@@ -348,6 +348,15 @@ def _layer_schema():
                   "input_shape": anything, "name": name},
         "Dropout": {"rate": lambda v: _is_number(v) and 0 <= v < 1, "input_shape": anything,
                     "name": name},
+        # a wrapped layer's {"class", "config"} is checked by _check_layer
+        "Bidirectional": {"layer": anything, "backward_layer": anything, "name": name,
+                          "merge_mode": lambda v: v in ("concat", "sum", "mul", "ave"),
+                          "input_shape": anything},
+        "TimeDistributed": {"layer": anything, "name": name, "input_shape": anything},
+        "RepeatVector": {"n": lambda v: _is_int(v) and 1 <= v <= MAX_TIMESTEPS,
+                         "name": name, "input_shape": anything},
+        "Flatten": {"name": name, "input_shape": anything},
+        "Activation": {"activation": activation, "name": name, "input_shape": anything},
     }
 
 
@@ -355,7 +364,9 @@ def _layer_schema():
 _RECURRENT = {"LSTM": (4, lambda H: (4 * H,)), "GRU": (3, lambda H: (2, 3 * H)),
               "SimpleRNN": (1, lambda H: (H,))}
 _REQUIRED = {"LSTM": ("units",), "GRU": ("units",), "SimpleRNN": ("units",),
-             "Dense": ("units",), "Dropout": ("rate",)}
+             "Dense": ("units",), "Dropout": ("rate",), "Bidirectional": ("layer",),
+             "TimeDistributed": ("layer",), "RepeatVector": ("n",), "Flatten": (),
+             "Activation": ("activation",)}
 
 
 def check_config(config):
@@ -365,8 +376,6 @@ def check_config(config):
     Keras's order. Raises ``_Refused`` (made a :class:`ModelFileError` by
     :func:`read_model_file`) otherwise.
     """
-    from .layers import LAYERS
-
     if config.get("format") != FORMAT:
         raise _Refused(f"its config has format {_show(config.get('format'))}, not {FORMAT!r}")
     version = config.get("version")
@@ -385,51 +394,11 @@ def check_config(config):
         raise _Refused("it has no layers, so it cannot compute anything")
     if len(layers) > MAX_LAYERS:
         raise _Refused(f"it has {len(layers)} layers, more than lstm_np's limit of {MAX_LAYERS}")
-    schema = _layer_schema()
-    shapes, names, total = [], set(), 0
+    schema, names = _layer_schema(), set()
+    shapes, total = [], 0
     for k, spec in enumerate(layers):
-        where = f"layer {k + 1}"
-        if not isinstance(spec, dict) or set(spec) != {"class", "config"} or \
-                not isinstance(spec["config"], dict):
-            raise _Refused(f"{where} is not a {{'class', 'config'}} object")
-        cls = spec["class"]
-        if not isinstance(cls, str) or cls not in LAYERS or cls not in schema:
-            raise _Refused(f"{where} has the unknown layer class {_show(cls)}")
-        where = f"{where} ({cls})"
-        args = spec["config"]
-        for key, value in args.items():
-            check = schema[cls].get(key)
-            if check is None:
-                raise _Refused(f"{where} has the unknown argument {_show(key)}")
-            if not check(value):
-                raise _Refused(f"{where} has an invalid {key}: {_show(value)}")
-        for key in _REQUIRED[cls]:
-            if key not in args:
-                raise _Refused(f"{where} lacks its {key}")
-        if args.get("name") is not None:
-            if args["name"] in names:
-                raise _Refused(f"{where} has the name {args['name']!r} of an earlier layer")
-            names.add(args["name"])
-        if "input_shape" in args and args["input_shape"] is not None:
-            own = _shape(args["input_shape"], f"the input_shape of {where}")
-            if k == 0 and own != shape:
-                raise _Refused(f"its first layer takes inputs {own} but the model takes "
-                               f"{shape}")
-        # the weights this layer holds for inputs of `shape`, and its output shape
-        use_bias = args.get("use_bias", True)
-        if cls in _RECURRENT:
-            if len(shape) != 2:
-                raise _Refused(f"{where} needs (timesteps, features) inputs but gets {shape}")
-            gates, bias_shape = _RECURRENT[cls]
-            D, H = shape[1], args["units"]
-            layer_shapes = [(D, gates * H), (H, gates * H)] + ([bias_shape(H)] if use_bias else [])
-            shape = (shape[0], H) if args.get("return_sequences", False) else (H,)
-        elif cls == "Dense":
-            D, H = shape[-1], args["units"]
-            layer_shapes = [(D, H)] + ([(H,)] if use_bias else [])
-            shape = shape[:-1] + (H,)
-        else:
-            layer_shapes = []
+        layer_shapes, shape = _check_layer(spec, f"layer {k + 1}", shape, schema, names,
+                                           first=k == 0)
         total += sum(math.prod(s) for s in layer_shapes)
         if total > MAX_PARAMETERS:
             raise _Refused(f"its layers hold more than {MAX_PARAMETERS:,} parameters, lstm_np's "
@@ -440,16 +409,81 @@ def check_config(config):
     return dtype, shapes
 
 
+def _check_layer(spec, where, shape, schema, names, first=False):
+    """Check one layer's ``{"class", "config"}`` for inputs of ``shape`` (one sample's);
+    return the shapes of its weights in Keras's order and its output shape. A wrapper's inner
+    layers are checked the same way, on the shape they see."""
+    if not isinstance(spec, dict) or set(spec) != {"class", "config"} or \
+            not isinstance(spec["config"], dict):
+        raise _Refused(f"{where} is not a {{'class', 'config'}} object")
+    cls = spec["class"]
+    if not isinstance(cls, str) or cls not in schema:
+        raise _Refused(f"{where} has the unknown layer class {_show(cls)}")
+    where = f"{where} ({cls})"
+    args = spec["config"]
+    for key, value in args.items():
+        check = schema[cls].get(key)
+        if check is None:
+            raise _Refused(f"{where} has the unknown argument {_show(key)}")
+        if not check(value):
+            raise _Refused(f"{where} has an invalid {key}: {_show(value)}")
+    for key in _REQUIRED[cls]:
+        if key not in args:
+            raise _Refused(f"{where} lacks its {key}")
+    if args.get("name") is not None:
+        if args["name"] in names:
+            raise _Refused(f"{where} has the name {args['name']!r} of an earlier layer")
+        names.add(args["name"])
+    if "input_shape" in args and args["input_shape"] is not None:
+        own = _shape(args["input_shape"], f"the input_shape of {where}")
+        if first and own != shape:
+            raise _Refused(f"its first layer takes inputs {own} but the model takes {shape}")
+    # the weights this layer holds for inputs of `shape`, and its output shape
+    use_bias = args.get("use_bias", True)
+    if cls in _RECURRENT:
+        if len(shape) != 2:
+            raise _Refused(f"{where} needs (timesteps, features) inputs but gets {shape}")
+        gates, bias_shape = _RECURRENT[cls]
+        D, H = shape[1], args["units"]
+        layer_shapes = [(D, gates * H), (H, gates * H)] + ([bias_shape(H)] if use_bias else [])
+        return layer_shapes, ((shape[0], H) if args.get("return_sequences", False) else (H,))
+    if cls == "Dense":
+        D, H = shape[-1], args["units"]
+        return [(D, H)] + ([(H,)] if use_bias else []), shape[:-1] + (H,)
+    if cls == "Bidirectional":
+        inner = [args["layer"], args.get("backward_layer", args["layer"])]
+        checked = [_check_layer(s, f"the {side} layer of {where}", shape, schema, set())
+                   for s, side in zip(inner, ("forward", "backward"))]
+        if any(s["class"] not in _RECURRENT for s in inner) or inner[0]["class"] != \
+                inner[1]["class"] or checked[0][1] != checked[1][1]:
+            raise _Refused(f"{where} must wrap two recurrent layers of one class and one "
+                           "output shape")
+        out = checked[0][1]
+        if args.get("merge_mode", "concat") == "concat":
+            out = out[:-1] + (2 * out[-1],)
+        return checked[0][0] + checked[1][0], out
+    if cls == "TimeDistributed":
+        if len(shape) != 2:
+            raise _Refused(f"{where} needs (timesteps, features) inputs but gets {shape}")
+        layer_shapes, out = _check_layer(args["layer"], f"the layer inside {where}", shape[1:],
+                                         schema, set())
+        if len(out) != 1:
+            raise _Refused(f"{where} must wrap a layer with one output axis")
+        return layer_shapes, (shape[0],) + out
+    if cls == "RepeatVector":
+        if len(shape) != 1:
+            raise _Refused(f"{where} needs (features,) inputs but gets {shape}")
+        return [], (args["n"], shape[0])
+    if cls == "Flatten":
+        return [], (math.prod(shape),)
+    return [], shape                 # Dropout, Activation
+
+
 def output_shape(config):
     """The output shape of one sample for a configuration :func:`check_config` accepted."""
-    shape = tuple(config["input_shape"])
+    shape, schema = tuple(config["input_shape"]), _layer_schema()
     for spec in config["layers"]:
-        args = spec["config"]
-        if spec["class"] in _RECURRENT:
-            shape = (shape[0], args["units"]) if args.get("return_sequences", False) \
-                else (args["units"],)
-        elif spec["class"] == "Dense":
-            shape = shape[:-1] + (args["units"],)
+        shape = _check_layer(spec, "", shape, schema, set())[1]
     return shape
 
 

@@ -388,7 +388,7 @@ class Model:
             layer_cls = LAYERS.get(spec["class"])
             if layer_cls is None:
                 raise ModelFileError(f"unknown layer class {spec['class']!r}")
-            layer = layer_cls(**spec["config"])
+            layer = layer_cls.from_config(spec["config"])
             if not initialize:
                 for key in ("kernel_initializer", "recurrent_initializer"):
                     if hasattr(layer, key):
