@@ -14,7 +14,6 @@ from . import losses as losses_mod
 from . import metrics as metrics_mod
 from . import optimizers as optimizers_mod
 from . import training
-from ._warmup import compile_kernels
 from .callbacks import Callback, History  # noqa: F401  (their home was here; names kept)
 from .files import atomic_write
 from .functional import KerasTensor, chain
