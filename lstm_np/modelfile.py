@@ -21,9 +21,8 @@ one sentence (:class:`ModelFileError`) at the first problem:
    each ``.npy`` header parsed without pickle and its dtype a real float of the model's
    precision (no integers, complex numbers, objects or strings) and its shape the expected one;
    the data read to the end, so that the zip's CRC-32 is verified, and every value finite;
-5. ``extra.npy``: a JSON object; if it holds a scaler (``"scaler"``, as ``lstm_np.train``
-   writes it) the scaler must be sane (finite numbers, ``data_min <= data_max``, a feature range
-   ``low < high``), its ``"window"`` a positive integer, and the model must give one output.
+5. ``extra.npy``: a JSON object (what it holds is its writer's business: the forecasting
+   commands check theirs in :mod:`lstm_np.forecast.metadata`).
 
 Only then is the model built, with its weights taken from the file (no random initialisation
 is spent on arrays that are overwritten at once).
@@ -121,7 +120,6 @@ def _read(path):
                 extra = _read_json(archive, entries["extra.npy"], "extra")
                 if not isinstance(extra, dict):
                     raise _Refused("its extra entry is not a JSON object")
-            check_extra(extra, config)
     return config, extra, weights
 
 
@@ -272,10 +270,11 @@ def _read_weight(archive, info, shape, dtype):
 
 def check_savable(config, extra):
     """Refuse to write a file :func:`read_model_file` would refuse: a model beyond the size
-    limits, or a scaler that is not sane. Raises :class:`ModelFileError` with one sentence."""
+    limits, or extra data that is not a JSON object. Raises :class:`ModelFileError` with one sentence."""
     try:
         check_config(json.loads(json.dumps(config)))
-        check_extra(json.loads(json.dumps(extra)), config)
+        if not isinstance(json.loads(json.dumps(extra)), dict):
+            raise _Refused("its extra data is not a JSON object")
     except _Refused as reason:
         raise ModelFileError(f"this model cannot be saved as an lstm_np model file: "
                              f"{reason}") from None
@@ -478,45 +477,3 @@ def _check_layer(spec, where, shape, schema, names, first=False):
         return [], (math.prod(shape),)
     return [], shape                 # Dropout, Activation
 
-
-def output_shape(config):
-    """The output shape of one sample for a configuration :func:`check_config` accepted."""
-    shape, schema = tuple(config["input_shape"]), _layer_schema()
-    for spec in config["layers"]:
-        shape = _check_layer(spec, "", shape, schema, set())[1]
-    return shape
-
-
-def check_extra(extra, config):
-    """Check what ``lstm_np.train`` stores beside a model: a sane scaler, a positive window,
-    and a model that gives one number per window."""
-    if "scaler" not in extra:
-        return
-    scaler = extra["scaler"]
-    if not isinstance(scaler, dict):
-        raise _Refused("its scaler is not a JSON object")
-    low_high = scaler.get("feature_range", [0, 1])
-    if not (isinstance(low_high, list) and len(low_high) == 2 and
-            all(_is_number(v) for v in low_high) and low_high[0] < low_high[1]):
-        raise _Refused(f"its scaler's feature_range is {_show(low_high)}, not two finite "
-                       "numbers low < high")
-    for key in ("data_min", "data_max"):
-        if not _is_number(scaler.get(key)):
-            raise _Refused(f"its scaler's {key} is {_show(scaler.get(key))}, not a finite number")
-    if scaler["data_min"] > scaler["data_max"]:
-        raise _Refused(f"its scaler's data_min ({scaler['data_min']:g}) exceeds its data_max "
-                       f"({scaler['data_max']:g})")
-    if not math.isfinite(float(scaler["data_max"]) - float(scaler["data_min"])):
-        raise _Refused("its scaler's range is too wide to compute with")
-    window = extra.get("window")
-    if not _is_int(window) or not 1 <= window <= MAX_TIMESTEPS:
-        raise _Refused(f"its window is {_show(window)}, not a positive integer")
-    # A direct multi-step model (lstm_np.train --horizon H) gives H values per window.
-    horizon = extra.get("horizon", 1)
-    if not _is_int(horizon) or not 1 <= horizon <= MAX_TIMESTEPS:
-        raise _Refused(f"its horizon is {_show(horizon)}, not a positive integer")
-    outputs = horizon if extra.get("strategy", "direct") == "direct" else 1
-    if output_shape(config) != (outputs,):
-        raise _Refused(f"its model gives outputs of shape {output_shape(config)} per window, "
-                       f"not the {'one price' if outputs == 1 else f'{outputs} steps'} a "
-                       "forecast needs")
