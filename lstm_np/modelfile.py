@@ -81,7 +81,10 @@ def read_model_file(path):
         raise ModelFileError(f"{path} is a damaged lstm_np model file ({_short(err)})") from None
 
 
-def _read(path):
+def open_model_file(path):
+    """``(file, size)`` of the regular file at ``path``, opened for reading, or
+    :class:`ModelFileError`: a FIFO or a device is never read (it could block), a folder never
+    opened."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
@@ -97,9 +100,14 @@ def _read(path):
             raise ModelFileError(f"{path} is a folder, not a model file")
         raise ModelFileError(f"{path} is not a regular file (a pipe or a device cannot hold "
                              "a model)")
-    with os.fdopen(fd, "rb") as f:
-        if info.st_size > MAX_FILE_BYTES:
-            raise _Refused(f"it is {info.st_size:,} bytes, more than the {MAX_FILE_BYTES:,} "
+    return os.fdopen(fd, "rb"), info.st_size
+
+
+def _read(path):
+    f, size = open_model_file(path)
+    with f:
+        if size > MAX_FILE_BYTES:
+            raise _Refused(f"it is {size:,} bytes, more than the {MAX_FILE_BYTES:,} "
                            "a model within lstm_np's limits can take")
         if not zipfile.is_zipfile(f):
             raise _Refused("it is not a NumPy .npz archive (not a zip file); give the "
