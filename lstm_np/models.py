@@ -7,7 +7,6 @@ method behaves the same for both.
 """
 import json
 import os
-import warnings
 
 import numpy as np
 
