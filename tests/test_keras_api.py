@@ -383,3 +383,31 @@ def test_timeseries_generator_as_keras2_cut_it():
     model.compile("adam", "mse")
     assert len(model.fit(gen, epochs=2, verbose=0).epoch) == 2
     assert model.predict(gen).shape == (5, 1) and np.isfinite(model.evaluate(gen))
+
+
+def test_the_stateful_airline_pattern_of_keras2_tutorials():
+    rng = np.random.default_rng(0)
+    x, y = rng.random((6, 3, 1)), rng.random((6, 1))
+    with pytest.warns(DeprecationWarning) as caught:
+        model = keras.Sequential([keras.layers.LSTM(4, batch_input_shape=(2, 3, 1),
+                                                    stateful=True), keras.layers.Dense(1)])
+    assert caught[0].filename == __file__            # the warning names the user's line
+    model.compile(loss="mean_squared_error", optimizer="adam")
+    for _ in range(2):
+        model.fit(x, y, epochs=1, batch_size=2, verbose=0, shuffle=False)
+        with pytest.warns(DeprecationWarning, match="reset_states"):
+            model.reset_states()
+    carried = model.predict(x)                       # default batch size: the fixed one, 2
+    model.layers[0].reset_states()
+    np.testing.assert_array_equal(model.predict(x), carried)
+    with pytest.raises(ValueError, match="stateful and carries the states of 2 sequences"):
+        model.predict(x, batch_size=3)
+
+
+def test_variable_length_sequences_with_a_keras2_input_dim():
+    with pytest.warns(DeprecationWarning, match="input_dim="):
+        model = keras.Sequential([keras.layers.LSTM(3, input_dim=2), keras.layers.Dense(1)])
+    assert model.input_shape == (None, 2)
+    model.compile("adam", "mse")
+    assert model.predict(np.zeros((2, 7, 2))).shape == (2, 1)
+    assert model.predict(np.zeros((2, 4, 2))).shape == (2, 1)

@@ -6,6 +6,8 @@ input gradient and a ``grads`` dict with the same keys as ``params``. No state f
 hidden on the layer, so two forward passes can be in flight at once and a gradient check can
 call ``forward`` as often as it likes.
 """
+import os
+import sys
 import warnings
 
 import numpy as np
@@ -96,6 +98,11 @@ class Layer:
 
 
 def _keras2(spelling, keras3):
-    """The one DeprecationWarning of a Keras-2 spelling lstm_np still accepts."""
+    """The one DeprecationWarning of a Keras-2 spelling lstm_np still accepts, attributed to
+    the user's line (the first frame outside this package)."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    frame, level = sys._getframe(1), 2
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame, level = frame.f_back, level + 1
     warnings.warn(f"{spelling} is a Keras 2 spelling; Keras 3 writes {keras3}",
-                  DeprecationWarning, stacklevel=4)
+                  DeprecationWarning, stacklevel=level)

@@ -83,8 +83,8 @@ class Bidirectional(Layer):
     kind = "bidirectional"
 
     def __init__(self, layer, merge_mode="concat", backward_layer=None, input_shape=None,
-                 name=None):
-        super().__init__(input_shape=input_shape, name=name)
+                 name=None, **kwargs):
+        super().__init__(input_shape=input_shape, name=name, **kwargs)
         from .recurrent import Recurrent
 
         layer = layer_from_spec(layer)
@@ -214,8 +214,8 @@ class TimeDistributed(Layer):
 
     kind = "time_distributed"
 
-    def __init__(self, layer, input_shape=None, name=None):
-        super().__init__(input_shape=input_shape, name=name)
+    def __init__(self, layer, input_shape=None, name=None, **kwargs):
+        super().__init__(input_shape=input_shape, name=name, **kwargs)
         layer = layer_from_spec(layer)
         if getattr(layer, "return_state", False):
             raise ValueError("TimeDistributed does not take a layer with return_state=True")
