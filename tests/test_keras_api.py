@@ -411,3 +411,20 @@ def test_variable_length_sequences_with_a_keras2_input_dim():
     model.compile("adam", "mse")
     assert model.predict(np.zeros((2, 7, 2))).shape == (2, 1)
     assert model.predict(np.zeros((2, 4, 2))).shape == (2, 1)
+
+
+def test_model_checkpoint_writes_keras_files(tmp_path):
+    pytest.importorskip("h5py")
+    x, y = data()
+    model = small(loss="mse")
+    callbacks = [keras.callbacks.ModelCheckpoint(tmp_path / "w.weights.h5",
+                                                 save_weights_only=True),
+                 keras.callbacks.ModelCheckpoint(tmp_path / "m-{epoch}.keras")]
+    model.fit(x, y, epochs=2, validation_data=(x, y), verbose=0, callbacks=callbacks)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m-1.keras", "m-2.keras",
+                                                           "w.weights.h5"]
+    np.testing.assert_array_equal(keras.models.load_model(tmp_path / "m-2.keras").predict(x),
+                                  model.predict(x))
+    copy = small(seed=5, loss="mse")
+    copy.load_weights(tmp_path / "w.weights.h5")          # the last epoch's weights
+    np.testing.assert_array_equal(copy.predict(x), model.predict(x))
