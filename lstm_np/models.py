@@ -407,9 +407,7 @@ class Model:
         clone = Sequential.from_config(self.get_config(), seed=self.seed, dtype=dtype,
                                        initialize=False)
         if self.optimizer is not None:
-            clone.compile(type(self.optimizer)(**{k: v for k, v in
-                                                  self.optimizer.get_config().items()
-                                                  if k != "name"}),
+            clone.compile(type(self.optimizer).from_config(self.optimizer.get_config()),
                           loss=self._loss, metrics=self._metric_specs)
         clone.set_weights(self.get_weights())
         return clone
