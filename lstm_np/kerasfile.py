@@ -49,14 +49,13 @@ WEIGHTS_ENTRY = "model.weights.h5"
 #: Keras options lstm_np has no use for: dropped on reading when they hold one of these values
 #: (None: any value). Options an lstm_np layer accepts are passed to it instead.
 _IGNORED = {
-    "trainable": (True,), "dtype": None, "seed": None, "unroll": None,
-    "zero_output_for_mask": None, "quantization_config": (None,),
-    "kernel_regularizer": (None,), "recurrent_regularizer": (None,), "bias_regularizer": (None,),
+    "trainable": (True,), "dtype": None, "seed": None, "zero_output_for_mask": None,
+    "quantization_config": (None,), "kernel_regularizer": (None,),
+    "recurrent_regularizer": (None,), "bias_regularizer": (None,),
     "activity_regularizer": (None,), "kernel_constraint": (None,),
     "recurrent_constraint": (None,), "bias_constraint": (None,), "noise_shape": (None,),
-    "data_format": ("channels_last", None), "go_backwards": (False,), "stateful": (False,),
-    "dropout": (0, 0.0), "recurrent_dropout": (0, 0.0), "return_state": (False,),
-    "lora_rank": (None,), "lora_alpha": None, "implementation": None,
+    "data_format": ("channels_last", None), "return_state": (False,), "lora_rank": (None,),
+    "lora_alpha": None, "implementation": None,
 }
 
 
@@ -205,8 +204,6 @@ def _keras_layer(spec, shape, dtype, name=None):
             inner_shape = shape if cls == "Bidirectional" else shape[1:]
             value = _keras_layer(value, inner_shape, dtype,
                                  side + _snake(value["class"]))
-            if key == "backward_layer":
-                value["config"]["go_backwards"] = True
         config[key] = value
     if cls == "Dropout":
         config.update(seed=None, noise_shape=None)
@@ -355,7 +352,7 @@ def _dtype_name(value):
     return name
 
 
-def _our_layer(serialized, where, backward=False):
+def _our_layer(serialized, where):
     """One Keras layer (serialized) as an lstm_np ``{"class", "config"}``."""
     from .layers import LAYERS
     from .modelfile import _layer_schema
@@ -369,12 +366,8 @@ def _our_layer(serialized, where, backward=False):
     accepted = _layer_schema()[cls]
     config = {}
     for key, value in serialized["config"].items():
-        if key == "go_backwards" and backward:
-            if value is not True:
-                raise _Refused(f"the backward layer of its {where} does not run backwards")
-            continue
         if key in ("layer", "backward_layer"):
-            value = _our_layer(value, f"{where}'s wrapped layer", key == "backward_layer")
+            value = _our_layer(value, f"{where}'s wrapped layer")
         elif key.endswith("_initializer"):       # the weights come from the file
             value = _initializer_name(value, accepted.get(key))
             if value is None:
