@@ -63,8 +63,6 @@ from .models import Sequential
 #: PyTorch's GRU block order r, z, n, written with our name ``h`` for the candidate ``n``
 TORCH_GRU_GATES = ("r", "z", "h")
 
-#: number of gate blocks per recurrent layer type
-_GATES = {LSTM: 4, GRU: 3, SimpleRNN: 1}
 
 #: Keras options that only matter while training: converted with a warning, then dropped
 _TRAINING_ONLY = ("dropout", "recurrent_dropout", "kernel_regularizer", "recurrent_regularizer",
@@ -318,9 +316,9 @@ def _torch_layout(layer):
         if layer.use_bias:
             keys["bias"] = (units,)
         return keys
-    if type(layer) not in _GATES:
+    if type(layer) not in (LSTM, GRU, SimpleRNN):      # the recurrent layers torch has
         return {}
-    gates, units = _GATES[type(layer)], layer.units
+    gates, units = layer.gates, layer.units
     inputs = layer.params["kernel"].shape[0]
     keys = {"weight_ih_l0": (gates * units, inputs), "weight_hh_l0": (gates * units, units)}
     if layer.use_bias:

@@ -37,8 +37,9 @@ import zipfile
 
 import numpy as np
 
+from .files import check_output
 from .modelfile import _Refused, check_config
-from .models import ModelFileError
+from .modelfile import ModelFileError
 
 SUPPORTED = ("LSTM", "GRU", "SimpleRNN", "Dense", "Dropout", "Bidirectional", "TimeDistributed",
              "RepeatVector", "Flatten", "Activation")
@@ -101,16 +102,6 @@ def _layer_groups(spec, path, name):
 
 
 # ------------------------------------------------------------------------------ writing
-def _check_output(path, overwrite):
-    path = os.fspath(path)
-    if os.path.isdir(path):
-        raise ValueError(f"{path} is a folder; give a file name")
-    if os.path.lexists(path) and not overwrite:
-        raise FileExistsError(f"{path} already exists; pass overwrite=True to replace it, or "
-                              "give another name")
-    return path
-
-
 def _write_h5(model, f):
     """Write ``model``'s weights in Keras's HDF5 layout to the open ``h5py.File`` ``f``."""
     f.create_group("vars").attrs["name"] = "sequential"
@@ -141,7 +132,7 @@ def save_weights(model, path, overwrite=False):
         raise ValueError(f"save_weights writes Keras's *.weights.h5 files; {os.fspath(path)} "
                          "does not end in .weights.h5")
     _require_built(model)
-    path = _check_output(path, overwrite)
+    path = check_output(path, overwrite)
     data = _h5_bytes(model)
     atomic_write(path, lambda f: f.write(data))
 
@@ -153,7 +144,7 @@ def save_model(model, path, overwrite=False):
     from .files import atomic_write
 
     _require_built(model)
-    path = _check_output(path, overwrite)
+    path = check_output(path, overwrite)
     config = json.dumps(keras_config(model))
     metadata = json.dumps({"keras_version": KERAS_VERSION, "date_saved":
                            datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")})
@@ -229,9 +220,10 @@ def _fail(path, reason):
     return ModelFileError(f"{path} is not a usable Keras file: {reason}")
 
 
-def load_model(path):
-    """Read a Keras 3 ``*.keras`` file into an lstm_np Sequential (uncompiled), or raise
-    :class:`ModelFileError` with one sentence; nothing is built before the whole file passed."""
+def read_model(path):
+    """Read a Keras 3 ``*.keras`` file: ``(config, weights)`` of the lstm_np Sequential it
+    describes (:func:`lstm_np.models.load_model` builds it), or raise :class:`ModelFileError`
+    with one sentence; nothing is built before the whole file passed."""
     path = os.fspath(path)
     try:
         config, h5 = _read_archive(path)
@@ -240,11 +232,7 @@ def load_model(path):
         weights = _read_h5(io.BytesIO(h5), ours["layers"], shapes, np.dtype(ours["dtype"]))
     except _Refused as reason:
         raise _fail(path, reason) from None
-    from .models import Sequential
-
-    model = Sequential.from_config(ours, initialize=False)
-    model.set_weights(weights)
-    return model
+    return ours, weights
 
 
 def load_weights(model, path):

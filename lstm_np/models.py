@@ -15,17 +15,11 @@ from . import metrics as metrics_mod
 from . import optimizers as optimizers_mod
 from . import training
 from .callbacks import Callback, History  # noqa: F401  (their home was here; names kept)
-from .files import atomic_write
+from .files import atomic_write, check_output
 from .functional import KerasTensor, chain
 from .layers import LAYERS, Layer
 from .layers.base import _keras2
-
-FORMAT = "lstm_np.Sequential"
-FORMAT_VERSION = 1
-
-
-class ModelFileError(ValueError):
-    """A model file that is missing, corrupt, or not an lstm_np model."""
+from .modelfile import FORMAT, FORMAT_VERSION, ModelFileError
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -417,13 +411,16 @@ class Model:
 
         ``extra`` is a JSON-serialisable dict stored beside them (the CLI keeps its scaler
         there); :func:`load_model` returns it as ``model.extra``. A path ending in ``.keras``
-        is written in Keras 3's own format instead (:func:`lstm_np.kerasfile.save_model`), and
-        replaces an existing file only with ``overwrite=True``.
+        is written in Keras 3's own format instead (:func:`lstm_np.kerasfile.save_model`). An
+        existing file is replaced only with ``overwrite=True``; a folder, a device, a FIFO or a
+        socket never (see :func:`lstm_np.files.check_output`, which raises
+        :class:`~lstm_np.files.OutputError`).
         """
         if os.fspath(path).endswith(".keras"):
             from .kerasfile import save_model
 
             return save_model(self, path, overwrite=overwrite)
+        path = check_output(path, overwrite=overwrite)
         if not self.built:
             raise ValueError("cannot save a model that has not been built")
         from .modelfile import check_savable
@@ -433,7 +430,6 @@ class Model:
                   "extra": np.array(json.dumps(extra or {}))}
         arrays.update({f"weight_{k:03d}": w for k, w in enumerate(self.get_weights())})
         atomic_write(path, lambda f: np.savez(f, **arrays))
-
 
     #: the Keras files ``save`` (``.keras``) and ``save_weights`` (``.weights.h5``) write
     SAVE_FORMATS = (".keras", ".weights.h5")
@@ -490,9 +486,12 @@ def load_model(path):
     (:func:`lstm_np.kerasfile.load_model`).
     """
     if os.fspath(path).endswith(".keras"):
-        from .kerasfile import load_model as load_keras
+        from .kerasfile import read_model as read_keras_model
 
-        return load_keras(path)
+        config, weights = read_keras_model(path)
+        model = Sequential.from_config(config, initialize=False)
+        model.set_weights(weights)
+        return model
     from .modelfile import read_model_file
 
     config, extra, weights = read_model_file(path)

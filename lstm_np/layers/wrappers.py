@@ -9,6 +9,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .base import Layer
+from .registry import LAYERS, register
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
@@ -18,8 +19,6 @@ def layer_from_spec(spec):
     inner layers), or the layer itself if given one."""
     if isinstance(spec, Layer):
         return spec
-    from . import LAYERS
-
     if not isinstance(spec, dict) or spec.get("class") not in LAYERS:
         raise ValueError(f"a wrapped layer must be a layer or a {{'class', 'config'}} dict of "
                          f"one of {', '.join(LAYERS)}; got {spec!r:.80}")
@@ -45,6 +44,7 @@ class BidirectionalCache(NamedTuple):
     y_backward: object
 
 
+@register
 class Bidirectional(Layer):
     """A recurrent layer run over the sequence in both directions, its two outputs merged.
 
@@ -197,6 +197,7 @@ class Bidirectional(Layer):
         return config
 
 
+@register
 class TimeDistributed(Layer):
     """The same layer applied to every timestep: ``y[:, t] = layer(x[:, t])``.
 
