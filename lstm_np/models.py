@@ -14,22 +14,13 @@ from . import losses as losses_mod
 from . import metrics as metrics_mod
 from . import optimizers as optimizers_mod
 from . import training
+from .training import NonFiniteLossError, _integer  # noqa: F401  (NonFiniteLossError: public here)
 from .callbacks import Callback, History  # noqa: F401  (their home was here; names kept)
 from .files import atomic_write, check_output
 from .functional import KerasTensor, chain
 from .layers import LAYERS, Layer
 from .layers.base import _keras2
 from .modelfile import FORMAT, FORMAT_VERSION, ModelFileError
-
-
-class NonFiniteLossError(FloatingPointError):
-    """Training produced a NaN or infinite loss; the weights were left as they were before it."""
-
-    def __init__(self, epoch, batch, learning_rate):
-        self.epoch, self.batch = epoch, batch
-        super().__init__(
-            f"the loss became NaN or infinite at epoch {epoch} (batch {batch}); training stopped "
-            f"before saving a broken model — try a lower learning rate than {learning_rate:g}")
 
 
 class Model:
@@ -501,9 +492,6 @@ def load_model(path):
     return model
 
 
-_REAL = (int, float, np.integer, np.floating)
-
-
 def _real_array(values, what):
     """``values`` as a NumPy array of real numbers (booleans, strings, objects and complex
     numbers refused)."""
@@ -535,12 +523,3 @@ def _finite(array, what, given):
                          f"first at index {index}){converted}; remove or fill them before "
                          "training or predicting")
     return array
-
-
-def _integer(name, value, minimum):
-    """``value`` as an int if it is an integer (not a bool) of at least ``minimum``."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, _REAL) or \
-            not np.isfinite(value) or int(value) != value or value < minimum:
-        kind = "a positive" if minimum == 1 else "a non-negative"
-        raise ValueError(f"{name} must be {kind} integer, got {value!r}")
-    return int(value)

@@ -27,6 +27,27 @@ from ._warmup import compile_kernels
 from .callbacks import History
 from .progbar import ProgbarLogger, verbosity
 
+_REAL = (int, float, np.integer, np.floating)
+
+
+class NonFiniteLossError(FloatingPointError):
+    """Training produced a NaN or infinite loss; the weights were left as they were before it."""
+
+    def __init__(self, epoch, batch, learning_rate):
+        self.epoch, self.batch = epoch, batch
+        super().__init__(
+            f"the loss became NaN or infinite at epoch {epoch} (batch {batch}); training stopped "
+            f"before saving a broken model — try a lower learning rate than {learning_rate:g}")
+
+
+def _integer(name, value, minimum):
+    """``value`` as an int if it is an integer (not a bool) of at least ``minimum``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, _REAL) or \
+            not np.isfinite(value) or int(value) != value or value < minimum:
+        kind = "a positive" if minimum == 1 else "a non-negative"
+        raise ValueError(f"{name} must be {kind} integer, got {value!r}")
+    return int(value)
+
 
 def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
         shuffle, initial_epoch, steps_per_epoch, validation_steps, validation_batch_size,
@@ -36,8 +57,6 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
     epoch. A NaN or infinite batch loss raises :class:`~lstm_np.models.NonFiniteLossError`
     (the weights as before that batch) unless a callback such as ``TerminateOnNaN`` stops
     training first."""
-    from .models import NonFiniteLossError, _integer, _REAL
-
     model._require_compiled()
     epochs = _integer("epochs", epochs, minimum=0)
     initial_epoch = _integer("initial_epoch", initial_epoch, minimum=0)
@@ -181,8 +200,6 @@ def _report(verbose, steps, logs):
 
 
 def _batch_size(model, batch_size, default):
-    from .models import _integer
-
     if batch_size is None:
         return model.batch_size or default
     return _integer("batch_size", batch_size, minimum=1)
@@ -253,8 +270,6 @@ class Batches:
     """Batches from a sequence, a re-iterable dataset, or a generator (see the module)."""
 
     def __init__(self, source, steps, shuffle, rng, what):
-        from .models import _integer
-
         self.source, self.shuffle, self.rng = source, shuffle, rng
         self.steps = None if steps is None else _integer("steps", steps, minimum=1)
         self.indexed = hasattr(source, "__len__") and hasattr(source, "__getitem__")
