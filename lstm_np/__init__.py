@@ -21,7 +21,7 @@ from ._lazy import lazy_attributes as _lazy_attributes
 
 # Eager: it needs only NumPy, and the function must shadow its own submodule's name, as it
 # would not if ``import lstm_np.gradcheck`` ran first and bound the module here.
-from .gradcheck import gradcheck
+from .gradcheck import GradcheckError, gradcheck
 
 __version__ = "0.1.0"
 
@@ -42,7 +42,7 @@ _SUBMODULES = ("layers", "models", "optimizers", "losses", "metrics", "callbacks
                "preprocessing")
 
 __all__ = ["Sequential", "Model", "Input", "LSTM", "GRU", "SimpleRNN", "Dense", "Dropout",
-           "Adam", "SGD", "load_model", "gradcheck", "Layer", "Callback", "History",
-           "ModelFileError", "NonFiniteLossError", "EarlyStopping", *_SUBMODULES]
+           "Adam", "SGD", "load_model", "gradcheck", "GradcheckError", "Layer", "Callback",
+           "History", "ModelFileError", "NonFiniteLossError", "EarlyStopping", *_SUBMODULES]
 
 __getattr__, __dir__ = _lazy_attributes(__name__, _SOURCES, globals(), _SUBMODULES)
