@@ -135,6 +135,11 @@ class Bidirectional(Layer):
         self.forward_layer.cast(dtype)
         self.backward_layer.cast(dtype)
 
+    def reset_states(self):
+        """Zero the carried states of both directions (for ``stateful`` layers)."""
+        self.forward_layer.reset_states()
+        self.backward_layer.reset_states()
+
     def build(self, input_shape, rng, dtype):
         self.forward_layer.build(input_shape, rng, dtype)
         self.backward_layer.build(input_shape, rng, dtype)
