@@ -72,8 +72,8 @@ EPILOG = """\
 examples:
   python -m lstm_np.tune --grid units=32,64 --grid window=30,60 --grid optimizer=adam,sgd
   python -m lstm_np.tune --space space.toml --samples 20 --seed 1 --workers 2
-  python -m lstm_np.tune --grid model=lstm,gru --grid layers=1,2 --budget 200 --out runs/t
-  python -m lstm_np.tune --grid model=lstm,gru --grid layers=1,2 --budget 200 --out runs/t --resume
+  python -m lstm_np.tune --grid model=lstm,gru --grid layers=1,2 --units 32 --budget 200 --out runs/t
+  python -m lstm_np.tune --grid model=lstm,gru --grid layers=1,2 --units 32 --budget 200 --out runs/t --resume
 
 space.toml (one line per axis; a list value is a tuple option's, here two layers):
   units = [32, 64, [50, 100]]
@@ -84,7 +84,8 @@ space.toml (one line per axis; a list value is a tuple option's, here two layers
 
 def parse_args(argv=None):
     """Parse the command line into :class:`TuneOptions`."""
-    return parse(TuneOptions, build_parser(TuneOptions, "lstm_np.tune", DESCRIPTION, EPILOG,
+    epilog = EPILOG + f"\naxes of --grid and --space:\n  {', '.join(search.axes())}\n"
+    return parse(TuneOptions, build_parser(TuneOptions, "lstm_np.tune", DESCRIPTION, epilog,
                                            titles={"search": "search"}), argv)
 
 
