@@ -21,9 +21,8 @@ one sentence (:class:`ModelFileError`) at the first problem:
    each ``.npy`` header parsed without pickle and its dtype a real float of the model's
    precision (no integers, complex numbers, objects or strings) and its shape the expected one;
    the data read to the end, so that the zip's CRC-32 is verified, and every value finite;
-5. ``extra.npy``: a JSON object; if it holds a scaler (``"scaler"``, as ``lstm_np.train``
-   writes it) the scaler must be sane (finite numbers, ``data_min <= data_max``, a feature range
-   ``low < high``), its ``"window"`` a positive integer, and the model must give one output.
+5. ``extra.npy``: a JSON object (what it holds is its writer's business: the forecasting
+   commands check theirs in :mod:`lstm_np.forecast.metadata`).
 
 Only then is the model built, with its weights taken from the file (no random initialisation
 is spent on arrays that are overwritten at once).
@@ -121,7 +120,6 @@ def _read(path):
                 extra = _read_json(archive, entries["extra.npy"], "extra")
                 if not isinstance(extra, dict):
                     raise _Refused("its extra entry is not a JSON object")
-            check_extra(extra, config)
     return config, extra, weights
 
 
@@ -136,9 +134,9 @@ def _short(err):
 def _check_directory(archive):
     """The zip directory's entries by name, checked before any of them is inflated."""
     infos = archive.infolist()
-    if len(infos) > 2 + 3 * MAX_LAYERS:
+    if len(infos) > 2 + 6 * MAX_LAYERS:        # a Bidirectional layer holds six arrays
         raise _Refused(f"it has {len(infos):,} entries; a model file has at most "
-                       f"{2 + 3 * MAX_LAYERS}")
+                       f"{2 + 6 * MAX_LAYERS}")
     entries = {}
     for info in infos:
         name = info.filename
@@ -272,10 +270,11 @@ def _read_weight(archive, info, shape, dtype):
 
 def check_savable(config, extra):
     """Refuse to write a file :func:`read_model_file` would refuse: a model beyond the size
-    limits, or a scaler that is not sane. Raises :class:`ModelFileError` with one sentence."""
+    limits, or extra data that is not a JSON object. Raises :class:`ModelFileError` with one sentence."""
     try:
         check_config(json.loads(json.dumps(config)))
-        check_extra(json.loads(json.dumps(extra)), config)
+        if not isinstance(json.loads(json.dumps(extra)), dict):
+            raise _Refused("its extra data is not a JSON object")
     except _Refused as reason:
         raise ModelFileError(f"this model cannot be saved as an lstm_np model file: "
                              f"{reason}") from None
@@ -331,7 +330,7 @@ def _layer_schema():
     def name(v):
         return v is None or (isinstance(v, str) and 0 < len(v) <= 200)
 
-    def anything(v):          # input_shape: checked on its own
+    def anything(v):          # input_shape and wrapped layers: checked on their own
         return True
 
     recurrent = {"units": units, "activation": activation, "use_bias": boolean,
@@ -348,6 +347,15 @@ def _layer_schema():
                   "input_shape": anything, "name": name},
         "Dropout": {"rate": lambda v: _is_number(v) and 0 <= v < 1, "input_shape": anything,
                     "name": name},
+        # a wrapped layer's {"class", "config"} is checked by _check_layer
+        "Bidirectional": {"layer": anything, "backward_layer": anything, "name": name,
+                          "merge_mode": lambda v: v in ("concat", "sum", "mul", "ave"),
+                          "input_shape": anything},
+        "TimeDistributed": {"layer": anything, "name": name, "input_shape": anything},
+        "RepeatVector": {"n": lambda v: _is_int(v) and 1 <= v <= MAX_TIMESTEPS,
+                         "name": name, "input_shape": anything},
+        "Flatten": {"name": name, "input_shape": anything},
+        "Activation": {"activation": activation, "name": name, "input_shape": anything},
     }
 
 
@@ -355,7 +363,9 @@ def _layer_schema():
 _RECURRENT = {"LSTM": (4, lambda H: (4 * H,)), "GRU": (3, lambda H: (2, 3 * H)),
               "SimpleRNN": (1, lambda H: (H,))}
 _REQUIRED = {"LSTM": ("units",), "GRU": ("units",), "SimpleRNN": ("units",),
-             "Dense": ("units",), "Dropout": ("rate",)}
+             "Dense": ("units",), "Dropout": ("rate",), "Bidirectional": ("layer",),
+             "TimeDistributed": ("layer",), "RepeatVector": ("n",), "Flatten": (),
+             "Activation": ("activation",)}
 
 
 def check_config(config):
@@ -365,8 +375,6 @@ def check_config(config):
     Keras's order. Raises ``_Refused`` (made a :class:`ModelFileError` by
     :func:`read_model_file`) otherwise.
     """
-    from .layers import LAYERS
-
     if config.get("format") != FORMAT:
         raise _Refused(f"its config has format {_show(config.get('format'))}, not {FORMAT!r}")
     version = config.get("version")
@@ -385,51 +393,11 @@ def check_config(config):
         raise _Refused("it has no layers, so it cannot compute anything")
     if len(layers) > MAX_LAYERS:
         raise _Refused(f"it has {len(layers)} layers, more than lstm_np's limit of {MAX_LAYERS}")
-    schema = _layer_schema()
-    shapes, names, total = [], set(), 0
+    schema, names = _layer_schema(), set()
+    shapes, total = [], 0
     for k, spec in enumerate(layers):
-        where = f"layer {k + 1}"
-        if not isinstance(spec, dict) or set(spec) != {"class", "config"} or \
-                not isinstance(spec["config"], dict):
-            raise _Refused(f"{where} is not a {{'class', 'config'}} object")
-        cls = spec["class"]
-        if not isinstance(cls, str) or cls not in LAYERS or cls not in schema:
-            raise _Refused(f"{where} has the unknown layer class {_show(cls)}")
-        where = f"{where} ({cls})"
-        args = spec["config"]
-        for key, value in args.items():
-            check = schema[cls].get(key)
-            if check is None:
-                raise _Refused(f"{where} has the unknown argument {_show(key)}")
-            if not check(value):
-                raise _Refused(f"{where} has an invalid {key}: {_show(value)}")
-        for key in _REQUIRED[cls]:
-            if key not in args:
-                raise _Refused(f"{where} lacks its {key}")
-        if args.get("name") is not None:
-            if args["name"] in names:
-                raise _Refused(f"{where} has the name {args['name']!r} of an earlier layer")
-            names.add(args["name"])
-        if "input_shape" in args and args["input_shape"] is not None:
-            own = _shape(args["input_shape"], f"the input_shape of {where}")
-            if k == 0 and own != shape:
-                raise _Refused(f"its first layer takes inputs {own} but the model takes "
-                               f"{shape}")
-        # the weights this layer holds for inputs of `shape`, and its output shape
-        use_bias = args.get("use_bias", True)
-        if cls in _RECURRENT:
-            if len(shape) != 2:
-                raise _Refused(f"{where} needs (timesteps, features) inputs but gets {shape}")
-            gates, bias_shape = _RECURRENT[cls]
-            D, H = shape[1], args["units"]
-            layer_shapes = [(D, gates * H), (H, gates * H)] + ([bias_shape(H)] if use_bias else [])
-            shape = (shape[0], H) if args.get("return_sequences", False) else (H,)
-        elif cls == "Dense":
-            D, H = shape[-1], args["units"]
-            layer_shapes = [(D, H)] + ([(H,)] if use_bias else [])
-            shape = shape[:-1] + (H,)
-        else:
-            layer_shapes = []
+        layer_shapes, shape = _check_layer(spec, f"layer {k + 1}", shape, schema, names,
+                                           first=k == 0)
         total += sum(math.prod(s) for s in layer_shapes)
         if total > MAX_PARAMETERS:
             raise _Refused(f"its layers hold more than {MAX_PARAMETERS:,} parameters, lstm_np's "
@@ -440,49 +408,72 @@ def check_config(config):
     return dtype, shapes
 
 
-def output_shape(config):
-    """The output shape of one sample for a configuration :func:`check_config` accepted."""
-    shape = tuple(config["input_shape"])
-    for spec in config["layers"]:
-        args = spec["config"]
-        if spec["class"] in _RECURRENT:
-            shape = (shape[0], args["units"]) if args.get("return_sequences", False) \
-                else (args["units"],)
-        elif spec["class"] == "Dense":
-            shape = shape[:-1] + (args["units"],)
-    return shape
+def _check_layer(spec, where, shape, schema, names, first=False):
+    """Check one layer's ``{"class", "config"}`` for inputs of ``shape`` (one sample's);
+    return the shapes of its weights in Keras's order and its output shape. A wrapper's inner
+    layers are checked the same way, on the shape they see."""
+    if not isinstance(spec, dict) or set(spec) != {"class", "config"} or \
+            not isinstance(spec["config"], dict):
+        raise _Refused(f"{where} is not a {{'class', 'config'}} object")
+    cls = spec["class"]
+    if not isinstance(cls, str) or cls not in schema:
+        raise _Refused(f"{where} has the unknown layer class {_show(cls)}")
+    where = f"{where} ({cls})"
+    args = spec["config"]
+    for key, value in args.items():
+        check = schema[cls].get(key)
+        if check is None:
+            raise _Refused(f"{where} has the unknown argument {_show(key)}")
+        if not check(value):
+            raise _Refused(f"{where} has an invalid {key}: {_show(value)}")
+    for key in _REQUIRED[cls]:
+        if key not in args:
+            raise _Refused(f"{where} lacks its {key}")
+    if args.get("name") is not None:
+        if args["name"] in names:
+            raise _Refused(f"{where} has the name {args['name']!r} of an earlier layer")
+        names.add(args["name"])
+    if "input_shape" in args and args["input_shape"] is not None:
+        own = _shape(args["input_shape"], f"the input_shape of {where}")
+        if first and own != shape:
+            raise _Refused(f"its first layer takes inputs {own} but the model takes {shape}")
+    # the weights this layer holds for inputs of `shape`, and its output shape
+    use_bias = args.get("use_bias", True)
+    if cls in _RECURRENT:
+        if len(shape) != 2:
+            raise _Refused(f"{where} needs (timesteps, features) inputs but gets {shape}")
+        gates, bias_shape = _RECURRENT[cls]
+        D, H = shape[1], args["units"]
+        layer_shapes = [(D, gates * H), (H, gates * H)] + ([bias_shape(H)] if use_bias else [])
+        return layer_shapes, ((shape[0], H) if args.get("return_sequences", False) else (H,))
+    if cls == "Dense":
+        D, H = shape[-1], args["units"]
+        return [(D, H)] + ([(H,)] if use_bias else []), shape[:-1] + (H,)
+    if cls == "Bidirectional":
+        inner = [args["layer"], args.get("backward_layer", args["layer"])]
+        checked = [_check_layer(s, f"the {side} layer of {where}", shape, schema, set())
+                   for s, side in zip(inner, ("forward", "backward"))]
+        if any(s["class"] not in _RECURRENT for s in inner) or inner[0]["class"] != \
+                inner[1]["class"] or checked[0][1] != checked[1][1]:
+            raise _Refused(f"{where} must wrap two recurrent layers of one class and one "
+                           "output shape")
+        out = checked[0][1]
+        if args.get("merge_mode", "concat") == "concat":
+            out = out[:-1] + (2 * out[-1],)
+        return checked[0][0] + checked[1][0], out
+    if cls == "TimeDistributed":
+        if len(shape) != 2:
+            raise _Refused(f"{where} needs (timesteps, features) inputs but gets {shape}")
+        layer_shapes, out = _check_layer(args["layer"], f"the layer inside {where}", shape[1:],
+                                         schema, set())
+        if len(out) != 1:
+            raise _Refused(f"{where} must wrap a layer with one output axis")
+        return layer_shapes, (shape[0],) + out
+    if cls == "RepeatVector":
+        if len(shape) != 1:
+            raise _Refused(f"{where} needs (features,) inputs but gets {shape}")
+        return [], (args["n"], shape[0])
+    if cls == "Flatten":
+        return [], (math.prod(shape),)
+    return [], shape                 # Dropout, Activation
 
-
-def check_extra(extra, config):
-    """Check what ``lstm_np.train`` stores beside a model: a sane scaler, a positive window,
-    and a model that gives one number per window."""
-    if "scaler" not in extra:
-        return
-    scaler = extra["scaler"]
-    if not isinstance(scaler, dict):
-        raise _Refused("its scaler is not a JSON object")
-    low_high = scaler.get("feature_range", [0, 1])
-    if not (isinstance(low_high, list) and len(low_high) == 2 and
-            all(_is_number(v) for v in low_high) and low_high[0] < low_high[1]):
-        raise _Refused(f"its scaler's feature_range is {_show(low_high)}, not two finite "
-                       "numbers low < high")
-    for key in ("data_min", "data_max"):
-        if not _is_number(scaler.get(key)):
-            raise _Refused(f"its scaler's {key} is {_show(scaler.get(key))}, not a finite number")
-    if scaler["data_min"] > scaler["data_max"]:
-        raise _Refused(f"its scaler's data_min ({scaler['data_min']:g}) exceeds its data_max "
-                       f"({scaler['data_max']:g})")
-    if not math.isfinite(float(scaler["data_max"]) - float(scaler["data_min"])):
-        raise _Refused("its scaler's range is too wide to compute with")
-    window = extra.get("window")
-    if not _is_int(window) or not 1 <= window <= MAX_TIMESTEPS:
-        raise _Refused(f"its window is {_show(window)}, not a positive integer")
-    # A direct multi-step model (lstm_np.train --horizon H) gives H values per window.
-    horizon = extra.get("horizon", 1)
-    if not _is_int(horizon) or not 1 <= horizon <= MAX_TIMESTEPS:
-        raise _Refused(f"its horizon is {_show(horizon)}, not a positive integer")
-    outputs = horizon if extra.get("strategy", "direct") == "direct" else 1
-    if output_shape(config) != (outputs,):
-        raise _Refused(f"its model gives outputs of shape {output_shape(config)} per window, "
-                       f"not the {'one price' if outputs == 1 else f'{outputs} steps'} a "
-                       "forecast needs")

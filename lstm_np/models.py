@@ -392,7 +392,7 @@ class Sequential:
             layer_cls = LAYERS.get(spec["class"])
             if layer_cls is None:
                 raise ModelFileError(f"unknown layer class {spec['class']!r}")
-            layer = layer_cls(**spec["config"])
+            layer = layer_cls.from_config(spec["config"])
             if not initialize:
                 for key in ("kernel_initializer", "recurrent_initializer"):
                     if hasattr(layer, key):

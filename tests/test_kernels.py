@@ -136,3 +136,27 @@ def test_float32_twins_stay_within_float32_rounding():
     for code, f in [(SIGMOID, lambda v: 1 / (1 + np.exp(-v))), (TANH, np.tanh)]:
         _activate_all(code, x, out)
         assert np.abs(out - f(x.astype(np.float64))).max() <= 2.5e-7
+
+
+@pytest.mark.parametrize("dtype, start", [(np.float64, -750.0), (np.float32, -106.0)])
+def test_sigmoid_underflows_gradually_like_the_numpy_path(dtype, start):
+    """Below -709.78 (float32: -88.72) exp(-x) overflows; σ(x) is then the subnormal exp(x),
+    which the NumPy path gives and the kernel must give too, not 0 (issue 19, item 17)."""
+    from lstm_np.activations import sigmoid
+
+    x = np.linspace(start, start + 70.0, 700_001).astype(dtype)
+    with np.errstate(under="ignore", over="ignore"):
+        expected = sigmoid(x)
+    out = act(SIGMOID, x, dtype)
+    assert ulps(out, expected).max() <= 3.0
+    tiny = np.finfo(dtype).tiny
+    assert ((out > 0) & (out < tiny)).sum() > 100_000           # the subnormal range is really hit
+    assert act(SIGMOID, [-np.inf], dtype)[0] == 0.0
+
+
+def test_float32_tanh_within_three_ulp_on_every_float32_of_its_worst_binade():
+    """The documented bound of the float32 twin: 3 ulp (attained near |x| = 8.5e-4)."""
+    lo, hi = (np.float32(2.0**e).view(np.int32) for e in (-11, -10))
+    x = np.arange(lo, hi, dtype=np.int32).view(np.float32)
+    x = np.concatenate([x, -x])
+    assert ulps(act(TANH, x, np.float32), np.tanh(x.astype(np.float64))).max() <= 3.0

@@ -38,7 +38,7 @@ from .folds import Fold, fold_seed, fold_split, make_folds
 from .memory import check_memory
 from .format import format_date, format_step, median_step, money, naive_name, plural
 from .options import NAMES, BacktestOptions, TrainOptions, build_parser, parse
-from .targets import interval_bounds, target_lag
+from .targets import target_lag
 from .plots import plot_backtest
 from .tasks import run_tasks
 
@@ -101,24 +101,19 @@ def run_fold(task, series):
     training diverged.
     """
     from ..models import NonFiniteLossError
-    from .pipeline import calibrate, forecast_spec, train_model
+    from .pipeline import run_once
 
     options = replace(task.options, model=task.model, seed=fold_seed(task.seed, task.fold.fold),
                       quiet=True)
     split = fold_split(series, task.fold, options.window, options.val_split, options.target,
                        options.horizon)
     try:
-        model, _, history, predicted = train_model(options, split)
+        run = run_once(options, split)
     except (UserError, NonFiniteLossError) as err:  # deterministic: a retry would fail again
         return {"error": " ".join(str(err).split())}
-    paths = np.asarray(predicted, dtype=np.float64).reshape(split.test_paths.shape)  # (origins, H)
-    result = {"y_pred": paths, "epochs": len(history.epoch),
-              "train_seconds": float(sum(history.seconds)), "low": None, "high": None}
-    widths, _ = calibrate(model, forecast_spec(options, split), split, options.interval)
-    if widths:  # split-conformal, from this fold's validation windows
-        result["low"], result["high"] = interval_bounds(paths, widths,
-                                                        relative=options.target == "log-return")
-    return result
+    # (origins, H); low and high split-conformal from this fold's validation windows, or None
+    return {"y_pred": run.predicted, "epochs": len(run.history.epoch),
+            "train_seconds": float(sum(run.history.seconds)), "low": run.low, "high": run.high}
 
 
 # ---------------------------------------------------------------------- backtest ---

@@ -30,7 +30,6 @@ from .cli import UserError, command
 from .data import source_name
 from .format import format_date, money, naive_name, plural
 from .options import NAMES, CompareOptions, TrainOptions, build_parser, parse
-from .targets import interval_bounds
 from .plots import plot_comparison
 from .tasks import run_tasks
 
@@ -135,22 +134,21 @@ def train_one(options, split, verbose=False):
     """One (model, seed) run: its errors in dollars (every horizon step pooled), training
     seconds, best epoch and, with ``--interval``, its intervals' test coverage; or why it failed."""
     from ..models import NonFiniteLossError
-    from .pipeline import best_epoch, calibrate, error_metrics, forecast_spec, last_value, train_model
+    from .pipeline import best_epoch, error_metrics, last_value, run_once
 
-    run = {"model": options.model, "seed": options.seed}
+    result = {"model": options.model, "seed": options.seed}
     try:
-        model, _, history, predicted = train_model(options, split, summary=verbose, verbose=int(verbose))
+        run = run_once(options, split, summary=verbose, verbose=int(verbose))
     except (UserError, NonFiniteLossError) as err:  # one diverging run must not sink the others
-        return {**run, "error": " ".join(str(err).split())}
-    paths = predicted.reshape(split.test_paths.shape)
-    result = {**run, **error_metrics(split.test_paths, paths),
-              "train_seconds": float(sum(history.seconds)), "epochs": len(history.epoch),
-              "best_epoch": best_epoch(history), "final_loss": last_value(history, "loss"),
-              "final_val_loss": last_value(history, "val_loss")}
-    widths, _ = calibrate(model, forecast_spec(options, split), split, options.interval)
-    if widths:
-        low, high = interval_bounds(paths, widths, relative=split.target == "log-return")
-        result["coverage"] = float(np.mean((low <= split.test_paths) & (split.test_paths <= high)))
+        return {**result, "error": " ".join(str(err).split())}
+    history = run.history
+    result.update(error_metrics(split.test_paths, run.predicted),
+                  train_seconds=float(sum(history.seconds)), epochs=len(history.epoch),
+                  best_epoch=best_epoch(history), final_loss=last_value(history, "loss"),
+                  final_val_loss=last_value(history, "val_loss"))
+    coverage, _ = run.coverage(split.test_paths)
+    if coverage is not None:
+        result["coverage"] = coverage
     return result
 
 

@@ -17,8 +17,9 @@ described by a :class:`.targets.ForecastSpec`, stored in the model file.
 """
 from __future__ import annotations
 
+import json
 import os
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -31,13 +32,16 @@ from .data import (BUNDLED, DataError, MinMaxScaler, describe, load_prices, read
                    split_series)
 from .format import format_date, median_step
 from .memory import check_memory
+from .metadata import ExtraError, check_extra
 from .options import MODELS, NAMES
+from .stats import error_metrics
 from .targets import ForecastSpec, conformal_widths, feature_values, interval_bounds, to_prices
 
 __all__ = ["MODELS", "NAMES", "OPTIMIZERS", "best_epoch", "build_model", "calibrate",
            "error_metrics", "evaluate", "forecast_future", "forecast_next", "forecast_paths",
-           "forecast_spec", "forecast_windows", "input_shape", "jsonable", "last_value",
-           "load_data", "make_optimizer", "model_inputs", "model_spec", "read_model",
+           "forecast_spec", "forecast_windows", "input_shape", "interval_coverage", "jsonable",
+           "last_value",
+           "load_data", "make_optimizer", "model_inputs", "model_spec", "read_model", "Run", "run_once",
            "save_model", "step_metrics", "train_model", "warm_up", "windows_line"]
 
 # Recurrent layer per --model value; each is stacked as RNN(u) -> Dropout for every --units value.
@@ -265,6 +269,68 @@ def calibrate(model, spec, split, level):
     return conformal_widths(split.val_paths, predicted, level, relative=spec.target == "log-return")
 
 
+@dataclass
+class Run:
+    """One trained run (:func:`run_once`): the model and everything judged from it.
+
+    Attributes
+    ----------
+    model : Sequential
+    optimizer : Optimizer
+    history : History
+    spec : ForecastSpec
+        With the calibrated interval widths (none without ``--interval`` or validation windows).
+    predicted : numpy.ndarray, shape (n_origins, horizon)
+        Test forecasts in the series' units (``split.test_paths``'s shape).
+    low, high : numpy.ndarray, shape (n_origins, horizon), or None
+        The interval around each forecast, None without intervals.
+    note : str
+        Why there are no intervals, or why they may be too narrow; else ``""``.
+    """
+
+    model: object
+    optimizer: object
+    history: object
+    spec: ForecastSpec
+    predicted: np.ndarray
+    low: np.ndarray | None = None
+    high: np.ndarray | None = None
+    note: str = ""
+
+    def coverage(self, true):
+        """The share of ``true`` prices ``(n_origins, horizon)`` inside the intervals, overall
+        and by step: ``(float, list)``, or ``(None, None)`` without intervals."""
+        if self.low is None:
+            return None, None
+        return interval_coverage(true, self.low, self.high)
+
+
+def interval_coverage(true, low, high):
+    """The share of ``true`` prices ``(n, H)`` inside ``[low, high]``, pooled and by step:
+    ``(float, list of H floats)``."""
+    inside = (low <= true) & (true <= high)
+    return float(inside.mean()), inside.mean(axis=0).tolist()
+
+
+def run_once(opts, split, summary=False, verbose=0):
+    """Train one run: :func:`train_model`, then :func:`calibrate` its intervals on the
+    validation windows and put them around its test forecasts. The train, compare and
+    backtest commands each judge runs made by this function.
+
+    Parameters are :func:`train_model`'s (``opts.interval`` is the intervals' level, 0 for
+    none). Returns a :class:`Run`; raises what :func:`train_model` raises.
+    """
+    model, optimizer, history, predicted = train_model(opts, split, summary, verbose)
+    level = getattr(opts, "interval", 0.0) or 0.0
+    widths, note = calibrate(model, forecast_spec(opts, split), split, level)
+    spec = forecast_spec(opts, split, widths, level if widths else 0.0)
+    paths = np.asarray(predicted, np.float64).reshape(len(split.x_test), -1)
+    low = high = None
+    if widths:
+        low, high = interval_bounds(paths, widths, spec.relative)
+    return Run(model, optimizer, history, spec, paths, low, high, note)
+
+
 def warm_up(runs, split):
     """Train each of ``runs`` (TrainOptions) for one epoch on one batch of ``split``, so that
     Numba compiles its kernels (or loads them from its on-disk cache) before the real runs: the
@@ -343,14 +409,6 @@ def forecast_future(model, spec, series, days):
 
 # ------------------------------------------------------------ evaluation ---
 
-def error_metrics(true, predicted):
-    """MAE, RMSE (dollars) and MAPE (percent) of ``predicted`` against ``true`` (any shape,
-    every value counted once)."""
-    err = np.asarray(predicted, np.float64) - np.asarray(true, np.float64)
-    return {"mae": float(np.mean(np.abs(err))), "rmse": float(np.sqrt(np.mean(err ** 2))),
-            "mape": float(100 * np.mean(np.abs(err) / np.asarray(true, np.float64)))}
-
-
 def step_metrics(true, predicted, naive):
     """Errors by horizon step: ``mae_by_step``, ``rmse_by_step``, ``naive_mae_by_step`` and
     ``naive_rmse_by_step`` (lists, step 1 first) for paths of shape ``(n, H)``."""
@@ -402,9 +460,9 @@ def evaluate(opts, series, split, predicted, history, spec=None):
     metrics["interval"] = interval or None
     if interval:
         low, high = interval_bounds(paths, spec.widths, spec.relative)
-        inside = (low <= true) & (true <= high)
+        coverage, by_step = interval_coverage(true, low, high)
         metrics.update(interval_widths=list(spec.widths), interval_relative=spec.relative,
-                       coverage=float(inside.mean()), coverage_by_step=inside.mean(axis=0).tolist(),
+                       coverage=coverage, coverage_by_step=by_step,
                        mean_interval_width=float(np.mean(high - low)))
     metrics.update(source=series.source, column=series.column, n_prices=len(series.prices),
                    data_notes=series.notes + split.notes, options=jsonable(opts))
@@ -438,6 +496,10 @@ def save_model(path, model, opts, series, split, metrics, spec=None):
              "model": opts.model, "units": list(opts.units), "test_days": opts.test_days,
              "test_start": metrics["test_start"], "test_end": metrics["test_end"],
              **spec.to_dict()}
+    try:  # never write a file read_model refuses
+        check_extra(json.loads(json.dumps(extra)), model.output_shape)
+    except ExtraError as reason:
+        raise ModelFileError(f"this model cannot be saved for lstm_np.predict: {reason}") from None
     model.save(path, extra=extra)
 
 
@@ -455,6 +517,13 @@ def read_model(path):
     """
     model = load_model(path)
     extra = getattr(model, "extra", {}) or {}
+    if "scaler" not in extra:
+        raise ModelFileError(f"{path} holds a model but not the scaler and window that "
+                             "lstm_np.train stores; use a model.npz written by python -m lstm_np.train")
+    try:
+        check_extra(extra, model.output_shape)
+    except ExtraError as reason:
+        raise ModelFileError(f"{path} is not a usable lstm_np model file: {reason}") from None
     try:
         spec = model_spec(extra)
     except (KeyError, TypeError, ValueError):

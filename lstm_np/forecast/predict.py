@@ -17,8 +17,9 @@ import sys
 
 import numpy as np
 
-from .cli import command
+from .cli import UserError, command
 from .data import load_prices, reading_options, source_name
+from .reader import is_url
 from .format import format_date, format_step, median_step, money, rough_money
 from .options import PredictOptions, build_parser, parse
 from .targets import feature_values
@@ -59,6 +60,9 @@ def main(argv=None):
     reading = reading_options(opts)
     if opts.csv is None and opts.dataset is None:
         source = extra.get("source") or "btc-daily"
+        if is_url(source):  # a model file must not make predict go online by itself
+            raise UserError(f"the model was trained on data from {source}, which predict fetches "
+                            f"only when asked: give --csv {source} (or another file)")
         column = opts.column or extra.get("column")
         date_column = opts.date_column or extra.get("date_column")
         stored = extra.get("reading")  # the training file's --decimal ..., unless overridden

@@ -70,21 +70,19 @@ def main(argv=None):
     opts = parse_args(argv)
     out = output_folder(opts.out, opts.force)
     # The pipeline loads pandas and Numba: imported once the flags and the folder are known good.
-    from .pipeline import calibrate, evaluate, forecast_spec, load_data, train_model, windows_line
+    from .pipeline import evaluate, load_data, run_once, windows_line
 
     say = (lambda *a: None) if opts.quiet else print
     series, split = load_data(opts, say)
     say(f"{windows_line(split, series)}; scaler fitted on training prices only")
 
-    model, _, history, predicted = train_model(opts, split, summary=not opts.quiet,
-                                               verbose=0 if opts.quiet else 1)
-    widths, note = calibrate(model, forecast_spec(opts, split), split, opts.interval)
-    if note:
-        say(f"  note: {note}")
-    spec = forecast_spec(opts, split, widths, opts.interval if widths else 0.0)
-    metrics = evaluate(opts, series, split, predicted, history, spec)
+    run = run_once(opts, split, summary=not opts.quiet, verbose=0 if opts.quiet else 1)
+    if run.note:
+        say(f"  note: {run.note}")
+    metrics = evaluate(opts, series, split, run.predicted, run.history, run.spec)
     print_results(metrics)
-    writers = output_writers(opts, model, series, split, predicted, history, metrics, spec)
+    writers = output_writers(opts, run.model, series, split, run.predicted, run.history, metrics,
+                             run.spec)
     write_outputs(out, writers)
     print(f"saved {', '.join(writers)} in {out}")
     return 0

@@ -1,0 +1,266 @@
+"""Layers that wrap another layer: ``Bidirectional`` and ``TimeDistributed`` (Keras's
+``keras.layers`` of the same names).
+
+A wrapper's ``params`` are its inner layers' own arrays (the same objects, under prefixed keys
+for ``Bidirectional``), so an optimizer step or ``set_weights`` on the wrapper updates them.
+"""
+from typing import NamedTuple
+
+import numpy as np
+
+from .base import Layer
+
+MERGE_MODES = ("concat", "sum", "mul", "ave", None)
+
+
+def layer_from_spec(spec):
+    """A layer from ``{"class": name, "config": {...}}`` (how a wrapper's config holds its
+    inner layers), or the layer itself if given one."""
+    if isinstance(spec, Layer):
+        return spec
+    from . import LAYERS
+
+    if not isinstance(spec, dict) or spec.get("class") not in LAYERS:
+        raise ValueError(f"a wrapped layer must be a layer or a {{'class', 'config'}} dict of "
+                         f"one of {', '.join(LAYERS)}; got {spec!r:.80}")
+    return LAYERS[spec["class"]].from_config(dict(spec.get("config", {})))
+
+
+def _spec(layer):
+    return {"class": type(layer).__name__, "config": layer.get_config()}
+
+
+def _copy(layer, **changes):
+    """A new, unbuilt layer with ``layer``'s configuration updated by ``changes``."""
+    config = layer.get_config()
+    config.pop("input_shape", None)
+    config.update(changes)
+    return type(layer).from_config(config)
+
+
+class BidirectionalCache(NamedTuple):
+    forward: object        # the forward layer's cache
+    backward: object       # the backward layer's cache (it saw the input reversed in time)
+    y_forward: object      # the two outputs, kept for merge_mode="mul"
+    y_backward: object
+
+
+class Bidirectional(Layer):
+    """A recurrent layer run over the sequence in both directions, its two outputs merged.
+
+    ``y_f = forward_layer(x)``; ``y_b = backward_layer(x reversed in time)``, whose sequence
+    output is reversed back so that ``y_b[:, t]`` belongs to step ``t`` too (with
+    ``return_sequences=False`` it is the backward layer's last output, the one after reading
+    ``x_0``). Then ``y = merge(y_f, y_b)``:
+
+    =========  ======================================  =====================================
+    concat     ``[y_f, y_b]`` on the last axis          ``dy_f, dy_b = dy[..., :H], dy[..., H:]``
+    sum        ``y_f + y_b``                            ``dy_f = dy_b = dy``
+    ave        ``(y_f + y_b) / 2``                      ``dy_f = dy_b = dy / 2``
+    mul        ``y_f * y_b``                            ``dy_f = dy * y_b``, ``dy_b = dy * y_f``
+    None       the list ``[y_f, y_b]``                  ``backward`` takes ``[dy_f, dy_b]``
+    =========  ======================================  =====================================
+
+    ``dx = dx_f + (dx_b reversed in time)``. As in Keras 3 the two directions are fresh copies
+    of ``layer`` (``backward_layer`` if given, which must have the same ``units`` and
+    ``return_sequences``), and the weights are the forward layer's followed by the backward
+    layer's: ``params`` keys ``forward/kernel, …, backward/kernel, …``.
+
+    Parameters
+    ----------
+    layer : LSTM, GRU or SimpleRNN — the recurrent layer to copy (``return_state=False``).
+    merge_mode : "concat" (default), "sum", "mul", "ave" or None.
+    backward_layer : a layer of the same kind, optional.
+
+    >>> import numpy as np
+    >>> from lstm_np import Sequential, LSTM
+    >>> from lstm_np.layers import Bidirectional
+    >>> model = Sequential([Bidirectional(LSTM(4), input_shape=(5, 3))], seed=0)
+    >>> model.predict(np.zeros((2, 5, 3))).shape
+    (2, 8)
+    """
+
+    kind = "bidirectional"
+
+    def __init__(self, layer, merge_mode="concat", backward_layer=None, input_shape=None,
+                 name=None):
+        super().__init__(input_shape=input_shape, name=name)
+        from .recurrent import Recurrent
+
+        layer = layer_from_spec(layer)
+        if not isinstance(layer, Recurrent):
+            raise ValueError(f"Bidirectional wraps an LSTM, GRU or SimpleRNN layer, not a "
+                             f"{type(layer).__name__}")
+        if layer.return_state:
+            raise ValueError("Bidirectional does not take a layer with return_state=True")
+        if merge_mode not in MERGE_MODES:
+            raise ValueError(f"merge_mode must be one of 'concat', 'sum', 'mul', 'ave' or None, "
+                             f"got {merge_mode!r}")
+        self.merge_mode = merge_mode
+        if input_shape is None and layer.input_shape is not None:
+            self.input_shape = layer.input_shape
+        self.forward_layer = _copy(layer)
+        if backward_layer is None:
+            self.backward_layer = _copy(layer)
+        else:
+            backward_layer = layer_from_spec(backward_layer)
+            if type(backward_layer) is not type(layer) or \
+                    backward_layer.units != layer.units or backward_layer.return_state or \
+                    backward_layer.return_sequences != layer.return_sequences:
+                raise ValueError("backward_layer must be a layer of the same class as layer, "
+                                 "with the same units and return_sequences, and "
+                                 "return_state=False")
+            self.backward_layer = _copy(backward_layer)
+        self.return_sequences = layer.return_sequences
+
+    # --- weights: the two layers' own arrays -----------------------------------------------
+    @property
+    def params(self):
+        return {f"{side}/{key}": value for side, layer in self._sides()
+                for key, value in layer.params.items()}
+
+    @params.setter
+    def params(self, value):           # Layer.__init__ sets {}; the weights live in the layers
+        if value:
+            raise AttributeError("set a Bidirectional layer's weights with set_weights")
+
+    def _sides(self):
+        return (("forward", self.forward_layer), ("backward", self.backward_layer))
+
+    def cast(self, dtype):
+        self.forward_layer.cast(dtype)
+        self.backward_layer.cast(dtype)
+
+    def build(self, input_shape, rng, dtype):
+        self.forward_layer.build(input_shape, rng, dtype)
+        self.backward_layer.build(input_shape, rng, dtype)
+        self.built = True
+
+    def compute_output_shape(self, input_shape):
+        if self.merge_mode is None:
+            raise ValueError("a Bidirectional layer with merge_mode=None gives two outputs; a "
+                             "Sequential needs one (choose concat, sum, mul or ave)")
+        shape = self.forward_layer.compute_output_shape(input_shape)
+        if self.merge_mode == "concat":
+            shape = shape[:-1] + (2 * shape[-1],)
+        return shape
+
+    # --- computing ------------------------------------------------------------------------
+    def forward(self, x, training=False, rng=None):
+        x = np.asarray(x)
+        y_f, cache_f = self.forward_layer.forward(x, training=training, rng=rng)
+        y_b, cache_b = self.backward_layer.forward(x[:, ::-1], training=training, rng=rng)
+        if self.return_sequences:
+            y_b = y_b[:, ::-1]
+        mode = self.merge_mode
+        if mode == "concat":
+            y = np.concatenate([y_f, y_b], axis=-1)
+        elif mode == "sum":
+            y = y_f + y_b
+        elif mode == "ave":
+            y = (y_f + y_b) / np.asarray(2, y_f.dtype)
+        elif mode == "mul":
+            y = y_f * y_b
+        else:
+            y = [y_f, y_b]
+        keep = mode == "mul"
+        return y, BidirectionalCache(cache_f, cache_b, y_f if keep else None,
+                                     y_b if keep else None)
+
+    def backward(self, dy, cache):
+        mode = self.merge_mode
+        if mode == "concat":
+            H = dy.shape[-1] // 2
+            dy_f, dy_b = dy[..., :H], dy[..., H:]
+        elif mode == "sum":
+            dy_f = dy_b = dy
+        elif mode == "ave":
+            dy_f = dy_b = dy / np.asarray(2, dy.dtype)
+        elif mode == "mul":
+            dy_f, dy_b = dy * cache.y_backward, dy * cache.y_forward
+        else:
+            dy_f, dy_b = dy
+        if self.return_sequences:
+            dy_b = dy_b[:, ::-1]
+        dx_f, grads_f = self.forward_layer.backward(np.ascontiguousarray(dy_f), cache.forward)
+        dx_b, grads_b = self.backward_layer.backward(np.ascontiguousarray(dy_b), cache.backward)
+        grads = {f"forward/{k}": v for k, v in grads_f.items()}
+        grads.update({f"backward/{k}": v for k, v in grads_b.items()})
+        return dx_f + dx_b[:, ::-1], grads
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(layer=_spec(self.forward_layer), merge_mode=self.merge_mode,
+                      backward_layer=_spec(self.backward_layer))
+        return config
+
+
+class TimeDistributed(Layer):
+    """The same layer applied to every timestep: ``y[:, t] = layer(x[:, t])``.
+
+    Shapes: input ``(N, T, …)``, output ``(N, T, …)`` with the inner layer's output shape per
+    step. The batch and time axes are merged, ``(N * T, …)``, the inner layer runs once, and
+    the result is split again; backward does the same with ``dy``, so the weight gradients are
+    summed over all steps. The weights are the inner layer's, under its own keys (Keras:
+    ``kernel, bias`` for a ``Dense``).
+
+    >>> import numpy as np
+    >>> from lstm_np import Sequential, Dense
+    >>> from lstm_np.layers import TimeDistributed
+    >>> model = Sequential([TimeDistributed(Dense(2), input_shape=(5, 3))], seed=0)
+    >>> model.predict(np.zeros((4, 5, 3))).shape
+    (4, 5, 2)
+    """
+
+    kind = "time_distributed"
+
+    def __init__(self, layer, input_shape=None, name=None):
+        super().__init__(input_shape=input_shape, name=name)
+        layer = layer_from_spec(layer)
+        if getattr(layer, "return_state", False):
+            raise ValueError("TimeDistributed does not take a layer with return_state=True")
+        if isinstance(layer, Bidirectional) and layer.merge_mode is None:
+            raise ValueError("TimeDistributed needs a layer with one output")
+        self.layer = _copy(layer)
+
+    @property
+    def params(self):
+        return self.layer.params
+
+    @params.setter
+    def params(self, value):
+        if value:
+            raise AttributeError("set a TimeDistributed layer's weights with set_weights")
+
+    def cast(self, dtype):
+        self.layer.cast(dtype)
+
+    def build(self, input_shape, rng, dtype):
+        self._check_shape(input_shape)
+        self.layer.build(tuple(input_shape[1:]), rng, dtype)
+        self.built = True
+
+    def _check_shape(self, input_shape):
+        if len(input_shape) < 2:
+            raise ValueError(f"{self.describe()} takes inputs of shape (batch, timesteps, ...); "
+                             f"got (batch, {', '.join(map(str, input_shape))})")
+
+    def compute_output_shape(self, input_shape):
+        self._check_shape(input_shape)
+        return (input_shape[0],) + tuple(self.layer.compute_output_shape(input_shape[1:]))
+
+    def forward(self, x, training=False, rng=None):
+        N, T = x.shape[:2]
+        y, cache = self.layer.forward(x.reshape((N * T,) + x.shape[2:]), training=training,
+                                      rng=rng)
+        return y.reshape((N, T) + y.shape[1:]), (cache, x.shape)
+
+    def backward(self, dy, cache):
+        inner, shape = cache
+        N, T = shape[:2]
+        dx, grads = self.layer.backward(np.ascontiguousarray(dy).reshape((N * T,) + dy.shape[2:]),
+                                        inner)
+        return dx.reshape(shape), grads
+
+    def get_config(self):
+        return {**super().get_config(), "layer": _spec(self.layer)}
