@@ -81,7 +81,10 @@ def read_model_file(path):
         raise ModelFileError(f"{path} is a damaged lstm_np model file ({_short(err)})") from None
 
 
-def _read(path):
+def open_model_file(path):
+    """``(file, size)`` of the regular file at ``path``, opened for reading, or
+    :class:`ModelFileError`: a FIFO or a device is never read (it could block), a folder never
+    opened."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
@@ -97,9 +100,14 @@ def _read(path):
             raise ModelFileError(f"{path} is a folder, not a model file")
         raise ModelFileError(f"{path} is not a regular file (a pipe or a device cannot hold "
                              "a model)")
-    with os.fdopen(fd, "rb") as f:
-        if info.st_size > MAX_FILE_BYTES:
-            raise _Refused(f"it is {info.st_size:,} bytes, more than the {MAX_FILE_BYTES:,} "
+    return os.fdopen(fd, "rb"), info.st_size
+
+
+def _read(path):
+    f, size = open_model_file(path)
+    with f:
+        if size > MAX_FILE_BYTES:
+            raise _Refused(f"it is {size:,} bytes, more than the {MAX_FILE_BYTES:,} "
                            "a model within lstm_np's limits can take")
         if not zipfile.is_zipfile(f):
             raise _Refused("it is not a NumPy .npz archive (not a zip file); give the "
@@ -333,19 +341,24 @@ def _layer_schema():
     def anything(v):          # input_shape and wrapped layers: checked on their own
         return True
 
+    def rate(v):
+        return _is_number(v) and 0 <= v < 1
+
     recurrent = {"units": units, "activation": activation, "use_bias": boolean,
                  "return_sequences": boolean, "return_state": lambda v: v is False,
                  "kernel_initializer": initializer, "recurrent_initializer": initializer,
                  "input_shape": anything, "name": name,
-                 "implementation": lambda v: v in IMPLEMENTATIONS}
+                 "implementation": lambda v: v in IMPLEMENTATIONS,
+                 "dropout": rate, "recurrent_dropout": rate, "go_backwards": boolean,
+                 "stateful": boolean, "unroll": boolean}
     return {
         "LSTM": {**recurrent, "recurrent_activation": activation, "unit_forget_bias": boolean},
         "GRU": {**recurrent, "recurrent_activation": activation,
-                "reset_after": lambda v: v is True},
+                "reset_after": boolean},
         "SimpleRNN": recurrent,
         "Dense": {"units": units, "activation": activation, "use_bias": boolean,
                   "input_shape": anything, "name": name},
-        "Dropout": {"rate": lambda v: _is_number(v) and 0 <= v < 1, "input_shape": anything,
+        "Dropout": {"rate": rate, "input_shape": anything,
                     "name": name},
         # a wrapped layer's {"class", "config"} is checked by _check_layer
         "Bidirectional": {"layer": anything, "backward_layer": anything, "name": name,
@@ -360,8 +373,9 @@ def _layer_schema():
 
 
 #: per recurrent class: gates (weight blocks) and the bias's shape for H units
-_RECURRENT = {"LSTM": (4, lambda H: (4 * H,)), "GRU": (3, lambda H: (2, 3 * H)),
-              "SimpleRNN": (1, lambda H: (H,))}
+_RECURRENT = {"LSTM": (4, lambda H, args: (4 * H,)),
+              "GRU": (3, lambda H, args: (2, 3 * H) if args.get("reset_after", True) else (3 * H,)),
+              "SimpleRNN": (1, lambda H, args: (H,))}
 _REQUIRED = {"LSTM": ("units",), "GRU": ("units",), "SimpleRNN": ("units",),
              "Dense": ("units",), "Dropout": ("rate",), "Bidirectional": ("layer",),
              "TimeDistributed": ("layer",), "RepeatVector": ("n",), "Flatten": (),
@@ -444,7 +458,7 @@ def _check_layer(spec, where, shape, schema, names, first=False):
             raise _Refused(f"{where} needs (timesteps, features) inputs but gets {shape}")
         gates, bias_shape = _RECURRENT[cls]
         D, H = shape[1], args["units"]
-        layer_shapes = [(D, gates * H), (H, gates * H)] + ([bias_shape(H)] if use_bias else [])
+        layer_shapes = [(D, gates * H), (H, gates * H)] + ([bias_shape(H, args)] if use_bias else [])
         return layer_shapes, ((shape[0], H) if args.get("return_sequences", False) else (H,))
     if cls == "Dense":
         D, H = shape[-1], args["units"]

@@ -419,12 +419,18 @@ class Sequential:
         clone.set_weights(self.get_weights())
         return clone
 
-    def save(self, path, extra=None):
+    def save(self, path, extra=None, overwrite=False):
         """Write weights and config to ``path`` (``.npz``, no pickle), atomically.
 
         ``extra`` is a JSON-serialisable dict stored beside them (the CLI keeps its scaler
-        there); :func:`load_model` returns it as ``model.extra``.
+        there); :func:`load_model` returns it as ``model.extra``. A path ending in ``.keras``
+        is written in Keras 3's own format instead (:func:`lstm_np.kerasfile.save_model`), and
+        replaces an existing file only with ``overwrite=True``.
         """
+        if os.fspath(path).endswith(".keras"):
+            from .kerasfile import save_model
+
+            return save_model(self, path, overwrite=overwrite)
         if not self.built:
             raise ValueError("cannot save a model that has not been built")
         from .modelfile import check_savable
@@ -436,6 +442,24 @@ class Sequential:
         atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
+    #: the Keras files ``save`` (``.keras``) and ``save_weights`` (``.weights.h5``) write
+    SAVE_FORMATS = (".keras", ".weights.h5")
+
+    def save_weights(self, filepath, overwrite=False):
+        """Write the weights to a Keras 3 ``*.weights.h5`` file
+        (:func:`lstm_np.kerasfile.save_weights`)."""
+        from .kerasfile import save_weights
+
+        save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath):
+        """Set the weights from a Keras 3 ``*.weights.h5`` or ``*.keras`` file
+        (:func:`lstm_np.kerasfile.load_weights`)."""
+        from .kerasfile import load_weights
+
+        load_weights(self, filepath)
+
+
 def load_model(path):
     """Read a model written by :meth:`Sequential.save`. Never unpickles anything.
 
@@ -444,7 +468,13 @@ def load_model(path):
     and size limits, every array's dtype (real floats only) and shape, and the scaler stored
     beside a model that ``lstm_np.train`` wrote. Raises :class:`ModelFileError` (a
     ``ValueError``) with one sentence if the file is missing, damaged, or not an lstm_np model.
+    A path ending in ``.keras`` is read as Keras 3's own format
+    (:func:`lstm_np.kerasfile.load_model`).
     """
+    if os.fspath(path).endswith(".keras"):
+        from .kerasfile import load_model as load_keras
+
+        return load_keras(path)
     from .modelfile import read_model_file
 
     config, extra, weights = read_model_file(path)

@@ -165,8 +165,6 @@ def test_trains_in_a_model_and_survives_save_and_load(rng, tmp_path):
 
 
 def test_invalid_arguments():
-    with pytest.raises(ValueError, match="reset_after=True"):
-        GRU(3, reset_after=False)
     with pytest.raises(ValueError, match="units"):
         GRU(0)
     with pytest.raises(ValueError, match="activation"):

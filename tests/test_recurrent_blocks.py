@@ -36,7 +36,7 @@ def test_cutting_the_batch_into_blocks_changes_nothing(rng, monkeypatch, kind, r
     for P in (1, 2, 3, 7):
         monkeypatch.setattr(recurrent, "blocks_for", lambda n, P=P: P)
         ys, cache = layer.forward(x, initial_state=h0)
-        assert cache.x.shape[0] == P
+        assert cache.steps.x.shape[0] == P
         dxs, grads = layer.backward(dy, cache)
         results.append((ys, dxs, grads, cache.batch_major()))
     ys1, dxs1, grads1, record1 = results[0]

@@ -15,7 +15,7 @@ import lstm_np
 import lstm_np.forecast
 
 ROOT = Path(__file__).resolve().parents[1]
-HEAVY = ("numba", "matplotlib", "pandas", "scipy", "distributed", "dask")
+HEAVY = ("numba", "matplotlib", "pandas", "scipy", "distributed", "dask", "h5py")
 COMMANDS = ("train", "predict", "compare", "backtest", "tune")
 
 # Runs in a fresh interpreter: every command's --help and a flag each refuses, then reports which

@@ -9,10 +9,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .. import activations
 from ..activations import CODES, DERIVATIVES, FUNCTIONS
 from ..gates import GRU_GATES, gate_slice, split_gates
 from ..kernels.gru import gru_backward_sequence, gru_forward_sequence
+from .cells import KerasCell
 from .recurrent import FEATURES_FIRST, STEPS_FIRST, Recurrent, from_kernel
 
 
@@ -22,52 +22,108 @@ from .recurrent import FEATURES_FIRST, STEPS_FIRST, Recurrent, from_kernel
 class GRUCellCache(NamedTuple):
     x_t: np.ndarray
     h_prev: np.ndarray
+    recurrent_mask: object       # (N, H) recurrent dropout mask, or None
     z: np.ndarray
     r: np.ndarray
     hh: np.ndarray
-    recurrent_h: np.ndarray
+    recurrent_h: np.ndarray      # reset_after: h_{t-1} @ U_h + b'_h; else (r * h_{t-1}) @ U_h
     h: np.ndarray
 
 
 def gru_cell_forward(x_t, h_prev, kernel, recurrent_kernel, bias, activation="tanh",
-                     recurrent_activation="sigmoid"):
-    """One GRU step (``reset_after=True``), line for line the equations of :class:`GRU`:
-    ``sigma`` and ``tanh`` are the functions named by ``recurrent_activation`` and
-    ``activation`` (Keras's defaults: the logistic sigmoid and tanh).
+                     recurrent_activation="sigmoid", recurrent_mask=None, reset_after=True):
+    """One GRU step, line for line the equations of :class:`GRU`: ``sigma`` and ``tanh`` are
+    the functions named by ``recurrent_activation`` and ``activation`` (Keras's defaults: the
+    logistic sigmoid and tanh).
 
     ``x_t (N, D)``, ``h_prev (N, H)``, ``kernel (D, 3H)``, ``recurrent_kernel (H, 3H)``,
-    ``bias (2, 3H)`` (input bias, recurrent bias). Returns ``h (N, H)`` and the cache for the
-    backward step.
+    ``bias (2, 3H)`` (input bias, recurrent bias) — with ``reset_after=False``, ``bias (3H,)``
+    and the reset gate scales ``h_prev`` before its product with ``U_h``. ``recurrent_mask
+    (N, H)`` (recurrent dropout) multiplies ``h_prev`` where it enters the products, not in the
+    last line (as in Keras). Returns ``h (N, H)`` and the cache for the backward step.
     """
     sigma, tanh = FUNCTIONS[recurrent_activation], FUNCTIONS[activation]
-    xw_z, xw_r, xw_h = split_gates(x_t @ kernel + bias[0], GRU_GATES)                # (N, H) each
-    hu_z, hu_r, recurrent_h = split_gates(h_prev @ recurrent_kernel + bias[1], GRU_GATES)
+    h_in = h_prev if recurrent_mask is None else h_prev * recurrent_mask
+    H = h_prev.shape[-1]
+    if reset_after:
+        xw_z, xw_r, xw_h = split_gates(x_t @ kernel + bias[0], GRU_GATES)            # (N, H) each
+        hu_z, hu_r, recurrent_h = split_gates(h_in @ recurrent_kernel + bias[1], GRU_GATES)
+    else:
+        xw_z, xw_r, xw_h = split_gates(x_t @ kernel + bias, GRU_GATES)
+        hu_z, hu_r = split_gates(h_in @ recurrent_kernel[:, :2 * H], GRU_GATES[:2])
     z = sigma(xw_z + hu_z)            # update gate: how much of the old state to keep
     r = sigma(xw_r + hu_r)            # reset gate: how much of the old state the candidate sees
-    hh = tanh(xw_h + r * recurrent_h)      # candidate state h̃ (Keras's "hh")
+    if reset_after:
+        hh = tanh(xw_h + r * recurrent_h)      # candidate state h̃ (Keras's "hh")
+    else:
+        recurrent_h = (r * h_in) @ recurrent_kernel[:, gate_slice("h", H, GRU_GATES)]
+        hh = tanh(xw_h + recurrent_h)
     h = z * h_prev + (1 - z) * hh
-    return h, GRUCellCache(x_t, h_prev, z, r, hh, recurrent_h, h)
+    return h, GRUCellCache(x_t, h_prev, recurrent_mask, z, r, hh, recurrent_h, h)
 
 
 def gru_cell_backward(dh, cache, kernel, recurrent_kernel, activation="tanh",
-                      recurrent_activation="sigmoid"):
+                      recurrent_activation="sigmoid", reset_after=True):
     """Backward through one step: the chain rule applied to the four forward equations.
 
     ``dh`` is dL/dh_t (from the output and from step t+1). Returns ``dx_t, dh_prev`` and the
     step's contribution to ``dkernel, drecurrent_kernel, dbias``.
     """
     dsigma, dtanh = DERIVATIVES[recurrent_activation], DERIVATIVES[activation]
-    x_t, h_prev, z, r, hh, recurrent_h, h = cache
+    x_t, h_prev, mask, z, r, hh, recurrent_h, h = cache
+    h_in = h_prev if mask is None else h_prev * mask
     dz, dhh = dh * (h_prev - hh), dh * (1 - z)      # h = z * h_prev + (1 - z) * hh
     da_h = dhh * dtanh(hh)                           # through tanh
-    da_r = da_h * recurrent_h * dsigma(r)            # hh = tanh(.. + r * recurrent_h), then σ
     da_z = dz * dsigma(z)                            # through σ
-    dxw = np.concatenate([da_z, da_r, da_h], axis=-1)       # (N, 3H) at x_t @ kernel + bias[0]
-    dhu = np.concatenate([da_z, da_r, da_h * r], axis=-1)   # (N, 3H) at h_prev @ U + bias[1]
-    dx_t = dxw @ kernel.T
-    dh_prev = dh * z + dhu @ recurrent_kernel.T
-    dbias = np.stack([dxw.sum(axis=0), dhu.sum(axis=0)])
-    return dx_t, dh_prev, (x_t.T @ dxw, h_prev.T @ dhu, dbias)
+    if reset_after:
+        da_r = da_h * recurrent_h * dsigma(r)        # hh = tanh(.. + r * recurrent_h), then σ
+        dxw = np.concatenate([da_z, da_r, da_h], axis=-1)       # (N, 3H) at x_t @ kernel + b
+        dhu = np.concatenate([da_z, da_r, da_h * r], axis=-1)   # (N, 3H) at h_in @ U + b'
+        dh_in = dhu @ recurrent_kernel.T
+        drecurrent_kernel = h_in.T @ dhu
+        dbias = np.stack([dxw.sum(axis=0), dhu.sum(axis=0)])
+    else:
+        U_zr, U_h = recurrent_kernel[:, :2 * z.shape[-1]], recurrent_kernel[:, 2 * z.shape[-1]:]
+        drh = da_h @ U_h.T                           # at r * h_in, the input of U_h
+        da_r = drh * h_in * dsigma(r)
+        dxw = np.concatenate([da_z, da_r, da_h], axis=-1)       # (N, 3H) at x_t @ kernel + b
+        dh_in = np.concatenate([da_z, da_r], axis=-1) @ U_zr.T + drh * r
+        drecurrent_kernel = np.concatenate([h_in.T @ np.concatenate([da_z, da_r], axis=-1),
+                                            (r * h_in).T @ da_h], axis=-1)
+        dbias = dxw.sum(axis=0)
+    dh_prev = dh * z + (dh_in if mask is None else dh_in * mask)
+    return dxw @ kernel.T, dh_prev, (x_t.T @ dxw, drecurrent_kernel, dbias)
+
+
+class GRUCell(KerasCell):
+    """One GRU step as a cell for :class:`.RNN` (Keras's ``GRUCell``): the equations of
+    :class:`GRU`, computed by :func:`gru_cell_forward` and :func:`gru_cell_backward`. The state
+    and the output are ``h``. Weights and options are those of :class:`GRU`."""
+
+    gates = 3
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 reset_after=True, kernel_initializer="glorot_uniform",
+                 recurrent_initializer="orthogonal", dropout=0.0, recurrent_dropout=0.0,
+                 name=None):
+        super().__init__(units, activation, recurrent_activation, use_bias, kernel_initializer,
+                         recurrent_initializer, dropout, recurrent_dropout, name)
+        self.reset_after = bool(reset_after)
+
+    def bias_shape(self):
+        # reset_after: the input bias b and the recurrent bias b'; else one bias
+        return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
+
+    def forward(self, inputs, states, training=False, recurrent_mask=None):
+        h, cache = gru_cell_forward(inputs, *states, *self.weight_arrays(), self.activation,
+                                    self.recurrent_activation, recurrent_mask, self.reset_after)
+        return h, [h], cache
+
+    def backward(self, d_output, d_states, cache):
+        dx_t, dh_prev, dweights = gru_cell_backward(
+            d_output + d_states[0], cache, *self.weight_arrays()[:2], self.activation,
+            self.recurrent_activation, self.reset_after)
+        return dx_t, [dh_prev], self.named(dweights)
 
 
 # --------------------------------------------------------------------------------------------
@@ -94,7 +150,7 @@ class GRUCache(NamedTuple):
 
 
 class GRU(Recurrent):
-    """Gated recurrent unit (Cho et al., 2014), Keras's flavour with ``reset_after=True``.
+    """Gated recurrent unit (Cho et al., 2014), Keras's flavour (``reset_after=True`` by default).
 
     For each timestep ``t`` with input ``x_t`` and previous state ``h_{t-1}``::
 
@@ -115,12 +171,23 @@ class GRU(Recurrent):
     recurrent_kernel : (H, 3H), one ``orthogonal`` matrix.
     bias : (2, 3H), zeros — row 0 the input bias ``b``, row 1 the recurrent bias ``b'``.
 
+    With ``reset_after=False`` (the original GRU, Keras's other convention) the reset gate
+    scales the state *before* its product with ``U_h``, and there is one bias ``(3H,)``::
+
+        h̃   = tanh(x_t @ W_h + b_h + (r * h_{t-1}) @ U_h)       (z and r without b')
+
+    Its weights are ``kernel (D, 3H)``, ``recurrent_kernel (H, 3H)``, ``bias (3H,)``; the
+    compiled kernels compute only ``reset_after=True``, so this variant always runs the
+    readable cell (``implementation`` is kept but changes nothing).
+
     Parameters
     ----------
     recurrent_activation : str — σ above.
-    reset_after : bool — only ``True`` (Keras's default) is supported.
+    reset_after : bool — see above.
     The others (``units``, ``activation``, ``return_sequences``, ``return_state``,
-    ``implementation``, ...) are those of every recurrent layer: see :class:`.Recurrent`.
+    ``implementation``, ``dropout``, ``recurrent_dropout``, ``go_backwards``, ``stateful``, ...)
+    are those of every recurrent layer: see :class:`.Recurrent`. ``GRU(...)`` computes what
+    ``RNN(GRUCell(...))`` computes.
 
     Examples
     --------
@@ -131,34 +198,23 @@ class GRU(Recurrent):
     """
 
     kind = "gru"
-    gates = 3
+    cell_class = GRUCell
     KernelCache = GRUCache
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  return_sequences=False, return_state=False, reset_after=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
-                 implementation="compiled", input_shape=None, name=None):
-        if not reset_after:
-            raise ValueError("GRU supports only reset_after=True (Keras's default, the same "
-                             "math as PyTorch's nn.GRU)")
-        super().__init__(units, activation, use_bias, return_sequences, return_state,
-                         kernel_initializer, recurrent_initializer, implementation, input_shape,
-                         name)
-        self.recurrent_activation = activations.get(recurrent_activation)
-        self.reset_after = True
+                 implementation="compiled", dropout=0.0, recurrent_dropout=0.0,
+                 go_backwards=False, stateful=False, unroll=False, input_shape=None, name=None,
+                 **kwargs):
+        cell = GRUCell(units, activation, recurrent_activation, use_bias, reset_after,
+                       kernel_initializer, recurrent_initializer, dropout, recurrent_dropout)
+        super().__init__(cell, implementation, return_sequences, return_state, go_backwards,
+                         stateful, unroll, input_shape, name, **kwargs)
 
-    def bias_shape(self):
-        return (2, 3 * self.units)          # the input bias b, the recurrent bias b'
-
-    def cell_forward(self, x_t, states, weights):
-        h, step = gru_cell_forward(x_t, *states, *weights, self.activation,
-                                   self.recurrent_activation)
-        return [h], step
-
-    def cell_backward(self, dstates, step, weights):
-        dx_t, dh_prev, dweights = gru_cell_backward(*dstates, step, *weights[:2], self.activation,
-                                                    self.recurrent_activation)
-        return dx_t, [dh_prev], dweights
+    @property
+    def has_kernel(self):
+        return self.reset_after         # the compiled kernels compute reset_after=True
 
     def kernel_forward(self, x, states, weights, keep_cache):
         kernel, recurrent_kernel, bias = weights

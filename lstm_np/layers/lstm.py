@@ -1,18 +1,20 @@
 """Long short-term memory: the readable cell, and the layer that runs it over time.
 
 The readable cell (:func:`lstm_cell_forward`, :func:`lstm_cell_backward`) is the math a learner
-reads beside the equations; :class:`LSTM` runs it step by step with ``implementation="numpy"``,
-or runs the same math through the compiled kernels of :mod:`lstm_np.kernels.lstm` (the
-default). What the three recurrent layers share is in :mod:`.recurrent`.
+reads beside the equations; :class:`LSTMCell` is that step as a cell for :class:`.RNN`, and
+:class:`LSTM` is ``RNN(LSTMCell(...))`` that runs it step by step with
+``implementation="numpy"``, or runs the same math through the compiled kernels of
+:mod:`lstm_np.kernels.lstm` (the default). What the three recurrent layers share is in
+:mod:`.recurrent`.
 """
 from typing import NamedTuple
 
 import numpy as np
 
-from .. import activations
 from ..activations import CODES, DERIVATIVES, FUNCTIONS
 from ..gates import LSTM_GATES, gate_slice, split_gates
 from ..kernels.lstm import lstm_backward_sequence, lstm_forward_sequence
+from .cells import KerasCell
 from .recurrent import FEATURES_FIRST, STEPS_FIRST, Recurrent, from_kernel
 
 
@@ -75,6 +77,55 @@ def lstm_cell_backward(dh, dc_next, cache, kernel, recurrent_kernel, activation=
     return dx_t, dh_prev, dc_prev, (x_t.T @ dz, h_prev.T @ dz, dz.sum(axis=0))
 
 
+class LSTMCell(KerasCell):
+    """One LSTM step as a cell for :class:`.RNN` (Keras's ``LSTMCell``): the equations of
+    :class:`LSTM`, computed by :func:`lstm_cell_forward` and :func:`lstm_cell_backward`.
+
+    States ``[h, c]``, each ``(N, units)``; the output is ``h``. Weights and options are those
+    of :class:`LSTM`.
+
+    >>> import numpy as np
+    >>> from lstm_np.layers import RNN, LSTMCell
+    >>> layer = RNN(LSTMCell(5))
+    >>> layer.build((4, 3), np.random.default_rng(0), "float64")
+    >>> [w.shape for w in layer.weights]
+    [(3, 20), (5, 20), (20,)]
+    """
+
+    gates = 4
+    state_names = ("h", "c")
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 unit_forget_bias=True, kernel_initializer="glorot_uniform",
+                 recurrent_initializer="orthogonal", dropout=0.0, recurrent_dropout=0.0,
+                 name=None):
+        super().__init__(units, activation, recurrent_activation, use_bias, kernel_initializer,
+                         recurrent_initializer, dropout, recurrent_dropout, name)
+        self.unit_forget_bias = bool(unit_forget_bias)
+
+    @property
+    def state_size(self):
+        return [self.units, self.units]
+
+    def initial_bias(self, shape, rng):
+        bias = np.zeros(shape)
+        if self.unit_forget_bias:
+            bias[gate_slice("f", self.units)] = 1.0    # Jozefowicz et al. (2015)
+        return bias
+
+    def forward(self, inputs, states, training=False):
+        h, c, cache = lstm_cell_forward(inputs, *states, *self.weight_arrays(), self.activation,
+                                        self.recurrent_activation)
+        return h, [h, c], cache
+
+    def backward(self, d_output, d_states, cache):
+        dh, dc = d_states               # dL/dh_t, dL/dc_t from step t + 1
+        dx_t, dh_prev, dc_prev, dweights = lstm_cell_backward(
+            d_output + dh, dc, cache, *self.weight_arrays()[:2], self.activation,
+            self.recurrent_activation)
+        return dx_t, [dh_prev, dc_prev], self.named(dweights)
+
+
 # --------------------------------------------------------------------------------------------
 # The layer.
 # --------------------------------------------------------------------------------------------
@@ -127,7 +178,9 @@ class LSTM(Recurrent):
     recurrent_activation : str — σ above.
     unit_forget_bias : bool
     The others (``units``, ``activation``, ``return_sequences``, ``return_state``,
-    ``implementation``, ...) are those of every recurrent layer: see :class:`.Recurrent`.
+    ``implementation``, ``dropout``, ``recurrent_dropout``, ``go_backwards``, ``stateful``, ...)
+    are those of every recurrent layer: see :class:`.Recurrent`. ``LSTM(...)`` computes what
+    ``RNN(LSTMCell(...))`` computes.
 
     Examples
     --------
@@ -141,35 +194,19 @@ class LSTM(Recurrent):
     """
 
     kind = "lstm"
-    gates = 4
-    state_names = ("h", "c")
+    cell_class = LSTMCell
     KernelCache = LSTMCache
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  return_sequences=False, return_state=False, unit_forget_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
-                 implementation="compiled", input_shape=None, name=None):
-        super().__init__(units, activation, use_bias, return_sequences, return_state,
-                         kernel_initializer, recurrent_initializer, implementation, input_shape,
-                         name)
-        self.recurrent_activation = activations.get(recurrent_activation)
-        self.unit_forget_bias = bool(unit_forget_bias)
-
-    def initial_bias(self):
-        bias = super().initial_bias()
-        if self.unit_forget_bias:
-            bias[gate_slice("f", self.units)] = 1.0
-        return bias
-
-    def cell_forward(self, x_t, states, weights):
-        h, c, step = lstm_cell_forward(x_t, *states, *weights, self.activation,
-                                       self.recurrent_activation)
-        return [h, c], step
-
-    def cell_backward(self, dstates, step, weights):
-        dx_t, dh_prev, dc_prev, dweights = lstm_cell_backward(
-            *dstates, step, *weights[:2], self.activation, self.recurrent_activation)
-        return dx_t, [dh_prev, dc_prev], dweights
+                 implementation="compiled", dropout=0.0, recurrent_dropout=0.0,
+                 go_backwards=False, stateful=False, unroll=False, input_shape=None, name=None,
+                 **kwargs):
+        cell = LSTMCell(units, activation, recurrent_activation, use_bias, unit_forget_bias,
+                        kernel_initializer, recurrent_initializer, dropout, recurrent_dropout)
+        super().__init__(cell, implementation, return_sequences, return_state, go_backwards,
+                         stateful, unroll, input_shape, name, **kwargs)
 
     def kernel_forward(self, x, states, weights, keep_cache):
         kernel, recurrent_kernel, bias = weights

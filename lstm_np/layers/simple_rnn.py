@@ -1,7 +1,8 @@
 """The simple (Elman) recurrent layer: the readable cell, and the layer that runs it over time.
 
 The readable cell (:func:`simple_rnn_cell_forward`, :func:`simple_rnn_cell_backward`) is the math
-a learner reads beside the equation; :class:`SimpleRNN` runs it step by step with
+a learner reads beside the equation; :class:`SimpleRNNCell` is that step as a cell for
+:class:`.RNN`, and :class:`SimpleRNN` (``RNN(SimpleRNNCell(...))``) runs it step by step with
 ``implementation="numpy"``, or runs the same math through the compiled kernels of
 :mod:`lstm_np.kernels.simple_rnn` (the default). What the three recurrent layers share is in
 :mod:`.recurrent`.
@@ -12,6 +13,7 @@ import numpy as np
 
 from ..activations import CODES, DERIVATIVES, FUNCTIONS
 from ..kernels.simple_rnn import simple_rnn_backward_sequence, simple_rnn_forward_sequence
+from .cells import KerasCell
 from .recurrent import FEATURES_FIRST, Recurrent, from_kernel
 
 
@@ -44,6 +46,27 @@ def simple_rnn_cell_backward(dh, cache, kernel, recurrent_kernel, activation="ta
     x_t, h_prev, h = cache
     da = dh * DERIVATIVES[activation](h)                      # act' written through h = act(a)
     return da @ kernel.T, da @ recurrent_kernel.T, (x_t.T @ da, h_prev.T @ da, da.sum(axis=0))
+
+
+class SimpleRNNCell(KerasCell):
+    """One step ``h_t = act(x_t @ kernel + h_{t-1} @ recurrent_kernel + bias)`` as a cell for
+    :class:`.RNN` (Keras's ``SimpleRNNCell``); the state and the output are ``h``. Weights and
+    options are those of :class:`SimpleRNN`."""
+
+    def __init__(self, units, activation="tanh", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
+                 dropout=0.0, recurrent_dropout=0.0, name=None):
+        super().__init__(units, activation, None, use_bias, kernel_initializer,
+                         recurrent_initializer, dropout, recurrent_dropout, name)
+
+    def forward(self, inputs, states, training=False):
+        h, cache = simple_rnn_cell_forward(inputs, *states, *self.weight_arrays(), self.activation)
+        return h, [h], cache
+
+    def backward(self, d_output, d_states, cache):
+        dx_t, dh_prev, dweights = simple_rnn_cell_backward(
+            d_output + d_states[0], cache, *self.weight_arrays()[:2], self.activation)
+        return dx_t, [dh_prev], self.named(dweights)
 
 
 # --------------------------------------------------------------------------------------------
@@ -88,24 +111,18 @@ class SimpleRNN(Recurrent):
     """
 
     kind = "simple_rnn"
+    cell_class = SimpleRNNCell
     KernelCache = SimpleRNNCache
 
     def __init__(self, units, activation="tanh", use_bias=True, return_sequences=False,
                  return_state=False, kernel_initializer="glorot_uniform",
-                 recurrent_initializer="orthogonal", implementation="compiled", input_shape=None,
-                 name=None):
-        super().__init__(units, activation, use_bias, return_sequences, return_state,
-                         kernel_initializer, recurrent_initializer, implementation, input_shape,
-                         name)
-
-    def cell_forward(self, x_t, states, weights):
-        h, step = simple_rnn_cell_forward(x_t, *states, *weights, self.activation)
-        return [h], step
-
-    def cell_backward(self, dstates, step, weights):
-        dx_t, dh_prev, dweights = simple_rnn_cell_backward(*dstates, step, *weights[:2],
-                                                           self.activation)
-        return dx_t, [dh_prev], dweights
+                 recurrent_initializer="orthogonal", implementation="compiled", dropout=0.0,
+                 recurrent_dropout=0.0, go_backwards=False, stateful=False, unroll=False,
+                 input_shape=None, name=None, **kwargs):
+        cell = SimpleRNNCell(units, activation, use_bias, kernel_initializer,
+                             recurrent_initializer, dropout, recurrent_dropout)
+        super().__init__(cell, implementation, return_sequences, return_state, go_backwards,
+                         stateful, unroll, input_shape, name, **kwargs)
 
     def kernel_forward(self, x, states, weights, keep_cache):
         kernel, recurrent_kernel, bias = weights
