@@ -412,9 +412,7 @@ class Sequential:
         clone = Sequential.from_config(self.get_config(), seed=self.seed, dtype=dtype,
                                        initialize=False)
         if self.optimizer is not None:
-            clone.compile(type(self.optimizer)(**{k: v for k, v in
-                                                  self.optimizer.get_config().items()
-                                                  if k != "name"}),
+            clone.compile(type(self.optimizer).from_config(self.optimizer.get_config()),
                           loss=self.loss, metrics=self.metrics)
         clone.set_weights(self.get_weights())
         return clone

@@ -292,7 +292,7 @@ BAD_TRAIN = {
     "bad_units": ["--units", "50,abc"],
     "zero_units": ["--units", "0"],
     "negative_learning_rate": ["--learning-rate", "-0.1"],
-    "unknown_optimizer": ["--optimizer", "rmsprop"],
+    "unknown_optimizer": ["--optimizer", "ftrl"],
     "unknown_model": ["--model", "transformer"],
     "unknown_flag": ["--epoch", "3"],
     "csv_and_dataset": ["--dataset", "btc-daily"],

@@ -38,7 +38,7 @@ __all__ = ["MODELS", "NAMES", "OPTIMIZER_NAMES", "BacktestOptions", "CompareOpti
 # in .pipeline, so that parsing flags does not import the layers (and with them Numba).
 MODELS = ("lstm", "gru", "rnn", "mlp")  # mlp: Dense(u, relu) -> Dropout per --units value
 NAMES = {"lstm": "LSTM", "gru": "GRU", "rnn": "SimpleRNN", "mlp": "MLP"}  # as reports write them
-OPTIMIZER_NAMES = ("adam", "sgd")
+OPTIMIZER_NAMES = ("adam", "sgd", "rmsprop", "adamw", "adamax", "nadam", "adagrad", "adadelta")
 
 GROUPS = {"data": "data", "training": "model and training", "statistics": "statistics",
           "run": "where the trainings run", "output": "output"}
@@ -256,7 +256,7 @@ class TrainingOptions(DataOptions):
                             help="optimizer")
     learning_rate: float | None = option(
         None, "--learning-rate", group="training", type=positive_float, metavar="LR",
-        help="learning rate (default: Keras's default for the optimizer, adam 0.001, sgd 0.01)")
+        help="learning rate (default: Keras's default for the optimizer, sgd 0.01, the others 0.001)")
     dtype: str = option("float32", "--dtype", group="training", choices=("float32", "float64"),
                         help="floating-point type of weights and computation")
     strategy: str = option("direct", "--strategy", group="training", choices=STRATEGIES,

@@ -25,15 +25,15 @@ import numpy as np
 
 from ..callbacks import EarlyStopping
 from ..layers import GRU, LSTM, Dense, Dropout, SimpleRNN
+from .. import optimizers
 from ..models import ModelFileError, NonFiniteLossError, Sequential, load_model
-from ..optimizers import SGD, Adam
 from .cli import UserError
 from .data import (BUNDLED, DataError, MinMaxScaler, describe, load_prices, reading_options,
                    split_series)
 from .format import format_date, median_step
 from .memory import check_memory
 from .metadata import ExtraError, check_extra
-from .options import MODELS, NAMES
+from .options import MODELS, NAMES, OPTIMIZER_NAMES
 from .stats import error_metrics
 from .targets import ForecastSpec, conformal_widths, feature_values, interval_bounds, to_prices
 
@@ -48,7 +48,7 @@ __all__ = ["MODELS", "NAMES", "OPTIMIZERS", "best_epoch", "build_model", "calibr
 # MODELS (these and mlp, Dense(u, relu) -> Dropout on the flat window) and NAMES are defined with
 # the flags in .options and re-exported here; OPTIMIZERS' keys are options.OPTIMIZER_NAMES.
 RECURRENT = {"lstm": LSTM, "gru": GRU, "rnn": SimpleRNN}
-OPTIMIZERS = {"adam": Adam, "sgd": SGD}
+OPTIMIZERS = {name: optimizers.OPTIMIZERS[name] for name in OPTIMIZER_NAMES}
 
 
 # ------------------------------------------------------------------- data ---
@@ -135,7 +135,8 @@ def model_inputs(kind, x):
 
 
 def make_optimizer(name, learning_rate=None):
-    """``"adam"`` or ``"sgd"`` with ``learning_rate``, or Keras's default rate when it is None."""
+    """The optimizer Keras calls ``name`` (one of ``OPTIMIZER_NAMES``) with ``learning_rate``, or
+    with Keras's default rate when it is None."""
     cls = OPTIMIZERS[name]
     return cls() if learning_rate is None else cls(learning_rate)
 
