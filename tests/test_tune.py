@@ -188,7 +188,7 @@ def test_resume_refuses_another_search_and_changes_nothing(full_run, csv, tmp_pa
 
 @pytest.mark.parametrize("argv, message", [
     (["--grid", "colour=red"], "unknown axis 'colour'"),
-    (["--grid", "optimizer=adam,adamw"], "optimizer cannot be 'adamw'"),
+    (["--grid", "optimizer=adam,ftrl"], "optimizer cannot be 'ftrl'"),
     (["--grid", "units="], "an empty grid"),
     ([], "there is nothing to search"),
     (["--grid", "units=3", "--folds", "20"], "150 prices; 20 folds of 10 test days"),

@@ -29,10 +29,10 @@ from .data import BUNDLED
 from .reader import DEFAULT_TIMEOUT, DECIMALS, THOUSANDS
 from .targets import FEATURES, STRATEGIES, TARGETS
 
-__all__ = ["MODELS", "NAMES", "OPTIMIZER_NAMES", "BacktestOptions", "CompareOptions", "DataOptions",
-           "PredictOptions", "SCORES", "TrainOptions", "TrainingOptions", "TuneOptions", "build_parser", "comma_ints",
-           "feature_list", "fraction", "model_list", "option", "parse", "positive_float",
-           "positive_int", "seed_list"]
+__all__ = ["MODELS", "NAMES", "OPTIMIZER_NAMES", "BacktestOptions", "CompareOptions",
+           "DataOptions", "PredictOptions", "SCORES", "TrainOptions", "TrainingOptions",
+           "TuneOptions", "build_parser", "comma_ints", "feature_list", "fraction", "model_list",
+           "option", "parse", "positive_float", "positive_int", "seed_list"]
 
 # The --model and --optimizer values. They are named here, not beside the classes they stand for
 # in .pipeline, so that parsing flags does not import the layers (and with them Numba).

@@ -70,7 +70,7 @@ tune.json, tune.md and tune.png to --out; --resume continues an interrupted sear
 
 EPILOG = """\
 examples:
-  python -m lstm_np.tune --grid units=32,64 --grid window=30,60 --grid optimizer=adam,sgd
+  python -m lstm_np.tune --grid units=32,64 --grid window=30,60 --grid optimizer=adam,rmsprop
   python -m lstm_np.tune --space space.toml --samples 20 --seed 1 --workers 2
   python -m lstm_np.tune --grid model=lstm,gru --grid layers=1,2 --units 32 --budget 200 --out runs/t
   python -m lstm_np.tune --grid model=lstm,gru --grid layers=1,2 --units 32 --budget 200 --out runs/t --resume
