@@ -30,8 +30,14 @@ One entry per lstm_np layer with weights, named after the layer (``model.layers[
   ``<name>.bias_ih_l0 (G*H,)``, ``<name>.bias_hh_l0 (G*H,)`` — an ``nn.LSTM`` (G = 4),
   ``nn.GRU`` (G = 3) or ``nn.RNN`` (G = 1) with ``num_layers=1``; no bias keys if
   ``use_bias=False``.
-- Dense: ``<name>.weight (units, in)``, ``<name>.bias (units,)`` — an ``nn.Linear``.
-- Dropout: nothing.
+- Dense, and TimeDistributed(Dense): ``<name>.weight (units, in)``, ``<name>.bias (units,)`` —
+  an ``nn.Linear`` (which applies to the last axis, so to every timestep).
+- Bidirectional (merge_mode ``"concat"``, both directions alike): the recurrent keys above for
+  the forward layer, then the same keys with ``_reverse`` for the backward one — an
+  ``nn.LSTM/GRU/RNN(bidirectional=True)``.
+- Dropout, RepeatVector, Flatten, Activation: nothing.
+- GRU with ``reset_after=False`` (Keras only): refused, since PyTorch's ``nn.GRU`` always
+  applies the reset gate after the recurrent product (``reset_after=True``).
 
 Conversions (Keras ← torch, and back):
 
@@ -50,14 +56,13 @@ import numpy as np
 
 from . import activations
 from .gates import GRU_GATES, gate_slice
-from .layers import GRU, LSTM, Dense, Dropout, SimpleRNN
+from .layers import (GRU, LSTM, Activation, Bidirectional, Dense, Dropout, Flatten,
+                     RepeatVector, SimpleRNN, TimeDistributed)
 from .models import Sequential
 
 #: PyTorch's GRU block order r, z, n, written with our name ``h`` for the candidate ``n``
 TORCH_GRU_GATES = ("r", "z", "h")
 
-#: number of gate blocks per recurrent layer type
-_GATES = {LSTM: 4, GRU: 3, SimpleRNN: 1}
 
 #: Keras options that only matter while training: converted with a warning, then dropped
 _TRAINING_ONLY = ("dropout", "recurrent_dropout", "kernel_regularizer", "recurrent_regularizer",
@@ -112,8 +117,9 @@ def from_keras(keras_model, dtype=None, input_shape=None):
     Parameters
     ----------
     keras_model : keras.Sequential
-        LSTM, GRU (``reset_after=True``), SimpleRNN, Dense and Dropout layers (an InputLayer is
-        skipped), built with a known input shape (``keras.Input((T, D))`` first).
+        LSTM, GRU, SimpleRNN, Dense, Dropout, Bidirectional, TimeDistributed, RepeatVector,
+        Flatten and Activation layers (an InputLayer is skipped), built with a known input
+        shape (``keras.Input((T, D))`` first).
     dtype : "float32" or "float64", optional
         The new model's dtype; by default the dtype of the Keras model's weights (float32
         unless the Keras model was built in float64).
@@ -130,9 +136,9 @@ def from_keras(keras_model, dtype=None, input_shape=None):
     Raises
     ------
     ValueError
-        Naming the layer, for an unsupported layer type (e.g. Conv1D, Bidirectional) or an option
-        that changes the forward pass: ``stateful``, ``go_backwards``, ``return_state``,
-        ``GRU(reset_after=False)``, an activation lstm_np lacks, a quantized or LoRA Dense.
+        Naming the layer, for an unsupported layer type (e.g. Conv1D) or an option that
+        changes the forward pass: ``stateful``, ``go_backwards`` (outside a Bidirectional),
+        ``return_state``, an activation lstm_np lacks, a quantized or LoRA Dense.
 
     Warns
     -----
@@ -172,18 +178,31 @@ def from_keras(keras_model, dtype=None, input_shape=None):
 def _layer_from_keras(keras, layer):
     """The unbuilt lstm_np layer that computes what Keras layer ``layer`` computes."""
     L = keras.layers
-    kinds = {L.LSTM: LSTM, L.GRU: GRU, L.SimpleRNN: SimpleRNN, L.Dense: Dense, L.Dropout: Dropout}
+    kinds = {L.LSTM: LSTM, L.GRU: GRU, L.SimpleRNN: SimpleRNN, L.Dense: Dense, L.Dropout: Dropout,
+             L.Bidirectional: Bidirectional, L.TimeDistributed: TimeDistributed,
+             L.RepeatVector: RepeatVector, L.Flatten: Flatten, L.Activation: Activation}
     cls = kinds.get(type(layer))
     if cls is None:
         raise ValueError(f"from_keras cannot convert layer {layer.name!r} of type "
-                         f"{type(layer).__name__}; supported: LSTM, GRU, SimpleRNN, Dense, "
-                         "Dropout")
+                         f"{type(layer).__name__}; supported: "
+                         f"{', '.join(k.__name__ for k in kinds.values())}")
     config = layer.get_config()
     where = f"{type(layer).__name__} layer {layer.name!r}"
+    if cls is Bidirectional:
+        return Bidirectional(_layer_from_keras(keras, layer.forward_layer),
+                             merge_mode=config["merge_mode"], name=layer.name,
+                             backward_layer=_layer_from_keras(keras, layer.backward_layer))
+    if cls is TimeDistributed:
+        return TimeDistributed(_layer_from_keras(keras, layer.layer), name=layer.name)
+    if cls is RepeatVector:
+        return RepeatVector(config["n"], name=layer.name)
+    if cls is Flatten:
+        return Flatten(name=layer.name)
+    if cls is Activation:
+        _check_activation(config["activation"], "activation", where)
+        return Activation(config["activation"], name=layer.name)
 
-    refused = [k for k in ("stateful", "go_backwards", "return_state") if config.get(k)]
-    if cls is GRU and not config.get("reset_after", True):
-        refused.append("reset_after=False (lstm_np's GRU is reset_after=True only)")
+    refused = [k for k in ("stateful", "return_state") if config.get(k)]
     if cls is Dense and (config.get("quantization_config") or getattr(layer, "quantization_mode",
                                                                        None)):
         refused.append("quantization")
@@ -207,15 +226,22 @@ def _layer_from_keras(keras, layer):
     options.update(units=config["units"], use_bias=config["use_bias"])
     names = ["activation"] + (["recurrent_activation"] if cls in (LSTM, GRU) else [])
     for key in names:
-        if not isinstance(config[key], str) or config[key] not in activations.CODES:
-            raise ValueError(f"from_keras: {where} has {key}={config[key]!r}; lstm_np supports "
-                             f"{', '.join(activations.CODES)}")
-        options[key] = config[key]
+        options[key] = _check_activation(config[key], key, where)
     if cls is not Dense:
-        options["return_sequences"] = config["return_sequences"]
+        options.update(return_sequences=config["return_sequences"],
+                       go_backwards=config["go_backwards"])
     if cls is LSTM:
         options["unit_forget_bias"] = config["unit_forget_bias"]
+    if cls is GRU:
+        options["reset_after"] = config["reset_after"]
     return cls(**options)
+
+
+def _check_activation(value, key, where):
+    if not isinstance(value, str) or value not in activations.CODES:
+        raise ValueError(f"from_keras: {where} has {key}={value!r}; lstm_np supports "
+                         f"{', '.join(activations.CODES)}")
+    return value
 
 
 def to_keras(model):
@@ -223,36 +249,54 @@ def to_keras(model):
 
     The Keras model starts with ``keras.Input(shape=model.input_shape)``, has the same layer
     names, options, dtype (float32 or float64) and weights, and predicts what ``model`` predicts.
-    It is not compiled. Raises ``ValueError`` for a layer type other than LSTM, GRU, SimpleRNN,
-    Dense and Dropout.
+    It is not compiled. Every lstm_np layer has a Keras counterpart of the same name
+    (a Bidirectional's backward copy becomes Keras's ``backward_layer``).
     """
     keras = _require("keras", "to_keras")
     _check_built(model, "to_keras")
-    L, dtype = keras.layers, model.dtype.name
+    dtype = model.dtype.name
     built = [keras.Input(shape=model.input_shape, dtype=dtype)]
-    for layer in model.layers:
-        options = {"name": layer.name, "dtype": dtype}
-        kind = type(layer)
-        if kind is Dropout:
-            built.append(L.Dropout(layer.rate, **options))
-            continue
-        if kind not in (LSTM, GRU, SimpleRNN, Dense):
-            raise ValueError(f"to_keras cannot convert layer {layer.name!r} of type "
-                             f"{kind.__name__}")
-        options.update(units=layer.units, activation=layer.activation, use_bias=layer.use_bias)
-        if kind in (LSTM, GRU):
-            options["recurrent_activation"] = layer.recurrent_activation
-        if kind is not Dense:
-            options["return_sequences"] = layer.return_sequences
-        if kind is LSTM:
-            options["unit_forget_bias"] = layer.unit_forget_bias
-        if kind is GRU:
-            options["reset_after"] = True
-        built.append(getattr(L, kind.__name__)(**options))
+    built += [_layer_to_keras(keras.layers, layer, dtype) for layer in model.layers]
     keras_model = keras.Sequential(built)
     for ours, theirs in zip(model.layers, keras_model.layers):
         theirs.set_weights(list(ours.params.values()))
     return keras_model
+
+
+def _layer_to_keras(L, layer, dtype):
+    """The Keras layer computing what lstm_np's ``layer`` computes (unbuilt)."""
+    options = {"dtype": dtype}
+    if layer.name is not None:
+        options["name"] = layer.name
+    kind = type(layer)
+    if kind is Dropout:
+        return L.Dropout(layer.rate, **options)
+    if kind is RepeatVector:
+        return L.RepeatVector(layer.n, **options)
+    if kind is Flatten:
+        return L.Flatten(**options)
+    if kind is Activation:
+        return L.Activation(layer.activation, **options)
+    if kind is TimeDistributed:
+        return L.TimeDistributed(_layer_to_keras(L, layer.layer, dtype), **options)
+    if kind is Bidirectional:
+        return L.Bidirectional(
+            _layer_to_keras(L, layer.forward_layer, dtype), merge_mode=layer.merge_mode,
+            backward_layer=_layer_to_keras(L, layer.backward_layer, dtype),
+            **options)
+    if kind not in (LSTM, GRU, SimpleRNN, Dense):
+        raise ValueError(f"to_keras cannot convert layer {layer.name!r} of type "
+                         f"{kind.__name__}")
+    options.update(units=layer.units, activation=layer.activation, use_bias=layer.use_bias)
+    if kind in (LSTM, GRU):
+        options["recurrent_activation"] = layer.recurrent_activation
+    if kind is not Dense:
+        options.update(return_sequences=layer.return_sequences, go_backwards=layer.go_backwards)
+    if kind is LSTM:
+        options["unit_forget_bias"] = layer.unit_forget_bias
+    if kind is GRU:
+        options["reset_after"] = layer.reset_after
+    return getattr(L, kind.__name__)(**options)
 
 
 # --------------------------------------------------------------------------------------------
@@ -260,15 +304,21 @@ def to_keras(model):
 # --------------------------------------------------------------------------------------------
 def _torch_layout(layer):
     """``{key suffix: torch shape}`` for one layer, in torch's key order (none for Dropout)."""
+    if type(layer) is Bidirectional:      # nn.LSTM(bidirectional=True): "_reverse" keys after
+        forward = _torch_layout(layer.forward_layer)
+        return {**forward, **{f"{k}_reverse": shape for k, shape in
+                              _torch_layout(layer.backward_layer).items()}}
+    if type(layer) is TimeDistributed:    # nn.Linear applies to the last axis of (N, T, F)
+        return _torch_layout(layer.layer)
     if type(layer) is Dense:
         units, inputs = layer.units, layer.params["kernel"].shape[0]
         keys = {"weight": (units, inputs)}
         if layer.use_bias:
             keys["bias"] = (units,)
         return keys
-    if type(layer) not in _GATES:
+    if type(layer) not in (LSTM, GRU, SimpleRNN):      # the recurrent layers torch has
         return {}
-    gates, units = _GATES[type(layer)], layer.units
+    gates, units = layer.gates, layer.units
     inputs = layer.params["kernel"].shape[0]
     keys = {"weight_ih_l0": (gates * units, inputs), "weight_hh_l0": (gates * units, units)}
     if layer.use_bias:
@@ -278,6 +328,11 @@ def _torch_layout(layer):
 
 def _layer_to_torch(layer):
     """One layer's weights in torch layout (NumPy arrays), keyed by suffix."""
+    if type(layer) is Bidirectional:
+        return {**_layer_to_torch(layer.forward_layer),
+                **{f"{k}_reverse": v for k, v in _layer_to_torch(layer.backward_layer).items()}}
+    if type(layer) is TimeDistributed:
+        return _layer_to_torch(layer.layer)
     p = layer.params
     if type(layer) is Dense:
         out = {"weight": p["kernel"].T}
@@ -301,6 +356,12 @@ def _layer_to_torch(layer):
 
 def _layer_from_torch(layer, t):
     """One layer's params (Keras layout, in ``params`` order) from torch arrays ``t``."""
+    if type(layer) is Bidirectional:
+        return (_layer_from_torch(layer.forward_layer, t) + _layer_from_torch(
+            layer.backward_layer, {k[:-len("_reverse")]: v for k, v in t.items()
+                                   if k.endswith("_reverse")}))
+    if type(layer) is TimeDistributed:
+        return _layer_from_torch(layer.layer, t)
     if type(layer) is Dense:
         return [t["weight"].T] + ([t["bias"]] if layer.use_bias else [])
     if type(layer) is GRU:
@@ -319,11 +380,24 @@ def _layer_from_torch(layer, t):
 
 
 def _check_convertible(model, caller):
+    """Refuse, in one sentence, a layer whose weights have no PyTorch module to go in."""
     _check_built(model, caller)
     for layer in model.layers:
-        if type(layer) not in (LSTM, GRU, SimpleRNN, Dense, Dropout):
+        kind = type(layer)
+        inner = layer.layer if kind is TimeDistributed else \
+            layer.forward_layer if kind is Bidirectional else layer
+        if kind not in (LSTM, GRU, SimpleRNN, Dense, Dropout, Bidirectional, TimeDistributed,
+                        RepeatVector, Flatten, Activation) or \
+                (kind is TimeDistributed and type(inner) is not Dense):
             raise ValueError(f"{caller} cannot convert layer {layer.name!r} of type "
-                             f"{type(layer).__name__}")
+                             f"{kind.__name__}" + (f"({type(inner).__name__})"
+                                                   if inner is not layer else ""))
+        for rnn in ((layer.forward_layer, layer.backward_layer) if kind is Bidirectional
+                    else (layer,)):
+            if type(rnn) is GRU and not rnn.reset_after:
+                raise ValueError(f"{caller}: GRU layer {layer.name!r} has reset_after=False, "
+                                 "which PyTorch's nn.GRU does not compute (it applies the reset "
+                                 "gate after the recurrent product, as reset_after=True does)")
 
 
 def state_dict_numpy(model):
@@ -409,78 +483,113 @@ def _torch_sequential_class():
     torch = _require("torch", "torch_module")
 
     class TorchSequential(torch.nn.Module):
-        """The lstm_np stack as torch modules, one child per layer, named after it; ``forward``
-        returns what the lstm_np model returns."""
+        """The lstm_np stack as torch modules, one child per layer with weights, named after
+        it; ``forward`` returns what the lstm_np model returns."""
 
         def __init__(self):
             super().__init__()
-            self.steps = []     # (child name, keep only the last time step, Dense activation)
+            self.steps = []     # (child name or None, what to do with its output or None)
 
         def forward(self, x):
-            for name, last_step_only, activation in self.steps:
-                module = self._modules[name]
-                if isinstance(module, torch.nn.RNNBase):
-                    x = module(x)[0]                  # (N, T, H), batch_first
-                    if last_step_only:
-                        x = x[:, -1]
-                else:
-                    x = module(x)
-                if activation is not None:
-                    x = activation(x)
+            for name, then in self.steps:
+                if name is not None:
+                    x = self._modules[name](x)
+                if then is not None:
+                    x = then(x)
             return x
 
     return TorchSequential
 
 
+def _rnn_output(torch, last_step_only, bidirectional, units):
+    """What to keep of an ``nn.LSTM/GRU/RNN`` (batch_first) output ``(seq, state)``: the
+    sequence ``(N, T, H)``, or the last output of each direction — the forward one at ``T - 1``,
+    the backward one (which read the sequence from the end) at 0, as Keras's Bidirectional."""
+    if not last_step_only:
+        return lambda out: out[0]
+    if not bidirectional:
+        return lambda out: out[0][:, -1]
+    return lambda out: torch.cat([out[0][:, -1, :units], out[0][:, 0, units:]], dim=-1)
+
+
 def torch_module(model):
     """An equivalent ``torch.nn.Module``, in eval mode, holding the model's weights.
 
-    One child per layer, named after it: ``nn.LSTM`` / ``nn.GRU`` / ``nn.RNN``
-    (``batch_first=True``, one layer), ``nn.Dropout``, ``nn.Linear``; so ``state_dict()`` uses
-    the key scheme of the module docstring. ``forward(x)`` takes ``(N, T, D)`` and returns what
-    ``model.predict`` returns (only the last time step of a recurrent layer with
-    ``return_sequences=False``).
-    Parameters are float32 or float64 like the model.
+    One child per layer with weights, named after it: ``nn.LSTM`` / ``nn.GRU`` / ``nn.RNN``
+    (``batch_first=True``, one layer; ``bidirectional=True`` for a Bidirectional layer),
+    ``nn.Dropout``, ``nn.Linear`` (also for ``TimeDistributed(Dense)``: it applies to the last
+    axis); RepeatVector, Flatten and Activation are steps of ``forward`` without weights.
+    So ``state_dict()`` uses the key scheme of the module docstring. ``forward(x)`` takes
+    ``(N, T, D)`` and returns what ``model.predict`` returns. Parameters are float32 or float64
+    like the model.
 
     Raises ``ValueError`` for math torch's modules cannot express: an LSTM or GRU whose
-    activations are not tanh / sigmoid, a SimpleRNN activation other than tanh or relu, or a
+    activations are not tanh / sigmoid, a SimpleRNN activation other than tanh or relu, a
+    GRU with ``reset_after=False``, a Bidirectional merge mode other than ``"concat"``, or a
     layer name torch refuses (containing ``"."``).
     """
     torch = _require("torch", "torch_module")
     _check_convertible(model, "torch_module")
     nn, F = torch.nn, torch.nn.functional
-    dense_activations = {"linear": None, "tanh": torch.tanh, "sigmoid": torch.sigmoid,
-                         "relu": torch.relu, "hard_sigmoid": F.hardsigmoid}
+    functions = {"linear": None, "tanh": torch.tanh, "sigmoid": torch.sigmoid,
+                 "relu": torch.relu, "hard_sigmoid": F.hardsigmoid}
     net = _torch_sequential_class()()
     shape = model.input_shape
     for layer in model.layers:
-        kind, activation, last_step_only = type(layer), None, False
+        kind, module, then = type(layer), None, None
         where = f"torch_module: {kind.__name__} layer {layer.name!r}"
         if kind is Dropout:
             module = nn.Dropout(layer.rate)
-        elif kind is Dense:
-            module = nn.Linear(shape[-1], layer.units, bias=layer.use_bias)
-            activation = dense_activations[layer.activation]
+        elif kind is RepeatVector:
+            then = functools.partial(lambda n, x: x.unsqueeze(1).expand(-1, n, -1), layer.n)
+        elif kind is Flatten:
+            then = functools.partial(torch.flatten, start_dim=1)
+        elif kind is Activation:
+            then = functions[layer.activation]
+        elif kind in (Dense, TimeDistributed):
+            dense = layer.layer if kind is TimeDistributed else layer
+            module = nn.Linear(shape[-1], dense.units, bias=dense.use_bias)
+            then = functions[dense.activation]
         else:
-            options = dict(input_size=shape[-1], hidden_size=layer.units, bias=layer.use_bias,
-                           batch_first=True)
-            if kind is SimpleRNN:
-                if layer.activation not in ("tanh", "relu"):
-                    raise ValueError(f"{where} has activation={layer.activation!r}; nn.RNN "
-                                     "supports tanh and relu")
-                options["nonlinearity"] = layer.activation
-            elif (layer.activation, layer.recurrent_activation) != ("tanh", "sigmoid"):
-                raise ValueError(f"{where} has activation={layer.activation!r}, "
-                                 f"recurrent_activation={layer.recurrent_activation!r}; "
-                                 f"nn.{_TORCH_RNN[kind]} computes only tanh / sigmoid")
-            module = getattr(nn, _TORCH_RNN[kind])(**options)
-            last_step_only = not layer.return_sequences
-        try:
-            net.add_module(layer.name, module)
-        except KeyError as err:
-            raise ValueError(f"{where}: torch refuses the name ({err})") from None
-        net.steps.append((layer.name, last_step_only, activation))
+            rnn, bidirectional = layer, kind is Bidirectional
+            if bidirectional:
+                rnn = layer.forward_layer
+                if layer.merge_mode != "concat":
+                    raise ValueError(f"{where} has merge_mode={layer.merge_mode!r}; a torch "
+                                     "bidirectional RNN concatenates its two directions")
+                if layer.backward_layer.get_config() != {
+                        **rnn.get_config(), "name": layer.backward_layer.name,
+                        "go_backwards": True} or rnn.go_backwards:
+                    raise ValueError(f"{where} has a backward_layer unlike its forward layer; "
+                                     "a torch bidirectional RNN runs one kind both ways")
+            elif layer.go_backwards:
+                raise ValueError(f"{where} has go_backwards=True; torch's RNN modules read "
+                                 "the sequence forward (use a Bidirectional layer)")
+            module = _torch_rnn(nn, rnn, shape, bidirectional, where)
+            then = _rnn_output(torch, not rnn.return_sequences, bidirectional, rnn.units)
+        if module is not None:
+            try:
+                net.add_module(layer.name, module)
+            except KeyError as err:
+                raise ValueError(f"{where}: torch refuses the name ({err})") from None
+        net.steps.append((layer.name if module is not None else None, then))
         shape = layer.compute_output_shape(shape)
     net.to(torch.float64 if model.dtype == np.float64 else torch.float32)
     net.load_state_dict(to_torch(model))
     return net.eval()
+
+
+def _torch_rnn(nn, layer, shape, bidirectional, where):
+    options = dict(input_size=shape[-1], hidden_size=layer.units, bias=layer.use_bias,
+                   batch_first=True, bidirectional=bidirectional)
+    kind = type(layer)
+    if kind is SimpleRNN:
+        if layer.activation not in ("tanh", "relu"):
+            raise ValueError(f"{where} has activation={layer.activation!r}; nn.RNN "
+                             "supports tanh and relu")
+        options["nonlinearity"] = layer.activation
+    elif (layer.activation, layer.recurrent_activation) != ("tanh", "sigmoid"):
+        raise ValueError(f"{where} has activation={layer.activation!r}, "
+                         f"recurrent_activation={layer.recurrent_activation!r}; "
+                         f"nn.{_TORCH_RNN[kind]} computes only tanh / sigmoid")
+    return getattr(nn, _TORCH_RNN[kind])(**options)

@@ -37,8 +37,9 @@ import zipfile
 
 import numpy as np
 
+from .files import check_output
 from .modelfile import _Refused, check_config
-from .models import ModelFileError
+from .modelfile import ModelFileError
 
 SUPPORTED = ("LSTM", "GRU", "SimpleRNN", "Dense", "Dropout", "Bidirectional", "TimeDistributed",
              "RepeatVector", "Flatten", "Activation")
@@ -49,14 +50,13 @@ WEIGHTS_ENTRY = "model.weights.h5"
 #: Keras options lstm_np has no use for: dropped on reading when they hold one of these values
 #: (None: any value). Options an lstm_np layer accepts are passed to it instead.
 _IGNORED = {
-    "trainable": (True,), "dtype": None, "seed": None, "unroll": None,
-    "zero_output_for_mask": None, "quantization_config": (None,),
-    "kernel_regularizer": (None,), "recurrent_regularizer": (None,), "bias_regularizer": (None,),
+    "trainable": (True,), "dtype": None, "seed": None, "zero_output_for_mask": None,
+    "quantization_config": (None,), "kernel_regularizer": (None,),
+    "recurrent_regularizer": (None,), "bias_regularizer": (None,),
     "activity_regularizer": (None,), "kernel_constraint": (None,),
     "recurrent_constraint": (None,), "bias_constraint": (None,), "noise_shape": (None,),
-    "data_format": ("channels_last", None), "go_backwards": (False,), "stateful": (False,),
-    "dropout": (0, 0.0), "recurrent_dropout": (0, 0.0), "return_state": (False,),
-    "lora_rank": (None,), "lora_alpha": None, "implementation": None,
+    "data_format": ("channels_last", None), "return_state": (False,), "lora_rank": (None,),
+    "lora_alpha": None, "implementation": None,
 }
 
 
@@ -102,16 +102,6 @@ def _layer_groups(spec, path, name):
 
 
 # ------------------------------------------------------------------------------ writing
-def _check_output(path, overwrite):
-    path = os.fspath(path)
-    if os.path.isdir(path):
-        raise ValueError(f"{path} is a folder; give a file name")
-    if os.path.lexists(path) and not overwrite:
-        raise FileExistsError(f"{path} already exists; pass overwrite=True to replace it, or "
-                              "give another name")
-    return path
-
-
 def _write_h5(model, f):
     """Write ``model``'s weights in Keras's HDF5 layout to the open ``h5py.File`` ``f``."""
     f.create_group("vars").attrs["name"] = "sequential"
@@ -142,7 +132,7 @@ def save_weights(model, path, overwrite=False):
         raise ValueError(f"save_weights writes Keras's *.weights.h5 files; {os.fspath(path)} "
                          "does not end in .weights.h5")
     _require_built(model)
-    path = _check_output(path, overwrite)
+    path = check_output(path, overwrite)
     data = _h5_bytes(model)
     atomic_write(path, lambda f: f.write(data))
 
@@ -154,7 +144,7 @@ def save_model(model, path, overwrite=False):
     from .files import atomic_write
 
     _require_built(model)
-    path = _check_output(path, overwrite)
+    path = check_output(path, overwrite)
     config = json.dumps(keras_config(model))
     metadata = json.dumps({"keras_version": KERAS_VERSION, "date_saved":
                            datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")})
@@ -205,8 +195,6 @@ def _keras_layer(spec, shape, dtype, name=None):
             inner_shape = shape if cls == "Bidirectional" else shape[1:]
             value = _keras_layer(value, inner_shape, dtype,
                                  side + _snake(value["class"]))
-            if key == "backward_layer":
-                value["config"]["go_backwards"] = True
         config[key] = value
     if cls == "Dropout":
         config.update(seed=None, noise_shape=None)
@@ -232,9 +220,10 @@ def _fail(path, reason):
     return ModelFileError(f"{path} is not a usable Keras file: {reason}")
 
 
-def load_model(path):
-    """Read a Keras 3 ``*.keras`` file into an lstm_np Sequential (uncompiled), or raise
-    :class:`ModelFileError` with one sentence; nothing is built before the whole file passed."""
+def read_model(path):
+    """Read a Keras 3 ``*.keras`` file: ``(config, weights)`` of the lstm_np Sequential it
+    describes (:func:`lstm_np.models.load_model` builds it), or raise :class:`ModelFileError`
+    with one sentence; nothing is built before the whole file passed."""
     path = os.fspath(path)
     try:
         config, h5 = _read_archive(path)
@@ -243,11 +232,7 @@ def load_model(path):
         weights = _read_h5(io.BytesIO(h5), ours["layers"], shapes, np.dtype(ours["dtype"]))
     except _Refused as reason:
         raise _fail(path, reason) from None
-    from .models import Sequential
-
-    model = Sequential.from_config(ours, initialize=False)
-    model.set_weights(weights)
-    return model
+    return ours, weights
 
 
 def load_weights(model, path):
@@ -355,7 +340,7 @@ def _dtype_name(value):
     return name
 
 
-def _our_layer(serialized, where, backward=False):
+def _our_layer(serialized, where):
     """One Keras layer (serialized) as an lstm_np ``{"class", "config"}``."""
     from .layers import LAYERS
     from .modelfile import _layer_schema
@@ -369,12 +354,8 @@ def _our_layer(serialized, where, backward=False):
     accepted = _layer_schema()[cls]
     config = {}
     for key, value in serialized["config"].items():
-        if key == "go_backwards" and backward:
-            if value is not True:
-                raise _Refused(f"the backward layer of its {where} does not run backwards")
-            continue
         if key in ("layer", "backward_layer"):
-            value = _our_layer(value, f"{where}'s wrapped layer", key == "backward_layer")
+            value = _our_layer(value, f"{where}'s wrapped layer")
         elif key.endswith("_initializer"):       # the weights come from the file
             value = _initializer_name(value, accepted.get(key))
             if value is None:

@@ -27,6 +27,7 @@ one sentence (:class:`ModelFileError`) at the first problem:
 Only then is the model built, with its weights taken from the file (no random initialisation
 is spent on arrays that are overwritten at once).
 """
+import inspect
 import json
 import math
 import numbers
@@ -37,7 +38,6 @@ import zipfile
 
 import numpy as np
 
-from .models import FORMAT, FORMAT_VERSION, ModelFileError
 from .layers.recurrent import IMPLEMENTATIONS
 
 #: sizes beyond which a file is refused before it is read (the seed model has 70,901
@@ -52,6 +52,14 @@ MAX_FILE_BYTES = 8 * MAX_PARAMETERS + 2 * 4 * MAX_JSON_CHARS + 16 * 2**20
 #: deflate cannot compress better than about 1032 to 1
 MAX_DEFLATE_RATIO = 1100
 WEIGHT_NAME = re.compile(r"weight_(\d{3,6})\.npy")
+
+
+FORMAT = "lstm_np.Sequential"
+FORMAT_VERSION = 1
+
+
+class ModelFileError(ValueError):
+    """A model file that is missing, corrupt, or not an lstm_np model."""
 
 
 class _Refused(Exception):
@@ -369,17 +377,39 @@ def _layer_schema():
                          "name": name, "input_shape": anything},
         "Flatten": {"name": name, "input_shape": anything},
         "Activation": {"activation": activation, "name": name, "input_shape": anything},
+        # the cell's {"class", "config"}: a registered cell class, checked by building its
+        # configuration (not its weights)
+        "RNN": {"cell": lambda v: isinstance(v, dict) and set(v) == {"class", "config"} and
+                isinstance(v["config"], dict), "return_sequences": boolean,
+                "return_state": lambda v: v is False, "go_backwards": boolean,
+                "stateful": boolean, "unroll": boolean, "name": name, "input_shape": anything},
     }
 
 
-#: per recurrent class: gates (weight blocks) and the bias's shape for H units
-_RECURRENT = {"LSTM": (4, lambda H, args: (4 * H,)),
-              "GRU": (3, lambda H, args: (2, 3 * H) if args.get("reset_after", True) else (3 * H,)),
-              "SimpleRNN": (1, lambda H, args: (H,))}
-_REQUIRED = {"LSTM": ("units",), "GRU": ("units",), "SimpleRNN": ("units",),
-             "Dense": ("units",), "Dropout": ("rate",), "Bidirectional": ("layer",),
-             "TimeDistributed": ("layer",), "RepeatVector": ("n",), "Flatten": (),
-             "Activation": ("activation",)}
+def _required(layer_cls):
+    """The arguments a layer class's constructor cannot do without."""
+    return [key for key, p in inspect.signature(layer_cls.__init__).parameters.items()
+            if key != "self" and p.default is p.empty and p.kind not in (p.VAR_KEYWORD,
+                                                                      p.VAR_POSITIONAL)]
+
+
+def _is_recurrent(spec):
+    from .layers import LAYERS, RNN
+
+    return issubclass(LAYERS.get(spec.get("class"), object), RNN)
+
+
+def _recurrent_shapes(cls, args, shape, where):
+    """Weight shapes and output shape of a recurrent layer (RNN(cell), LSTM, GRU, SimpleRNN),
+    as its class declares them."""
+    from .layers import LAYERS
+
+    if len(shape) != 2:
+        raise _Refused(f"{where} needs (timesteps, features) inputs but gets {shape}")
+    try:
+        return LAYERS[cls].weight_shapes_for(args, shape)
+    except (TypeError, ValueError, KeyError) as err:
+        raise _Refused(f"{where} has an invalid configuration ({_short(err)})") from None
 
 
 def check_config(config):
@@ -440,7 +470,9 @@ def _check_layer(spec, where, shape, schema, names, first=False):
             raise _Refused(f"{where} has the unknown argument {_show(key)}")
         if not check(value):
             raise _Refused(f"{where} has an invalid {key}: {_show(value)}")
-    for key in _REQUIRED[cls]:
+    from .layers import LAYERS
+
+    for key in _required(LAYERS[cls]):
         if key not in args:
             raise _Refused(f"{where} lacks its {key}")
     if args.get("name") is not None:
@@ -453,13 +485,8 @@ def _check_layer(spec, where, shape, schema, names, first=False):
             raise _Refused(f"its first layer takes inputs {own} but the model takes {shape}")
     # the weights this layer holds for inputs of `shape`, and its output shape
     use_bias = args.get("use_bias", True)
-    if cls in _RECURRENT:
-        if len(shape) != 2:
-            raise _Refused(f"{where} needs (timesteps, features) inputs but gets {shape}")
-        gates, bias_shape = _RECURRENT[cls]
-        D, H = shape[1], args["units"]
-        layer_shapes = [(D, gates * H), (H, gates * H)] + ([bias_shape(H, args)] if use_bias else [])
-        return layer_shapes, ((shape[0], H) if args.get("return_sequences", False) else (H,))
+    if _is_recurrent(spec):
+        return _recurrent_shapes(cls, args, shape, where)
     if cls == "Dense":
         D, H = shape[-1], args["units"]
         return [(D, H)] + ([(H,)] if use_bias else []), shape[:-1] + (H,)
@@ -467,7 +494,7 @@ def _check_layer(spec, where, shape, schema, names, first=False):
         inner = [args["layer"], args.get("backward_layer", args["layer"])]
         checked = [_check_layer(s, f"the {side} layer of {where}", shape, schema, set())
                    for s, side in zip(inner, ("forward", "backward"))]
-        if any(s["class"] not in _RECURRENT for s in inner) or inner[0]["class"] != \
+        if not all(_is_recurrent(s) for s in inner) or inner[0]["class"] != \
                 inner[1]["class"] or checked[0][1] != checked[1][1]:
             raise _Refused(f"{where} must wrap two recurrent layers of one class and one "
                            "output shape")

@@ -8,16 +8,9 @@ import numpy as np
 from . import losses as losses_mod
 from . import optimizers as optimizers_mod
 from ._warmup import compile_kernels
-from .files import atomic_write
+from .files import atomic_write, check_output
 from .layers import LAYERS, Layer
-
-FORMAT = "lstm_np.Sequential"
-FORMAT_VERSION = 1
-
-
-class ModelFileError(ValueError):
-    """A model file that is missing, corrupt, or not an lstm_np model."""
-
+from .modelfile import FORMAT, FORMAT_VERSION, ModelFileError
 
 class NonFiniteLossError(FloatingPointError):
     """Training produced a NaN or infinite loss; the weights were left as they were before it."""
@@ -422,13 +415,16 @@ class Sequential:
 
         ``extra`` is a JSON-serialisable dict stored beside them (the CLI keeps its scaler
         there); :func:`load_model` returns it as ``model.extra``. A path ending in ``.keras``
-        is written in Keras 3's own format instead (:func:`lstm_np.kerasfile.save_model`), and
-        replaces an existing file only with ``overwrite=True``.
+        is written in Keras 3's own format instead (:func:`lstm_np.kerasfile.save_model`). An
+        existing file is replaced only with ``overwrite=True``; a folder, a device, a FIFO or a
+        socket never (see :func:`lstm_np.files.check_output`, which raises
+        :class:`~lstm_np.files.OutputError`).
         """
         if os.fspath(path).endswith(".keras"):
             from .kerasfile import save_model
 
             return save_model(self, path, overwrite=overwrite)
+        path = check_output(path, overwrite=overwrite)
         if not self.built:
             raise ValueError("cannot save a model that has not been built")
         from .modelfile import check_savable
@@ -470,9 +466,12 @@ def load_model(path):
     (:func:`lstm_np.kerasfile.load_model`).
     """
     if os.fspath(path).endswith(".keras"):
-        from .kerasfile import load_model as load_keras
+        from .kerasfile import read_model as read_keras_model
 
-        return load_keras(path)
+        config, weights = read_keras_model(path)
+        model = Sequential.from_config(config, initialize=False)
+        model.set_weights(weights)
+        return model
     from .modelfile import read_model_file
 
     config, extra, weights = read_model_file(path)

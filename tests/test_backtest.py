@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lstm_np.files import OutputFolderError
+from lstm_np.forecast.runfolder import OutputFolderError
 from lstm_np.forecast.data import load_prices
 from lstm_np.forecast import stats
 from lstm_np.forecast.backtest import CSV_COLUMNS, OUTPUT_FILES, backtest, main

@@ -287,8 +287,6 @@ def test_to_keras_of_an_lstm_np_model_predicts_the_same_in_float64(keras, kind):
 def test_from_keras_refuses_what_it_cannot_represent(keras):
     L = keras.layers
     cases = [(L.Conv1D(2, 3), r"layer 'conv1d\w*' of type Conv1D"),
-             (L.LSTM(3, go_backwards=True), "uses go_backwards"),
-             (L.GRU(3, reset_after=False), "reset_after=False"),
              (L.SimpleRNN(3, activation="softplus"), "activation='softplus'")]
     for layer, message in cases:
         with pytest.raises(ValueError, match=message):

@@ -19,23 +19,6 @@ FILES = Path(__file__).parent / "golden" / "keras_files"
 CASES = sorted(p.stem for p in FILES.glob("*.npz"))
 
 
-def gru_reset_before_supported():
-    try:
-        GRU(2, reset_after=False)
-        return True
-    except (TypeError, ValueError):
-        return False
-
-
-def cases():
-    for name in CASES:
-        marks = []
-        if name == "gru_reset_before" and not gru_reset_before_supported():
-            marks = [pytest.mark.xfail(reason="GRU(reset_after=False) is not in lstm_np yet",
-                                       strict=True)]
-        yield pytest.param(name, marks=marks)
-
-
 def recorded(name):
     with np.load(FILES / f"{name}.npz", allow_pickle=False) as data:
         return data["x"], data["y"], str(data["dtype"])
@@ -52,7 +35,7 @@ def encoder_decoder(dtype="float32"):
                       seed=1, dtype=dtype)
 
 
-@pytest.mark.parametrize("name", cases())
+@pytest.mark.parametrize("name", CASES)
 def test_keras_files_give_keras_predictions(name):
     x, y, dtype = recorded(name)
     model = load_model(FILES / f"{name}.keras")
@@ -248,8 +231,6 @@ def test_live_every_case_regenerated(tmp_path):
     finally:
         sys.path.pop(0)
     for name, (shape, dtype, layers) in make_keras_files.CASES.items():
-        if name == "gru_reset_before" and not gru_reset_before_supported():
-            continue
         theirs = make_keras_files.build(shape, dtype, layers)
         x = np.random.default_rng(0).normal(size=(2,) + shape).astype(dtype)
         theirs.save(tmp_path / f"{name}.keras")

@@ -173,3 +173,19 @@ def test_adam_default_path_is_unchanged_by_the_rewrite():
         fast.apply_gradients(a, {"w": g})
         ams.apply_gradients(b, {"w": g})
     np.testing.assert_array_equal(a["w"], b["w"])
+
+
+def test_keras_2_decay_is_ignored_with_a_warning_as_keras_3_does():
+    with pytest.warns(UserWarning, match="decay= is no longer supported"):
+        opt = Adam(decay=1e-6)
+    assert opt.get_config()["learning_rate"] == 1e-3
+
+
+def test_schedules_are_importable_as_in_keras():
+    import lstm_np.optimizers.schedules as module
+
+    assert module is schedules
+    assert {"ExponentialDecay", "PiecewiseConstantDecay", "CosineDecay",
+            "InverseTimeDecay", "LearningRateSchedule"} <= set(dir(module))
+    with pytest.raises(ValueError, match="unknown learning-rate schedule 'Cyclic'"):
+        schedules.deserialize({"class_name": "Cyclic", "config": {}})

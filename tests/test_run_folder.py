@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lstm_np import files
-from lstm_np.files import OutputFolderError, output_folder, write_outputs
+from lstm_np.forecast import runfolder as files
+from lstm_np.forecast.runfolder import OutputFolderError, output_folder, write_outputs
 from lstm_np.forecast import compare, memory, predict, train
 from lstm_np.models import Sequential
 

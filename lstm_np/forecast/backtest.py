@@ -30,7 +30,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ..files import RunFolder, output_folder, write_json, write_outputs, write_text
+from ..files import write_json, write_text
 from . import stats
 from .cli import UserError, command
 from .data import DataError, describe, load_prices, reading_options, source_name
@@ -40,6 +40,7 @@ from .format import format_date, format_step, median_step, money, naive_name, pl
 from .options import NAMES, BacktestOptions, TrainOptions, build_parser, parse
 from .targets import target_lag
 from .plots import plot_backtest
+from .runfolder import RunFolder, output_folder, write_outputs
 from .tasks import run_tasks
 
 __all__ = ["Backtest", "BacktestOptions", "FoldTask", "backtest", "main", "run_fold"]
@@ -134,7 +135,8 @@ class Backtest:
         already written are removed. A non-empty ``out`` is refused unless ``force``. Returns
         the folder."""
         if not isinstance(out, RunFolder):  # the command claimed its folder at the start
-            out = output_folder(out, force, prefix="backtest-")
+            out = output_folder(out, force, prefix="backtest-", names=OUTPUT_FILES,
+                                inputs=[self.options.csv])
         write_outputs(out, {
             "forecasts.csv": lambda p: write_text(p, forecasts_csv(self.forecasts)),
             "backtest.json": lambda p: write_json(p, self.report),
@@ -490,7 +492,7 @@ def where(options):
 def main(argv=None):
     """Run the command line; returns the exit code (0 ok, 2 user error, 130 interrupted)."""
     opts = parse_args(argv)
-    out = output_folder(opts.out, opts.force, prefix="backtest-")
+    out = output_folder(opts.out, opts.force, prefix="backtest-", names=OUTPUT_FILES, inputs=[opts.csv])
     say = (lambda *a, **k: None) if opts.quiet else print
     result = backtest(opts, progress=not opts.quiet, say=say)
     report = result.report

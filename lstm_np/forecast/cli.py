@@ -6,27 +6,29 @@
   so they can be reported.
 * The argument parser whose usage errors are such sentences, and its help formatter.
 
-The options themselves are defined once, in :mod:`.options`; files are written by
-:mod:`lstm_np.files`.
+The options themselves are defined once, in :mod:`.options`; run folders are written by
+:mod:`.runfolder`.
 """
 from __future__ import annotations
 
 import argparse
+import errno
 import functools
 import os
 import signal
 import sys
 import threading
 
-from .. import files
 from .._runtime import keep_memory_mapped
-from ..files import OutputFolderError
+from ..files import OutputError
+from . import runfolder
 from .reader import DataError
 
 __all__ = ["ArgumentParser", "HelpFormatter", "UserError", "command", "is_user_error", "one_sentence"]
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
+EXIT_TERMINATED = 143   # 128 + SIGTERM, what shells report for `kill`
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what shells report when a reader such as head stops early
 
 
@@ -36,12 +38,12 @@ class UserError(Exception):
 
 def is_user_error(err):
     """Whether ``err`` is a mistake the user can fix: a :class:`UserError`, a ``DataError``, an
-    ``OutputFolderError``, or the model module's ``ModelFileError`` or ``NonFiniteLossError``.
+    ``OutputError`` (a path that must not be written, a run folder), or the model module's ``ModelFileError`` or ``NonFiniteLossError``.
 
     The model module is not imported to ask: it loads Numba, which a ``--help`` or a bad flag
     should not wait for, and its errors cannot have been raised if it was never imported.
     """
-    if isinstance(err, (UserError, DataError, OutputFolderError)):
+    if isinstance(err, (UserError, DataError, OutputError)):
         return True
     models = sys.modules.get(__package__.rpartition(".")[0] + ".models")  # lstm_np.models
     return models is not None and isinstance(err, (models.ModelFileError, models.NonFiniteLossError))
@@ -56,8 +58,13 @@ def one_sentence(err):
 def command(run):
     """Turn ``run(argv) -> int`` into ``main(argv=None) -> int`` with the CLI's exit codes.
 
-    0 success; 2 a user error (one ``error: ...`` line on stderr); 130 Ctrl-C. ``--help``
+    0 success; 2 a user error (one ``error: ...`` line on stderr); 130 Ctrl-C; 143 SIGTERM;
+    141 a closed pipe on stdout (``| head``); 2 any other failure to write stdout (``> /dev/full``,
+    a closed stdout: one sentence on stderr, never a forecast lost with exit 0). ``--help``
     returns 0 instead of leaving the interpreter, so tests can call ``main`` directly.
+
+    SIGTERM is handled as Ctrl-C is (the same clean-up: claims released, a cluster shut down),
+    and ends in ``terminated; nothing was saved``.
 
     Ctrl-C is recognised however it surfaces: as ``KeyboardInterrupt``, or as whatever a
     compiled kernel turns it into (Numba's dispatcher reports an interrupt that arrives during
@@ -73,42 +80,105 @@ def command(run):
     def main(argv=None):
         keep_memory_mapped()
         pressed = []
-        previous = _catch_sigint(pressed)
-        files.COMMITTED.clear()
+        previous = _catch_signals(pressed)
+        runfolder.COMMITTED.clear()
+        stdout = sys.stdout
         try:
-            return run(argv)
+            if stdout is None:  # started with stdout closed (`>&-`): the results would vanish
+                raise StdoutError(OSError(errno.EBADF, "it is closed"))
+            sys.stdout = _Guarded(stdout)
+            code = run(argv)
+            sys.stdout.flush()  # a full disk behind stdout shows here, not after exit 0
+            return code
         except BaseException as err:
             if pressed or _is_interrupt(err):
-                saved = files.COMMITTED[-1] if files.COMMITTED else None
-                print("interrupted; nothing was saved" if saved is None
-                      else f"interrupted after the run was saved in {saved}", file=sys.stderr)
-                return EXIT_INTERRUPTED
+                saved = runfolder.COMMITTED[-1] if runfolder.COMMITTED else None
+                what = "terminated" if signal.SIGTERM in pressed else "interrupted"
+                _say(f"{what}; nothing was saved" if saved is None
+                     else f"{what} after the run was saved in {saved}")
+                return EXIT_TERMINATED if signal.SIGTERM in pressed else EXIT_INTERRUPTED
+            if isinstance(err, StdoutError) and isinstance(err.error, BrokenPipeError) \
+                    or isinstance(err, BrokenPipeError):  # `... --json | head` closed our stdout
+                _silence_stdout(stdout)
+                return EXIT_BROKEN_PIPE
+            if isinstance(err, StdoutError):
+                _silence_stdout(stdout)
+                saved = runfolder.COMMITTED[-1] if runfolder.COMMITTED else None
+                _say(f"error: could not write the results to standard output "
+                     f"({err.error.strerror or err.error}); "
+                     + ("give the command a terminal, a file or a pipe that can take them." if saved is None
+                        else f"the run was saved in {saved}."))
+                return EXIT_USER_ERROR
             if is_user_error(err):
                 print(f"error: {one_sentence(err)}", file=sys.stderr)
                 return EXIT_USER_ERROR
             if isinstance(err, SystemExit):  # argparse's --help; our parser never exits on errors
                 return err.code if isinstance(err.code, int) else (0 if err.code is None else 1)
-            if isinstance(err, BrokenPipeError):  # `... --json | head` closed our stdout
-                _silence_stdout()
-                return EXIT_BROKEN_PIPE
             raise
         finally:
-            files.release_all()
-            if previous is not None:
-                signal.signal(signal.SIGINT, previous[0] if previous[0] is not None else signal.SIG_DFL)
+            if sys.stdout is not stdout and isinstance(sys.stdout, _Guarded):
+                sys.stdout = stdout
+            runfolder.release_all()
+            for signum, handler in (previous or {}).items():
+                signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
     return main
 
 
-def _silence_stdout():
-    """Point stdout at /dev/null, so the interpreter's final flush of a closed pipe is quiet."""
+class StdoutError(Exception):
+    """Writing to standard output failed (``error``: the ``OSError``)."""
+
+    def __init__(self, error):
+        super().__init__(str(error))
+        self.error = error
+
+
+class _Guarded:
+    """``sys.stdout`` for the length of a command: an ``OSError`` while writing or flushing
+    becomes a :class:`StdoutError`, so it is never mistaken for the failure of another file."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text):
+        try:
+            return self._stream.write(text)
+        except OSError as err:
+            raise StdoutError(err) from None
+
+    def flush(self):
+        try:
+            return self._stream.flush()
+        except OSError as err:
+            raise StdoutError(err) from None
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+def _say(line):
+    """One line on stderr, if stderr can take it."""
+    try:
+        print(line, file=sys.stderr, flush=True)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _silence_stdout(stdout):
+    """Point stdout at /dev/null, so the interpreter's final flush of a closed pipe or a full
+    disk is quiet (what was not written is lost either way, and the exit code says so)."""
+    try:
+        fd = stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # a test's capture object: nothing to flush
+        return
     devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
+    os.dup2(devnull, fd)
     os.close(devnull)
 
 
-def _catch_sigint(pressed):
-    """Install a SIGINT handler that records the press and raises KeyboardInterrupt, as
-    Python's own does; returns ``(previous handler,)`` (None off the main thread)."""
+def _catch_signals(pressed):
+    """Install SIGINT and SIGTERM handlers that record the signal and raise KeyboardInterrupt,
+    as Python's own SIGINT handler does; returns ``{signal: previous handler}`` (None off the
+    main thread)."""
     if threading.current_thread() is not threading.main_thread():
         return None
 
@@ -116,7 +186,7 @@ def _catch_sigint(pressed):
         pressed.append(signum)
         raise KeyboardInterrupt
 
-    return (signal.signal(signal.SIGINT, interrupted),)
+    return {signum: signal.signal(signum, interrupted) for signum in (signal.SIGINT, signal.SIGTERM)}
 
 
 def _is_interrupt(err):

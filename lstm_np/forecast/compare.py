@@ -25,12 +25,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..files import output_folder, write_json, write_outputs, write_text
+from ..files import write_json, write_text
 from .cli import UserError, command
 from .data import source_name
 from .format import format_date, money, naive_name, plural
 from .options import NAMES, CompareOptions, TrainOptions, build_parser, parse
 from .plots import plot_comparison
+from .runfolder import output_folder, write_outputs
 from .tasks import run_tasks
 
 OUTPUT_FILES = ("compare.json", "compare.md", "compare.png")
@@ -62,7 +63,7 @@ def parse_args(argv=None):
 def main(argv=None):
     """Run the command line; returns the exit code (0 ok, 2 user error, 130 interrupted)."""
     opts = parse_args(argv)
-    out = output_folder(opts.out, opts.force, prefix="compare-")
+    out = output_folder(opts.out, opts.force, prefix="compare-", names=OUTPUT_FILES, inputs=[opts.csv])
     # The pipeline loads pandas and Numba: imported once the flags and the folder are known good.
     from .pipeline import error_metrics, jsonable, load_data, windows_line
 

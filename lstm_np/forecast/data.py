@@ -24,7 +24,7 @@ import numpy as np
 # to parse their flags (--dataset's choices), which should not wait for pandas.
 
 from .format import file_name, format_date, format_step, median_step, plural, rough_money
-from .reader import (DEFAULT_TIMEOUT, MAX_PRICE, DataError, is_url, numbers_note, parse_dates,
+from .reader import (DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT, MAX_PRICE, DataError, is_url, numbers_note, parse_dates,
                      parse_numbers, read_source, read_table)
 from .targets import TARGETS, feature_values, target_lag
 
@@ -40,7 +40,7 @@ DATE_COLUMNS = ("Date", "date", "day", "Datetime", "timestamp")
 MAX_MISSING = 0.5
 _DAY = datetime.timedelta(days=1)  # equal to pd.Timedelta(days=1), without importing pandas
 # The options that say how a file is read (flags of DataOptions and PredictOptions).
-READING_OPTIONS = ("decimal", "thousands", "date_format", "delimiter", "timeout")
+READING_OPTIONS = ("decimal", "thousands", "date_format", "delimiter", "timeout", "max_bytes")
 
 
 @dataclass
@@ -110,7 +110,8 @@ def reading_options(opts):
 
 
 def load_prices(source=None, column=None, date_column=None, features=None, *, decimal=None,
-                thousands=None, date_format=None, delimiter=None, timeout=DEFAULT_TIMEOUT):
+                thousands=None, date_format=None, delimiter=None, timeout=DEFAULT_TIMEOUT,
+                max_bytes=DEFAULT_MAX_BYTES):
     """Load and clean a price series from a bundled name, a CSV path or a URL.
 
     Parameters
@@ -139,7 +140,9 @@ def load_prices(source=None, column=None, date_column=None, features=None, *, de
     delimiter : str, optional
         The field separator; default: inferred from the header and the rows.
     timeout : float
-        Seconds a URL may take to answer and download.
+        Seconds a URL may take to answer and download, all of it.
+    max_bytes : int
+        The most bytes read from the source (a file, a device, a download); more is refused.
 
     Returns
     -------
@@ -161,7 +164,7 @@ def load_prices(source=None, column=None, date_column=None, features=None, *, de
     import pandas as pd
 
     source = "btc-daily" if source is None else source
-    frame, name, notes = _read_csv(source, delimiter=delimiter, timeout=timeout)
+    frame, name, notes = _read_csv(source, delimiter=delimiter, timeout=timeout, max_bytes=max_bytes)
     price_col = _find_column(frame, column, PRICE_COLUMNS, name, "price", "--column")
     date_col = _find_column(frame, date_column, DATE_COLUMNS, name, "date", "--date-column")
     if price_col == date_col:
@@ -568,7 +571,7 @@ def split_series(series, window=60, test_days=60, val_split=0.1, target="price",
 
 # ---------------------------------------------------------------- helpers ---
 
-def _read_csv(source, delimiter=None, timeout=DEFAULT_TIMEOUT):
+def _read_csv(source, delimiter=None, timeout=DEFAULT_TIMEOUT, max_bytes=DEFAULT_MAX_BYTES):
     """Read ``source`` once into a DataFrame of text columns; return it with a short display
     name and the notes about how it was read (see :mod:`.reader`)."""
     if isinstance(source, str) and source in BUNDLED:
@@ -583,7 +586,7 @@ def _read_csv(source, delimiter=None, timeout=DEFAULT_TIMEOUT):
                             f"or one of the bundled data sets {', '.join(BUNDLED)}.")
         if path.is_dir():
             raise DataError(f"{path} is a directory; give the CSV file inside it.")
-    frame, notes = read_table(read_source(path, name, timeout), name, delimiter)
+    frame, notes = read_table(read_source(path, name, timeout, max_bytes), name, delimiter)
     if len(frame) == 0:
         raise DataError(f"{name} has a header but no data rows; add rows such as 2021-10-27,60363.79.")
     frame.columns = [str(c).strip() for c in frame.columns]

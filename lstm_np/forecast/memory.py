@@ -19,9 +19,8 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["GATES", "available_memory", "check_memory", "estimate_bytes", "format_bytes"]
+__all__ = ["available_memory", "check_memory", "estimate_bytes", "format_bytes"]
 
-GATES = {"lstm": 4, "gru": 3, "rnn": 1, "mlp": 1}
 _PER_PARAMETER = 5   # weight, gradient, Adam's m and v, a per-block gradient buffer
 
 
@@ -48,18 +47,26 @@ def estimate_bytes(kind, units, window, n_prices, batch_size, dtype, n_features=
     itemsize = 4 if str(dtype) == "float32" else 8
     n_windows = max(n_prices - window, 0)
     windows = (n_windows * window * (8 + itemsize) + n_prices * 8 * 3) * n_features
-    gates = GATES.get(kind, 4)
-    params, activations, inputs = 0, 0, (window * n_features if kind == "mlp" else n_features)
+    params, activations, gates, inputs = 0, 0, 0, (window * n_features if kind == "mlp" else n_features)
     for u in units:
         if kind == "mlp":
             params += u * (inputs + 1)
             activations += 4 * u * batch_size
         else:
+            gates = gates or _gates(kind)
             params += gates * u * (inputs + u + 1)
             activations += (4 * gates + 4) * u * window * batch_size
         inputs = u
     params += inputs + 1  # Dense(1)
     return windows + (params * _PER_PARAMETER + activations) * itemsize
+
+
+def _gates(kind):
+    """The gate blocks of a model kind's cell, as its class declares them (4 if it does not)."""
+    from ..layers import KINDS
+
+    cls = KINDS.get(kind)
+    return int(getattr(getattr(cls, "cell_class", None) or cls, "gates", 4))
 
 
 def format_bytes(n):

@@ -15,7 +15,7 @@ import json
 import math
 import numbers
 
-from .options import MODELS
+from .options import model_kinds
 from .reader import DECIMALS, THOUSANDS
 from .targets import FEATURES, STRATEGIES, TARGETS
 
@@ -65,8 +65,8 @@ def check_extra(extra, output_shape):
         raise ExtraError("it holds no scaler")
     _check_scaler(extra["scaler"], "its scaler")
     kind = extra.get("model", "lstm")
-    if kind not in MODELS:
-        raise ExtraError(f"its model kind is {_show(kind)}, not one of {', '.join(MODELS)}")
+    if kind not in model_kinds():
+        raise ExtraError(f"its model kind is {_show(kind)}, not one of {', '.join(model_kinds())}")
     window = extra.get("window")
     if not _is_int(window) or not 1 <= window <= MAX_WINDOW:
         raise ExtraError(f"its window is {_show(window)}, not a positive integer")

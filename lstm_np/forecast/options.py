@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields, replace
 
 from .cli import ArgumentParser
 from .data import BUNDLED
-from .reader import DEFAULT_TIMEOUT, DECIMALS, THOUSANDS
+from .reader import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT, DECIMALS, THOUSANDS, format_size
 from .targets import FEATURES, STRATEGIES, TARGETS
 
 __all__ = ["MODELS", "NAMES", "OPTIMIZER_NAMES", "BacktestOptions", "CompareOptions",
@@ -34,11 +35,39 @@ __all__ = ["MODELS", "NAMES", "OPTIMIZER_NAMES", "BacktestOptions", "CompareOpti
            "TuneOptions", "build_parser", "comma_ints", "feature_list", "fraction", "model_list",
            "option", "parse", "positive_float", "positive_int", "seed_list"]
 
-# The --model and --optimizer values. They are named here, not beside the classes they stand for
-# in .pipeline, so that parsing flags does not import the layers (and with them Numba).
-MODELS = ("lstm", "gru", "rnn", "mlp")  # mlp: Dense(u, relu) -> Dropout per --units value
-NAMES = {"lstm": "LSTM", "gru": "GRU", "rnn": "SimpleRNN", "mlp": "MLP"}  # as reports write them
+# The networks the tutorial compares, the default of --models. The model kinds themselves are the
+# layer registry's (lstm_np.layers.KINDS: a class registered with a kind, a user's cell too) and
+# mlp (Dense(u, relu) -> Dropout per --units value); they are looked up only when a value is
+# parsed, so that --help does not import the layers (and with them Numba).
+MODELS = ("lstm", "gru", "rnn", "mlp")
 OPTIMIZER_NAMES = ("adam", "sgd", "rmsprop", "adamw", "adamax", "nadam", "adagrad", "adadelta")
+
+
+def model_kinds():
+    """Every ``--model`` value: the registered recurrent layers and cells, and ``mlp``."""
+    from .. import layers
+
+    return (*layers.KINDS, "mlp")
+
+
+class _Names(Mapping):
+    """Model kind -> the name reports write: the class's name (``SimpleRNN``), ``MLP``."""
+
+    def __getitem__(self, kind):
+        from .. import layers
+
+        if kind == "mlp":
+            return "MLP"
+        return layers.KINDS[kind].__name__
+
+    def __iter__(self):
+        return iter(model_kinds())
+
+    def __len__(self):
+        return len(model_kinds())
+
+
+NAMES = _Names()
 
 GROUPS = {"data": "data", "training": "model and training", "statistics": "statistics",
           "run": "where the trainings run", "output": "output"}
@@ -123,10 +152,21 @@ def comma_ints(text):
 def model_list(text):
     """``"lstm,mlp"`` -> ``("lstm", "mlp")``: known names, each once."""
     names = tuple(p.strip().lower() for p in str(text).split(","))
-    if not names or any(n not in MODELS for n in names) or len(set(names)) != len(names):
+    kinds = model_kinds()
+    if not names or any(n not in kinds for n in names) or len(set(names)) != len(names):
         raise argparse.ArgumentTypeError(
-            f"expected distinct names from {','.join(MODELS)} separated by commas, got {text!r}")
+            f"expected distinct names from {','.join(kinds)} separated by commas, got {text!r}")
     return names
+
+
+@_metavar("{lstm,gru,rnn,mlp,...}")
+def model_name(text):
+    """One model kind (see :func:`model_kinds`)."""
+    name = str(text).strip().lower()
+    if name not in model_kinds():
+        raise argparse.ArgumentTypeError(f"expected one of {', '.join(model_kinds())}, got "
+                                         f"{text!r}")
+    return name
 
 
 @_metavar("NAME[,NAME...]")
@@ -168,11 +208,48 @@ def seed_value(text):
     return _checked(text, int, lambda v: 0 <= v <= MAX_SEED, f"a whole number from 0 to {MAX_SEED}")
 
 
+MAX_DAYS = 10_000  # each period beyond the horizon is one more pass of the network
+
+
+@_metavar("N")
+def forecast_days(text):
+    """``--days``: a whole number from 1 to :data:`MAX_DAYS`."""
+    return _checked(text, int, lambda v: 1 <= v <= MAX_DAYS, f"a whole number from 1 to {MAX_DAYS:,}")
+
+
 @_metavar("SECONDS")
 def timeout_seconds(text):
     """A positive number of seconds, at most a day."""
     return _checked(text, float, lambda v: math.isfinite(v) and 0 < v <= 86400,
                     "a number of seconds above 0 and at most 86400")
+
+
+_SIZE_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30}
+
+
+@_metavar("BYTES")
+def byte_size(text):
+    """``"256M"`` -> 268435456: a positive number of bytes, with an optional K, M or G
+    (powers of 1024), at most 64 G."""
+    def convert(value):
+        value = str(value).strip().upper().removesuffix("B").removesuffix("I")
+        unit = value[-1:] if value[-1:] in ("K", "M", "G") else ""
+        number = float(value[:len(value) - len(unit)])
+        if not math.isfinite(number):
+            raise ValueError(text)
+        return int(number * _SIZE_UNITS[unit])
+    return _checked(text, convert, lambda v: 0 < v <= 64 * 2**30,
+                    "a number of bytes such as 256M, 1G or 500000 (at most 64G)")
+
+
+@_metavar("ADDRESS")
+def scheduler_text(text):
+    """A Dask scheduler's address, ``tcp://HOST:PORT`` or ``HOST:PORT``, kept as given."""
+    from .tasks import scheduler_address
+
+    _checked(text, scheduler_address, lambda v: True,
+             "a Dask scheduler address such as tcp://10.0.0.5:8786 (tcp://HOST:PORT)")
+    return text
 
 
 def _reading_options(group):
@@ -189,7 +266,11 @@ def _reading_options(group):
                               help="strftime format of every date, e.g. %%d/%%m/%%Y (default: inferred, "
                                    "one format for the column)"),
         "timeout": option(DEFAULT_TIMEOUT, "--timeout", **fixed, type=timeout_seconds,
-                          help="seconds to wait for a URL to answer and download", shown="30"),
+                          help="seconds a URL may take to answer and download, all of it",
+                          shown="30"),
+        "max_bytes": option(DEFAULT_MAX_BYTES, "--max-bytes", **fixed, type=byte_size,
+                            help="the most bytes read from --csv (a file, a device, a download); "
+                                 "more is refused", shown=format_size(DEFAULT_MAX_BYTES).replace(" MiB", "M")),
     }
 
 
@@ -234,6 +315,7 @@ class DataOptions:
     thousands: str | None = _DATA_READING["thousands"]
     date_format: str | None = _DATA_READING["date_format"]
     timeout: float = _DATA_READING["timeout"]
+    max_bytes: int = _DATA_READING["max_bytes"]
 
     @property
     def source(self):
@@ -287,7 +369,7 @@ def _workers():
 
 
 def _scheduler():
-    return option(None, "--scheduler", group="run", exclusive="run", metavar="ADDRESS",
+    return option(None, "--scheduler", group="run", exclusive="run", type=scheduler_text,
                   help="send the trainings to an existing Dask cluster, e.g. tcp://10.0.0.5:8786 "
                        "(workers: `dask worker ADDRESS --nthreads 1`, with lstm_np installed)")
 
@@ -296,7 +378,7 @@ def _scheduler():
 class TrainOptions(TrainingOptions):
     """Every option of ``python -m lstm_np.train``; the defaults are the tutorial's."""
 
-    model: str = option("lstm", "--model", group="training", choices=MODELS,
+    model: str = option("lstm", "--model", group="training", type=model_name,
                         help="network: lstm, gru, rnn (SimpleRNN) or mlp (Dense layers on the window)")
     seed: int = option(0, "--seed", group="training", type=seed_value,
                        help="seed for weights, dropout and shuffling; a run repeats bit for bit")
@@ -446,20 +528,24 @@ class PredictOptions:
     date_column: str | None = option(None, "--date-column", metavar="NAME",
                                      help="date column (default: as in training for the training "
                                           "data, else the first of Date, date, day, Datetime, timestamp)")
-    days: int | None = option(None, "--days", type=positive_int,
-                              help="periods to forecast after the data's last row (default: the "
-                                   "model's horizon); more than the horizon needs a model on the "
-                                   "close alone, fed its own forecasts")
+    days: int | None = option(None, "--days", type=forecast_days,
+                              help="periods to forecast after the data's last row, at most "
+                                   f"{MAX_DAYS:,} (default: the model's horizon); more than the "
+                                   "horizon needs a model on the close alone, fed its own forecasts")
     delimiter: str | None = _PREDICT_READING["delimiter"]
     decimal: str | None = _PREDICT_READING["decimal"]
     thousands: str | None = _PREDICT_READING["thousands"]
     date_format: str | None = _PREDICT_READING["date_format"]
     timeout: float = _PREDICT_READING["timeout"]
+    max_bytes: int = _PREDICT_READING["max_bytes"]
     json: bool = option(False, "--json", action="store_true",
                         help="print a JSON list of {date, forecast, low, high} instead of a table")
     plot: str | None = option(None, "--plot", metavar="FILE",
                               help="also draw the recent prices and the forecast with its "
-                                   "interval to this PNG file")
+                                   "interval to this PNG file (a new file unless --force)")
+    force: bool = option(False, "--force", action="store_true",
+                         help="let --plot replace an existing file (never the model, the CSV file "
+                              "or anything but a regular file)")
 
 
 # ----------------------------------------------------------------- parser ---

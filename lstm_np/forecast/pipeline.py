@@ -24,8 +24,8 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from ..callbacks import EarlyStopping
-from ..layers import GRU, LSTM, Dense, Dropout, SimpleRNN
 from .. import optimizers
+from ..layers import KINDS, RNN, Dense, Dropout, Layer
 from ..models import ModelFileError, NonFiniteLossError, Sequential, load_model
 from .cli import UserError
 from .data import (BUNDLED, DataError, MinMaxScaler, describe, load_prices, reading_options,
@@ -33,7 +33,7 @@ from .data import (BUNDLED, DataError, MinMaxScaler, describe, load_prices, read
 from .format import format_date, median_step
 from .memory import check_memory
 from .metadata import ExtraError, check_extra
-from .options import MODELS, NAMES, OPTIMIZER_NAMES
+from .options import MODELS, NAMES, OPTIMIZER_NAMES, model_kinds
 from .stats import error_metrics
 from .targets import ForecastSpec, conformal_widths, feature_values, interval_bounds, to_prices
 
@@ -47,7 +47,7 @@ __all__ = ["MODELS", "NAMES", "OPTIMIZERS", "best_epoch", "build_model", "calibr
 # Recurrent layer per --model value; each is stacked as RNN(u) -> Dropout for every --units value.
 # MODELS (these and mlp, Dense(u, relu) -> Dropout on the flat window) and NAMES are defined with
 # the flags in .options and re-exported here; OPTIMIZERS' keys are options.OPTIMIZER_NAMES.
-RECURRENT = {"lstm": LSTM, "gru": GRU, "rnn": SimpleRNN}
+RECURRENT = KINDS    # model kind -> recurrent layer or cell class (lstm_np.layers.register)
 OPTIMIZERS = {name: optimizers.OPTIMIZERS[name] for name in OPTIMIZER_NAMES}
 
 
@@ -106,8 +106,8 @@ def build_model(kind, units, dropout, window, seed, dtype, features=1, outputs=1
     ``(window, features)``; RNN is LSTM, GRU or SimpleRNN. ``kind="mlp"`` builds ``Dense(u0, relu)
     -> Dropout -> ... -> Dense(outputs)`` for inputs ``(window * features,)`` instead (see
     :func:`model_inputs`). ``outputs`` is the direct strategy's horizon, 1 by default."""
-    if kind not in MODELS:
-        raise UserError(f"unknown model {kind!r}; choose one of {', '.join(MODELS)}")
+    if kind not in model_kinds():
+        raise UserError(f"unknown model {kind!r}; choose one of {', '.join(model_kinds())}")
     layers = []
     for k, n in enumerate(units):
         first, last = k == 0, k == len(units) - 1
@@ -115,10 +115,17 @@ def build_model(kind, units, dropout, window, seed, dtype, features=1, outputs=1
         if kind == "mlp":
             layers.append(Dense(n, activation="relu", **shape))
         else:
-            layers.append(RECURRENT[kind](n, return_sequences=not last, **shape))
+            layers.append(recurrent_layer(kind, n, return_sequences=not last, **shape))
         layers.append(Dropout(dropout))
     layers.append(Dense(outputs))
     return Sequential(layers, seed=seed, dtype=dtype)
+
+
+def recurrent_layer(kind, units, **options):
+    """A ``kind`` layer of ``units``: the registered layer class, or ``RNN`` of the registered
+    cell class."""
+    cls = RECURRENT[kind]
+    return cls(units, **options) if issubclass(cls, Layer) else RNN(cls(units), **options)
 
 
 def input_shape(kind, window, features=1):
@@ -213,7 +220,7 @@ def forecast_spec(opts, split, widths=(), interval=0.0):
                         widths=list(widths), relative=split.target == "log-return")
 
 
-def forecast_paths(model, spec, x, last, steps=None):
+def forecast_paths(model, spec, x, last, steps=None, progress=None):
     """Price forecasts for ``steps`` (default ``spec.horizon``) steps after each window.
 
     Parameters
@@ -228,6 +235,8 @@ def forecast_paths(model, spec, x, last, steps=None):
     steps : int, optional
         More steps than the model outputs feed its forecasts back as inputs (recursive),
         which needs a single input feature.
+    progress : callable, optional
+        ``progress(done, steps)`` after each recursive step (a long forecast shows it).
 
     Returns
     -------
@@ -247,6 +256,8 @@ def forecast_paths(model, spec, x, last, steps=None):
         window = np.concatenate([window, outputs[-1]], axis=1)[:, -x.shape[1]:]
         outputs.append(model.predict(model_inputs(spec.kind, window[:, :, None])))
         done += outputs[-1].shape[1]
+        if progress is not None:
+            progress(min(done, steps), steps)
     scaled = np.concatenate(outputs, axis=1)[:, :steps]
     return to_prices(spec.scalers[0].inverse_transform(scaled), last, spec.target)
 
@@ -368,7 +379,7 @@ def forecast_next(model, scaler, window, series, kind="lstm"):
     return y
 
 
-def forecast_future(model, spec, series, days):
+def forecast_future(model, spec, series, days, progress=None):
     """Forecast the ``days`` periods after the series' last row, with interval bounds.
 
     Parameters
@@ -380,6 +391,8 @@ def forecast_future(model, spec, series, days):
         With the model's input columns (``load_prices(..., features=spec.features)``).
     days : int
         More than ``spec.horizon`` feeds the model its own forecasts (close-only models).
+    progress : callable, optional
+        Passed to :func:`forecast_paths`.
 
     Returns
     -------
@@ -396,7 +409,7 @@ def forecast_future(model, spec, series, days):
                             for j, f in enumerate(spec.features)])[spec.lag:]
     x = np.column_stack([s.transform(rows[:, j]) for j, s in enumerate(spec.scalers)])[None]
     with np.errstate(over="ignore", invalid="ignore"):
-        forecast = forecast_paths(model, spec, x, series.prices[-1:], steps=days)[0]
+        forecast = forecast_paths(model, spec, x, series.prices[-1:], steps=days, progress=progress)[0]
     if not np.all(np.isfinite(forecast)):
         raise ModelFileError("the model's forecast is not a finite number, so its weights are "
                              "broken; retrain it with python -m lstm_np.train")

@@ -7,7 +7,9 @@ part, the conformal interval widths and the data source it was trained on (used 
 horizons and intervals existed still work (one step, no interval).
 
 ``--days`` defaults to the model's horizon; more days than that feed a close-only model its own
-forecasts (recursively), without intervals beyond the calibrated steps.
+forecasts (recursively), without intervals beyond the calibrated steps. It is at most
+:data:`.options.MAX_DAYS`; a forecast of more than :data:`LONG_FORECAST` periods shows its
+progress on stderr.
 """
 from __future__ import annotations
 
@@ -17,8 +19,9 @@ import sys
 
 import numpy as np
 
+from ..files import check_output
 from .cli import UserError, command
-from .data import load_prices, reading_options, source_name
+from .data import BUNDLED, load_prices, reading_options, source_name
 from .reader import is_url
 from .format import format_date, format_step, median_step, money, rough_money
 from .options import PredictOptions, build_parser, parse
@@ -50,6 +53,7 @@ def parse_args(argv=None):
 def main(argv=None):
     """Run the command line; returns the exit code (0 ok, 2 user error, 130 interrupted)."""
     opts = parse_args(argv)
+    plot = plot_path(opts)  # before any work: a --plot that must not be written ends the run here
     # Reading the model loads Numba and the data pandas: imported once the flags are known good.
     import pandas as pd
 
@@ -69,25 +73,36 @@ def main(argv=None):
         reading = {**(stored if isinstance(stored, dict) else {}), **reading}
     else:  # another file may name its columns differently: detect unless told
         source, column, date_column = opts.csv or opts.dataset, opts.column, opts.date_column
+    if plot is not None:  # the model's own data file is an input too
+        plot = plot_path(opts, source)
     series = load_prices(source, column=column, date_column=date_column, features=spec.features,
                          **reading)
     days = opts.days or spec.horizon
-    forecast, low, high = forecast_future(model, spec, series, days)
+    step = median_step(series.dates)
+    try:  # dates are written with Python's datetime, which ends with the year 9999
+        beyond = (series.dates[-1] + step * days).year > 9999
+    except (OverflowError, ValueError):  # pandas' OutOfBoundsDatetime is a ValueError
+        beyond = True
+    if beyond:
+        raise UserError(f"--days {days} periods of {format_step(step)} after {series.dates[-1]:%Y-%m-%d} "
+                        "end after the year 9999, the last date that can be written; ask for fewer --days")
+    forecast, low, high = forecast_future(model, spec, series, days, progress=progress_bar(days))
     warnings_ = input_notes(series, spec, extra)
 
     dates = series.dates
-    step = median_step(dates)
     future = pd.DatetimeIndex([dates[-1] + step * (k + 1) for k in range(days)])
     shown = dates.append(future)  # one date format for all dates
     rows = [{"date": format_date(d, shown), "forecast": float(f),
              "low": None if math.isnan(lo) else float(lo), "high": None if math.isnan(hi) else float(hi)}
             for d, f, lo, hi in zip(future, forecast, low, high)]
-    if opts.plot:
+    if plot is not None:
         recent = max(4 * days, spec.window)  # enough history to see the fan's scale
         plot_future(dates[-recent:], series.prices[-recent:], future, forecast, low, high,
                     spec.interval, f"{source_name(series.source)} {series.column}: the next "
                     f"{days} periods after {format_date(dates[-1], shown)} ({spec.kind.upper()}, "
-                    f"{spec.target} target)", opts.plot)
+                    f"{spec.target} target)", plot)
+        # said on stderr beside --json, whose stdout stays one JSON document
+        print(f"wrote the plot to {plot}", file=sys.stderr if opts.json else sys.stdout)
     if opts.json:
         for note in warnings_:  # stdout stays one JSON document
             print(f"note: {note}", file=sys.stderr)
@@ -115,6 +130,35 @@ def main(argv=None):
         print(f"(no interval where the model has no calibrated width: it was calibrated for "
               f"{len(spec.widths)} step(s))")
     return 0
+
+
+LONG_FORECAST = 500  # recursive steps above which the forecast shows its progress on stderr
+
+
+def progress_bar(days):
+    """A ``progress(done, total)`` drawing a progress bar on stderr for a forecast of more than
+    :data:`LONG_FORECAST` periods (redrawn in place on a terminal; else about 20 lines), or None."""
+    if days <= LONG_FORECAST:
+        return None
+    from .tasks import Progress
+
+    bar, every = Progress(days, label="forecast periods"), max(1, days // 20)
+
+    def progress(done, total):
+        if bar.tty or done % every == 0 or done == total:
+            bar.update(done)
+        if done == total:
+            bar.close()
+    return progress
+
+
+def plot_path(opts, source=None):
+    """The file ``--plot`` names, checked: a new file (or an existing one with ``--force``),
+    never the model file, the CSV file or anything but a regular file (one sentence if not)."""
+    if not opts.plot:
+        return None
+    return check_output(opts.plot, overwrite=opts.force, inputs=(opts.model, opts.csv, None if source in BUNDLED else source),
+                        shown=f"--plot {opts.plot}", force="--force")
 
 
 def input_notes(series, spec, extra):

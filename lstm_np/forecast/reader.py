@@ -25,8 +25,10 @@ import codecs
 import csv
 import io
 import re
+import os
 import socket
-import time
+import stat
+import threading
 import warnings
 from pathlib import Path
 
@@ -36,11 +38,13 @@ import numpy as np
 # here: the commands import this module (for DataError and the flags' choices) to parse their flags,
 # which should not wait for either.
 
-__all__ = ["DEFAULT_TIMEOUT", "DELIMITERS", "DECIMALS", "MAX_PRICE", "THOUSANDS", "DataError", "decode",
+__all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_TIMEOUT", "DELIMITERS", "DECIMALS", "MAX_PRICE", "THOUSANDS", "DataError", "decode",
            "is_url", "numbers_note", "parse_dates", "parse_numbers", "read_source", "read_table",
            "sniff_delimiter"]
 
-DEFAULT_TIMEOUT = 30.0          # seconds a URL may stay silent
+DEFAULT_TIMEOUT = 30.0          # seconds a whole download may take
+DEFAULT_MAX_BYTES = 256 * 2**20  # a CSV file of prices this large is ~5 million rows
+_CHUNK = 1 << 16
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 DECIMALS = {".": "point", ",": "comma"}
 # --thousands values as typed -> the mark itself ("none": no grouping at all).
@@ -60,47 +64,105 @@ class DataError(ValueError):
 
 # ------------------------------------------------------------------ bytes ---
 
-def read_source(path, name, timeout=DEFAULT_TIMEOUT):
+def read_source(path, name, timeout=DEFAULT_TIMEOUT, max_bytes=DEFAULT_MAX_BYTES):
     """The bytes of ``path`` (a local path, a Traversable or an http(s) URL), read once.
 
-    A URL gets ``timeout`` seconds for the connection and for the whole download, so a
-    server that accepts but never answers (or trickles) ends in a :class:`DataError`.
+    Bounded: more than ``max_bytes`` bytes (``/dev/zero``, ``/dev/urandom``, a download that
+    never ends) is refused with a :class:`DataError` as soon as the bound is passed, and a URL
+    gets ``timeout`` seconds for the *whole* download — connection, headers and body — so a
+    server that accepts but never answers, or trickles a byte at a time, ends in a sentence too.
     """
     if isinstance(path, str):  # a URL
-        return _download(path, timeout)
+        return _download(path, timeout, max_bytes)
     if not isinstance(path, Path):  # a bundled Traversable (zip installs too)
         return path.read_bytes()
     try:
         with open(path, "rb") as handle:  # once: a FIFO cannot be rewound
-            return handle.read()
+            size = os.fstat(handle.fileno()).st_size
+            if stat.S_ISREG(os.fstat(handle.fileno()).st_mode) and size > max_bytes:
+                raise _too_large(str(path), max_bytes)
+            return _read_bounded(handle.read, str(path), max_bytes)
     except OSError as err:
         raise DataError(f"could not read {name} ({_reason(err)}); check that it is a readable file.") from None
 
 
-def _download(url, timeout):
+def _read_bounded(read, name, max_bytes, stop=None):
+    """Call ``read(size)`` until it returns nothing; refuse more than ``max_bytes`` bytes."""
+    chunks, total = [], 0
+    while chunk := read(_CHUNK):
+        total += len(chunk)
+        if total > max_bytes:
+            raise _too_large(name, max_bytes)
+        chunks.append(chunk)
+        if stop is not None and stop.is_set():
+            return None
+    return b"".join(chunks)
+
+
+def _too_large(name, max_bytes):
+    return DataError(f"{name} is larger than the limit of {format_size(max_bytes)}; a price file is "
+                     "far smaller, so check the source, or raise the limit with --max-bytes.")
+
+
+def format_size(n):
+    """``268435456`` -> ``"256 MiB"``."""
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= size:
+            return f"{n / size:.3g} {unit}"
+    return f"{n} bytes"
+
+
+def _download(url, timeout, max_bytes):
+    """Download in a helper thread and wait for it at most ``timeout`` seconds in all.
+
+    A socket timeout bounds each wait for data, not the whole transfer (a byte every half
+    second never trips it), and DNS and the headers have no deadline of their own; waiting on
+    the thread is one deadline for everything. A download given up on stops at its next chunk
+    (the thread is a daemon: a stuck one does not keep the process alive).
+    """
+    done, stop, result = threading.Event(), threading.Event(), {}
+
+    def fetch():
+        try:
+            result["data"] = _fetch(url, timeout, max_bytes, stop)
+        except BaseException as err:  # handed to the waiting thread
+            result["error"] = err
+        finally:
+            done.set()
+
+    threading.Thread(target=fetch, name="lstm_np download", daemon=True).start()
+    if not done.wait(timeout):
+        stop.set()
+        raise DataError(f"could not download {url}: no complete answer within {timeout:g} s; "
+                        "check the address, or allow longer with --timeout.")
+    if "error" in result:
+        raise result["error"]
+    return result["data"]
+
+
+def _fetch(url, timeout, max_bytes, stop):
     import http.client  # with urllib.request, 20 ms of every command's start: only URLs need them
     import urllib.request
 
-    deadline = time.monotonic() + timeout
     request = urllib.request.Request(url, headers={"User-Agent": "lstm_np"})
-    chunks = []
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            while chunk := response.read(1 << 16):
-                chunks.append(chunk)
-                if time.monotonic() > deadline:
-                    raise TimeoutError
+            length = response.headers.get("Content-Length")
+            if length is not None and length.isdigit() and int(length) > max_bytes:
+                raise _too_large(url, max_bytes)
+            return _read_bounded(response.read1, url, max_bytes, stop)
     except (TimeoutError, socket.timeout):
         raise DataError(f"could not download {url}: no complete answer within {timeout:g} s; "
                         "check the address, or allow longer with --timeout.") from None
     except (OSError, ValueError, http.client.HTTPException) as err:  # URLError, HTTPError, resets
+        if isinstance(err, DataError):
+            raise
         reason = getattr(err, "reason", None)
         if isinstance(reason, (TimeoutError, socket.timeout)):
             raise DataError(f"could not download {url}: no answer within {timeout:g} s; "
                             "check the address, or allow longer with --timeout.") from None
         raise DataError(f"could not download {url} ({_reason(err)}); "
                         "check the address and your network connection.") from None
-    return b"".join(chunks)
 
 
 # ------------------------------------------------------------------- text ---

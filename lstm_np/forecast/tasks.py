@@ -49,7 +49,7 @@ __all__ = ["THREAD_ENV", "Progress", "run_tasks", "one_thread"]
 # their thread pools to one thread when they are first imported there.
 THREAD_ENV = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
               "MKL_NUM_THREADS": "1"}
-CONNECT_TIMEOUT = 30  # seconds to reach an existing scheduler
+CONNECT_TIMEOUT = 5  # seconds to reach an existing scheduler and hear its handshake
 WORKER_TIMEOUT = 60  # seconds to wait for its first worker
 
 
@@ -203,18 +203,20 @@ def one_thread():
 @contextlib.contextmanager
 def _client(workers, scheduler):
     """A ``distributed.Client`` on a LocalCluster started here, or on the given scheduler;
-    everything started is shut down on the way out, also on Ctrl-C."""
+    everything started is shut down on the way out, also on Ctrl-C. Dask's logs stay quiet."""
+    with quiet_logs(), _connect(workers, scheduler) as client:
+        yield client
+
+
+@contextlib.contextmanager
+def _connect(workers, scheduler):
     import dask
     from distributed import Client, LocalCluster
 
     from .cli import UserError
 
     if scheduler is not None:
-        try:
-            client = Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)
-        except (OSError, TimeoutError) as err:
-            raise UserError(f"cannot reach the Dask scheduler at {scheduler} ({err}); start it "
-                            f"with `dask scheduler` and check the address") from None
+        client = connect_scheduler(scheduler)
         try:
             try:
                 client.wait_for_workers(1, timeout=WORKER_TIMEOUT)
@@ -239,7 +241,7 @@ def _client(workers, scheduler):
                                    # port (with no address they take 8787, which another
                                    # cluster on this machine may hold)
                                    scheduler_kwargs={"dashboard": False},
-                                   silence_logs=logging.ERROR)
+                                   silence_logs=logging.CRITICAL)
             try:
                 client = Client(cluster, set_as_default=False)
                 try:
@@ -258,6 +260,92 @@ def _client(workers, scheduler):
     finally:
         os.environ.clear()
         os.environ.update(environ)
+
+
+def scheduler_address(text):
+    """``tcp://HOST:PORT`` or ``HOST:PORT`` -> ``(host, port)``; ``ValueError`` otherwise."""
+    rest = text[len("tcp://"):] if text.startswith("tcp://") else text
+    host, sep, port = rest.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if "://" in rest or not sep or not host or "/" in host or not port.isdigit() \
+            or not 0 < int(port) < 65536:
+        raise ValueError(text)
+    return host, int(port)
+
+
+def connect_scheduler(address, timeout=CONNECT_TIMEOUT):
+    """A ``distributed.Client`` on the scheduler at ``address``, or one sentence within about
+    ``timeout`` seconds.
+
+    The address is checked first (``tcp://HOST:PORT``), then the port is connected to (a
+    refusal is retried until the deadline: a scheduler may be starting beside the command),
+    then Dask's handshake runs in a helper thread that is waited for at most ``timeout``
+    seconds: a port that accepts and never answers makes ``Client`` wait without end, and
+    one that answers garbage makes it raise whatever the bytes decode to (a ``MemoryError``
+    for exabytes, a ``ValueError``...).
+    """
+    import socket
+    import threading
+
+    from distributed import Client
+
+    from .cli import UserError
+
+    host, port = scheduler_address(address)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection((host, port), timeout=max(deadline - time.monotonic(), 0.01)).close()
+            break
+        except ConnectionRefusedError as err:
+            if time.monotonic() + 0.2 > deadline:
+                raise UserError(f"cannot reach the Dask scheduler at {address} ({err.strerror}); start "
+                                "it with `dask scheduler` and check the address") from None
+            time.sleep(0.2)
+        except (TimeoutError, socket.timeout):
+            raise UserError(f"cannot reach the Dask scheduler at {address} within {timeout:g} s; check "
+                            "the address and that `dask scheduler` runs there") from None
+        except OSError as err:
+            raise UserError(f"cannot reach the Dask scheduler at {address} ({err.strerror or err}); "
+                            "start it with `dask scheduler` and check the address") from None
+    done, result = threading.Event(), {}
+
+    def connect():
+        try:
+            result["client"] = Client(address, timeout=timeout, set_as_default=False)
+        except BaseException as err:  # handed to the waiting thread
+            result["error"] = err
+        finally:
+            done.set()
+
+    threading.Thread(target=connect, name="lstm_np scheduler", daemon=True).start()
+    if not done.wait(max(deadline - time.monotonic(), 0) + 1):
+        raise UserError(f"the server at {address} accepted the connection but did not answer as a "
+                        f"Dask scheduler within {timeout:g} s; give the address of a `dask scheduler`")
+    if "error" in result:
+        raise UserError(f"the server at {address} did not complete Dask's handshake "
+                        f"({type(result['error']).__name__}); give the address of a `dask scheduler` "
+                        "(tcp://HOST:PORT, by default port 8786)")
+    return result["client"]
+
+
+@contextlib.contextmanager
+def quiet_logs():
+    """Keep Dask's own log records (``CommClosedError`` tracebacks while a cluster of many
+    workers shuts down, reconnection attempts) off stderr: the command says what went wrong."""
+    import distributed  # noqa: F401 - its loggers (and their configured levels) exist from here
+
+    names = ("distributed", "tornado", "asyncio")
+    loggers = [logging.getLogger(name) for name in (*names, *logging.root.manager.loggerDict)
+               if name.split(".")[0] in names]   # children with a level of their own too
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
 
 
 class Progress:

@@ -25,12 +25,13 @@ import sys
 
 import numpy as np
 
-from ..files import output_folder, write_json, write_outputs, write_text
+from ..files import write_json, write_text
 from .cli import command
 from .data import source_name
 from .format import money
 from .options import TrainOptions, build_parser, parse
 from .plots import plot_forecast, plot_loss, plot_steps
+from .runfolder import output_folder, write_outputs
 from .targets import interval_bounds
 
 OUTPUT_FILES = ("model.npz", "metrics.json", "history.csv", "forecast.png", "loss.png")
@@ -68,13 +69,15 @@ def parse_args(argv=None):
 def main(argv=None):
     """Run the command line; returns the exit code (0 ok, 2 user error, 130 interrupted)."""
     opts = parse_args(argv)
-    out = output_folder(opts.out, opts.force)
+    names = OUTPUT_FILES + (("steps.png",) if opts.horizon > 1 else ())
+    out = output_folder(opts.out, opts.force, names=names, inputs=[opts.csv])
     # The pipeline loads pandas and Numba: imported once the flags and the folder are known good.
     from .pipeline import evaluate, load_data, run_once, windows_line
 
     say = (lambda *a: None) if opts.quiet else print
     series, split = load_data(opts, say)
     say(f"{windows_line(split, series)}; scaler fitted on training prices only")
+    check_savable_model(opts, split)
 
     run = run_once(opts, split, summary=not opts.quiet, verbose=0 if opts.quiet else 1)
     if run.note:
@@ -86,6 +89,26 @@ def main(argv=None):
     write_outputs(out, writers)
     print(f"saved {', '.join(writers)} in {out}")
     return 0
+
+
+def check_savable_model(opts, split):
+    """Refuse, before training, a network the model file cannot hold (``--units`` with 50
+    values: 101 layers), which would otherwise train for nothing and fail when saved."""
+    from ..modelfile import check_savable
+    from ..models import ModelFileError
+    from .cli import UserError
+    from .pipeline import build_model, forecast_spec
+
+    spec = forecast_spec(opts, split)
+    model = build_model(opts.model, opts.units, opts.dropout, opts.window, opts.seed, opts.dtype,
+                        features=len(spec.features), outputs=spec.outputs)
+    try:
+        check_savable(model.get_config(), {})
+    except ModelFileError as err:
+        reason = str(err).split(": ", 1)[-1]
+        raise UserError(f"--units {','.join(map(str, opts.units))} with --window {opts.window} makes a "
+                        f"network that could not be saved ({reason}); give --units fewer or smaller "
+                        "values") from None
 
 
 def print_results(m):

@@ -3,19 +3,15 @@
 from .base import Layer
 from .cells import Cell
 from .dense import Dense, Dropout
+from .lstm import LSTM, LSTMCell          # first: the order of the built-in --models kinds
 from .gru import GRU, GRUCell
-from .lstm import LSTM, LSTMCell
 from .reshaping import Activation, Flatten, RepeatVector
+from .registry import CELLS, KINDS, LAYERS, register
 from .rnn import RNN
 from .simple_rnn import SimpleRNN, SimpleRNNCell
 from .wrappers import Bidirectional, TimeDistributed
 
-LAYERS = {"LSTM": LSTM, "Dense": Dense, "Dropout": Dropout, "GRU": GRU,
-          "SimpleRNN": SimpleRNN, "Bidirectional": Bidirectional,
-          "TimeDistributed": TimeDistributed, "RepeatVector": RepeatVector, "Flatten": Flatten,
-          "Activation": Activation, "RNN": RNN}
-CELLS = {"LSTMCell": LSTMCell, "GRUCell": GRUCell, "SimpleRNNCell": SimpleRNNCell}
 
 __all__ = ["Layer", "LSTM", "Dense", "Dropout", "GRU", "SimpleRNN", "Bidirectional",
            "TimeDistributed", "RepeatVector", "Flatten", "Activation", "LAYERS", "RNN", "Cell",
-           "LSTMCell", "GRUCell", "SimpleRNNCell", "CELLS"]
+           "LSTMCell", "GRUCell", "SimpleRNNCell", "CELLS", "KINDS", "register"]

@@ -64,6 +64,23 @@ class Cell:
     def build(self, input_shape):
         self.built = True
 
+    def weight_shapes(self, input_dim):
+        """``{name: shape}`` of the weights ``build((None, input_dim))`` creates, found without
+        allocating them (``add_weight`` hands out zero-stride views meanwhile): how a model file
+        is checked before anything is built."""
+        shapes, saved = {}, (self.params, self.built)
+
+        def record(name, shape, initializer=None):
+            shapes[name] = tuple(int(s) for s in shape)
+            return np.broadcast_to(np.zeros((), self._dtype), shapes[name])
+        self.add_weight = record
+        try:
+            self.build((None, int(input_dim)))
+        finally:
+            del self.add_weight
+            self.params, self.built = saved
+        return shapes
+
     def forward(self, inputs, states, training=False):  # pragma: no cover - abstract
         raise NotImplementedError
 

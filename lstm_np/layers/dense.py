@@ -6,6 +6,7 @@ import numpy as np
 from .. import activations, initializers
 from ..kernels.dense import dense_backward, dense_forward
 from .base import Layer
+from .registry import register
 
 
 class DenseCache(NamedTuple):
@@ -14,6 +15,7 @@ class DenseCache(NamedTuple):
     shape: tuple       # the input's original shape
 
 
+@register
 class Dense(Layer):
     """``y = activation(x @ kernel + bias)`` on the last axis.
 
@@ -84,6 +86,7 @@ class Dense(Layer):
         return config
 
 
+@register
 class Dropout(Layer):
     """Inverted dropout: in training keep each element with probability ``1 - rate`` and scale
     the survivors by ``1 / (1 - rate)``; at inference the identity.

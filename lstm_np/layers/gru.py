@@ -13,6 +13,7 @@ from ..activations import CODES, DERIVATIVES, FUNCTIONS
 from ..gates import GRU_GATES, gate_slice, split_gates
 from ..kernels.gru import gru_backward_sequence, gru_forward_sequence
 from .cells import KerasCell
+from .registry import register
 from .recurrent import FEATURES_FIRST, STEPS_FIRST, Recurrent, from_kernel
 
 
@@ -95,6 +96,7 @@ def gru_cell_backward(dh, cache, kernel, recurrent_kernel, activation="tanh",
     return dxw @ kernel.T, dh_prev, (x_t.T @ dxw, drecurrent_kernel, dbias)
 
 
+@register
 class GRUCell(KerasCell):
     """One GRU step as a cell for :class:`.RNN` (Keras's ``GRUCell``): the equations of
     :class:`GRU`, computed by :func:`gru_cell_forward` and :func:`gru_cell_backward`. The state
@@ -149,6 +151,7 @@ class GRUCache(NamedTuple):
         return record
 
 
+@register(kind="gru")
 class GRU(Recurrent):
     """Gated recurrent unit (Cho et al., 2014), Keras's flavour (``reset_after=True`` by default).
 

@@ -15,6 +15,7 @@ from ..activations import CODES, DERIVATIVES, FUNCTIONS
 from ..gates import LSTM_GATES, gate_slice, split_gates
 from ..kernels.lstm import lstm_backward_sequence, lstm_forward_sequence
 from .cells import KerasCell
+from .registry import register
 from .recurrent import FEATURES_FIRST, STEPS_FIRST, Recurrent, from_kernel
 
 
@@ -77,6 +78,7 @@ def lstm_cell_backward(dh, dc_next, cache, kernel, recurrent_kernel, activation=
     return dx_t, dh_prev, dc_prev, (x_t.T @ dz, h_prev.T @ dz, dz.sum(axis=0))
 
 
+@register
 class LSTMCell(KerasCell):
     """One LSTM step as a cell for :class:`.RNN` (Keras's ``LSTMCell``): the equations of
     :class:`LSTM`, computed by :func:`lstm_cell_forward` and :func:`lstm_cell_backward`.
@@ -149,6 +151,7 @@ class LSTMCache(NamedTuple):
         return record
 
 
+@register(kind="lstm")
 class LSTM(Recurrent):
     """Long short-term memory layer (Hochreiter & Schmidhuber, 1997), Keras's flavour.
 

@@ -6,8 +6,10 @@ import numpy as np
 
 from .. import activations
 from .base import Layer
+from .registry import register
 
 
+@register
 class RepeatVector(Layer):
     """``y[:, t] = x`` for ``t = 0 … n-1``: a vector repeated ``n`` times along a new time axis.
 
@@ -49,6 +51,7 @@ class RepeatVector(Layer):
         return {**super().get_config(), "n": self.n}
 
 
+@register
 class Flatten(Layer):
     """``y = x.reshape(N, -1)``: every sample flattened to one vector (C order, as Keras's
     ``data_format="channels_last"``).
@@ -69,6 +72,7 @@ class Flatten(Layer):
         return dy.reshape(cache), {}
 
 
+@register
 class Activation(Layer):
     """``y = activation(x)``, elementwise; the activation by its Keras name (``"relu"``,
     ``"tanh"``, ``"sigmoid"``, ``"hard_sigmoid"``, ``"linear"``).

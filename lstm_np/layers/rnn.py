@@ -28,6 +28,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .base import Layer
+from .registry import CELLS, register
 
 CELL_INPUTS = ("x_t", "h_prev", "c_prev", "recurrent_mask")   # cache fields a step was given
 
@@ -69,6 +70,7 @@ def dropout_mask(rng, shape, rate, dtype):
     return (rng.random(shape, dtype=dtype) < keep).astype(dtype) / np.asarray(keep, dtype)
 
 
+@register
 class RNN(Layer):
     """A recurrent layer that runs ``cell`` over the time axis (Keras's ``keras.layers.RNN``).
 
@@ -175,14 +177,20 @@ class RNN(Layer):
 
     @classmethod
     def from_config(cls, config):
-        from . import CELLS
-
         config = dict(config)
         spec = config.pop("cell")
         if spec["class"] not in CELLS:
             raise ValueError(f"unknown cell class {spec['class']!r}; register it with "
                              "lstm_np.layers.register")
         return cls(CELLS[spec["class"]].from_config(spec["config"]), **config)
+
+    @classmethod
+    def weight_shapes_for(cls, config, input_shape):
+        """The shapes of the weights, in order, and the output shape of the layer ``config``
+        describes for inputs ``input_shape`` ``(T, D)`` — without building it."""
+        layer = cls.from_config(config)
+        shapes = layer.cell.weight_shapes(input_shape[-1])
+        return list(shapes.values()), layer.compute_output_shape(tuple(input_shape))
 
     # --- forward --------------------------------------------------------------------------
     def forward(self, x, training=False, rng=None, initial_state=None, keep_cache=True,

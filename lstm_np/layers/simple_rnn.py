@@ -14,6 +14,7 @@ import numpy as np
 from ..activations import CODES, DERIVATIVES, FUNCTIONS
 from ..kernels.simple_rnn import simple_rnn_backward_sequence, simple_rnn_forward_sequence
 from .cells import KerasCell
+from .registry import register
 from .recurrent import FEATURES_FIRST, Recurrent, from_kernel
 
 
@@ -48,6 +49,7 @@ def simple_rnn_cell_backward(dh, cache, kernel, recurrent_kernel, activation="ta
     return da @ kernel.T, da @ recurrent_kernel.T, (x_t.T @ da, h_prev.T @ da, da.sum(axis=0))
 
 
+@register
 class SimpleRNNCell(KerasCell):
     """One step ``h_t = act(x_t @ kernel + h_{t-1} @ recurrent_kernel + bias)`` as a cell for
     :class:`.RNN` (Keras's ``SimpleRNNCell``); the state and the output are ``h``. Weights and
@@ -84,6 +86,7 @@ class SimpleRNNCache(NamedTuple):
         return {"h": from_kernel(self.h, FEATURES_FIRST, self.sizes[0], steps=slice(1, None))}
 
 
+@register(kind="rnn")
 class SimpleRNN(Recurrent):
     """Fully connected recurrent layer (Elman, 1990), Keras's ``SimpleRNN``.
 

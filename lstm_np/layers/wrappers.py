@@ -9,6 +9,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .base import Layer
+from .registry import LAYERS, register
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
@@ -18,8 +19,6 @@ def layer_from_spec(spec):
     inner layers), or the layer itself if given one."""
     if isinstance(spec, Layer):
         return spec
-    from . import LAYERS
-
     if not isinstance(spec, dict) or spec.get("class") not in LAYERS:
         raise ValueError(f"a wrapped layer must be a layer or a {{'class', 'config'}} dict of "
                          f"one of {', '.join(LAYERS)}; got {spec!r:.80}")
@@ -45,13 +44,15 @@ class BidirectionalCache(NamedTuple):
     y_backward: object
 
 
+@register
 class Bidirectional(Layer):
     """A recurrent layer run over the sequence in both directions, its two outputs merged.
 
-    ``y_f = forward_layer(x)``; ``y_b = backward_layer(x reversed in time)``, whose sequence
-    output is reversed back so that ``y_b[:, t]`` belongs to step ``t`` too (with
-    ``return_sequences=False`` it is the backward layer's last output, the one after reading
-    ``x_0``). Then ``y = merge(y_f, y_b)``:
+    ``y_f = forward_layer(x)``; ``y_b = backward_layer(x)``, a copy with ``go_backwards=True``
+    that reads the sequence from its last step, its sequence output reversed back so that
+    ``y_b[:, t]`` belongs to step ``t`` too (with ``return_sequences=False`` it is the
+    backward layer's last output, the one after reading ``x_0``). Then
+    ``y = merge(y_f, y_b)``:
 
     =========  ======================================  =====================================
     concat     ``[y_f, y_b]`` on the last axis          ``dy_f, dy_b = dy[..., :H], dy[..., H:]``
@@ -61,9 +62,9 @@ class Bidirectional(Layer):
     None       the list ``[y_f, y_b]``                  ``backward`` takes ``[dy_f, dy_b]``
     =========  ======================================  =====================================
 
-    ``dx = dx_f + (dx_b reversed in time)``. As in Keras 3 the two directions are fresh copies
-    of ``layer`` (``backward_layer`` if given, which must have the same ``units`` and
-    ``return_sequences``), and the weights are the forward layer's followed by the backward
+    ``dx = dx_f + dx_b``. As in Keras 3 the two directions are fresh copies of ``layer``
+    (``backward_layer`` if given, which must have the same ``units`` and ``return_sequences``
+    and the other ``go_backwards``), and the weights are the forward layer's followed by the backward
     layer's: ``params`` keys ``forward/kernel, …, backward/kernel, …``.
 
     Parameters
@@ -101,15 +102,16 @@ class Bidirectional(Layer):
             self.input_shape = layer.input_shape
         self.forward_layer = _copy(layer)
         if backward_layer is None:
-            self.backward_layer = _copy(layer)
+            self.backward_layer = _copy(layer, go_backwards=not layer.go_backwards)
         else:
             backward_layer = layer_from_spec(backward_layer)
             if type(backward_layer) is not type(layer) or \
                     backward_layer.units != layer.units or backward_layer.return_state or \
-                    backward_layer.return_sequences != layer.return_sequences:
+                    backward_layer.return_sequences != layer.return_sequences or \
+                    backward_layer.go_backwards == layer.go_backwards:
                 raise ValueError("backward_layer must be a layer of the same class as layer, "
-                                 "with the same units and return_sequences, and "
-                                 "return_state=False")
+                                 "with the same units and return_sequences, return_state=False "
+                                 "and the other go_backwards (as in Keras)")
             self.backward_layer = _copy(backward_layer)
         self.return_sequences = layer.return_sequences
 
@@ -149,8 +151,8 @@ class Bidirectional(Layer):
     def forward(self, x, training=False, rng=None):
         x = np.asarray(x)
         y_f, cache_f = self.forward_layer.forward(x, training=training, rng=rng)
-        y_b, cache_b = self.backward_layer.forward(x[:, ::-1], training=training, rng=rng)
-        if self.return_sequences:
+        y_b, cache_b = self.backward_layer.forward(x, training=training, rng=rng)
+        if self.return_sequences:         # go_backwards gives the outputs in reading order
             y_b = y_b[:, ::-1]
         mode = self.merge_mode
         if mode == "concat":
@@ -186,7 +188,7 @@ class Bidirectional(Layer):
         dx_b, grads_b = self.backward_layer.backward(np.ascontiguousarray(dy_b), cache.backward)
         grads = {f"forward/{k}": v for k, v in grads_f.items()}
         grads.update({f"backward/{k}": v for k, v in grads_b.items()})
-        return dx_f + dx_b[:, ::-1], grads
+        return dx_f + dx_b, grads
 
     def get_config(self):
         config = super().get_config()
@@ -195,6 +197,7 @@ class Bidirectional(Layer):
         return config
 
 
+@register
 class TimeDistributed(Layer):
     """The same layer applied to every timestep: ``y[:, t] = layer(x[:, t])``.
 

@@ -48,7 +48,8 @@ CASES = {
         spec("Dense", units=1)]),
     "bidirectional_backward_layer": ((5, 2), [
         spec("Bidirectional", layer=spec("LSTM", units=3, return_sequences=True),
-             backward_layer=spec("LSTM", units=3, return_sequences=True, activation="relu"))]),
+             backward_layer=spec("LSTM", units=3, return_sequences=True, activation="relu",
+                                 go_backwards=True))]),
     "encoder_decoder": ((6, 2), [
         spec("LSTM", units=4), spec("RepeatVector", n=3),
         spec("GRU", units=5, return_sequences=True),
@@ -60,13 +61,11 @@ CASES = {
 }
 
 
-def keras_layer(s, backward=False):
+def keras_layer(s):
     config = dict(s["config"])
     for key in ("layer", "backward_layer"):
         if key in config:
-            config[key] = keras_layer(config[key], backward=key == "backward_layer")
-    if backward:
-        config["go_backwards"] = True       # Keras requires it of a given backward_layer
+            config[key] = keras_layer(config[key])
     return getattr(keras.layers, s["class"])(**config)
 
 
