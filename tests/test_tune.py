@@ -71,6 +71,10 @@ def test_tune_writes_every_output(full_run):
     winner = report["winner"]
     assert winner["config"] == board[0]["config"] == report["top"][0]["config"]
     assert winner["gap"] == winner["evaluation_score"] - winner["selection_score"]
+    naive = report["naive"]               # the same days' naive score: the folds' difficulty
+    assert winner["selection_vs_naive"] == winner["selection_score"] / naive["selection"]["mase"]
+    assert winner["evaluation_vs_naive"] == winner["evaluation_score"] / naive["evaluation"]["mase"]
+    assert winner["gap_vs_naive"] == winner["evaluation_vs_naive"] - winner["selection_vs_naive"]
     for key in ("dm_stat", "dm_pvalue", "verdict", "direction_ci", "coverage"):
         assert key in winner["evaluation"]
     md = (full_run / "tune.md").read_text()

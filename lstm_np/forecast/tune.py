@@ -39,7 +39,7 @@ from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 
-from ..files import RunFolder, output_folder, write_json, write_outputs, write_text
+from ..files import write_json, write_text
 from . import backtest as bt
 from . import space as search
 from .cli import UserError, command
@@ -48,6 +48,7 @@ from .folds import fold_split, make_folds
 from .format import format_date, money, plural
 from .memory import check_memory
 from .options import NAMES, BacktestOptions, TrainingOptions, TuneOptions, build_parser, parse
+from .runfolder import RunFolder, output_folder, write_outputs
 from .targets import target_lag
 from .tasks import run_tasks
 
@@ -198,13 +199,19 @@ def _decode(record):
                 else v) for k, v in record.items()}
 
 
+RUN_ONLY = {"workers", "scheduler", "out", "force", "resume", "quiet", "grid", "space"}
+
+
 def search_id(opts, space, series):
-    """A digest of everything that decides a search's trainings: options, space and data."""
-    run_only = {"workers", "scheduler", "out", "force", "resume", "quiet"}
+    """A digest of everything that decides a search's trainings: the options (not where the
+    trainings run or the output goes; the space as parsed, not how it was spelt), the data
+    itself (not where it was read from or how: the ``fixed`` options but the horizon)."""
     digest = hashlib.sha256()
     for array in (series.prices, series.dates.asi8, series.inputs):
         digest.update(np.ascontiguousarray(array).tobytes())
-    described = {"options": {f.name: getattr(opts, f.name) for f in fields(opts) if f.name not in run_only},
+    decides = [f.name for f in fields(opts) if f.name not in RUN_ONLY
+               and (not f.metadata.get("fixed") or f.name == "horizon")]
+    described = {"options": {name: getattr(opts, name) for name in decides},
                  "space": [(name, [search.text(v) for v in values]) for name, values in space],
                  "data": digest.hexdigest()}
     return hashlib.sha256(json.dumps(described, sort_keys=True, default=list).encode()).hexdigest()[:16]
@@ -228,7 +235,8 @@ class Tune:
         from .plots import plot_tune
 
         if not isinstance(out, RunFolder):
-            out = output_folder(out, force, prefix="tune-")
+            out = output_folder(out, force, prefix="tune-", names=OUTPUT_FILES,
+                                inputs=[self.options.csv, self.options.space])
         writers = {"trials.csv": lambda p: write_text(p, trials_csv(self.trials)),
                    "tune.json": lambda p: write_json(p, self.report),
                    "tune.md": lambda p: write_text(p, markdown(self.report)),
@@ -456,22 +464,28 @@ def summarise(opts, series, space, n_grid, tried, ranked, scored, judged, folds,
                    for k, c in enumerate(ranked, start=1)]
     failed = [{"config": c.id, "values": _values(c), "error": scored[c.id]["error"]}
               for c in tried if "error" in scored[c.id]]
+    # The folds differ in difficulty, so each score is also given relative to naive's on the
+    # same days: the gap of those ratios is the optimism net of the folds' difficulty.
+    naive_selection = scored[ranked[0].id]["naive"][score]
     top = []
     for k, c in enumerate(ranked[:opts.top], start=1):
         entry = {"rank": k, "config": c.id, "values": _values(c),
-                 "selection_score": scored[c.id]["model"][score]}
+                 "selection_score": scored[c.id]["model"][score],
+                 "selection_vs_naive": scored[c.id]["model"][score] / naive_selection}
         if "error" in judged[c.id]:
-            entry.update(evaluation_score=None, error=judged[c.id]["error"])
+            entry.update(evaluation_score=None, evaluation_vs_naive=None, error=judged[c.id]["error"])
         else:
             entry.update(evaluation_score=judged[c.id]["model"][score],
+                         evaluation_vs_naive=judged[c.id]["model"][score] / judged[c.id]["naive"][score],
                          evaluation=_scores(judged[c.id]["model"]))
         top.append(entry)
     best = ranked[0]
     winner = {"config": best.id, "values": _values(best), "name": NAMES[best.options.model],
               "options": {f.name: getattr(best.options, f.name) for f in fields(TrainingOptions)}
               | {"model": best.options.model},
-              "selection": _scores(scored[best.id]["model"]), "selection_score": top[0]["selection_score"],
-              "evaluation_score": top[0]["evaluation_score"]}
+              "selection": _scores(scored[best.id]["model"]),
+              **{k: top[0][k] for k in ("selection_score", "evaluation_score", "selection_vs_naive",
+                                        "evaluation_vs_naive")}}
     winner["options"] = {k: list(v) if isinstance(v, tuple) else v for k, v in winner["options"].items()}
     if "error" in judged[best.id]:
         winner["evaluation_error"] = judged[best.id]["error"]
@@ -479,8 +493,10 @@ def summarise(opts, series, space, n_grid, tried, ranked, scored, judged, folds,
     else:
         winner["evaluation"] = _scores(judged[best.id]["model"])
         naive_eval = judged[best.id]["naive"]
-    winner["gap"] = (None if winner["evaluation_score"] is None
-                     else winner["evaluation_score"] - winner["selection_score"])
+    evaluated = winner["evaluation_score"] is not None
+    winner["gap"] = winner["evaluation_score"] - winner["selection_score"] if evaluated else None
+    winner["gap_vs_naive"] = (winner["evaluation_vs_naive"] - winner["selection_vs_naive"]
+                              if evaluated else None)
     dates = series.dates
     fold_rows = [{"fold": f.fold, "role": "selection" if f in selection else "evaluation",
                   "train_start": format_date(dates[f.train_start], dates),
@@ -522,13 +538,16 @@ def leaderboard_table(report, rows=LEADERBOARD_ROWS):
 def top_table(report):
     """Selection against evaluation score of the refitted configurations, as markdown."""
     score = report["score"].upper()
-    lines = [f"| rank | config | selection {score} | evaluation {score} | gap | evaluation verdict |",
-             "|--:|--:|--:|--:|--:|---|"]
+    lines = [f"| rank | config | selection {score} | evaluation {score} | gap | selection ÷ naive | "
+             "evaluation ÷ naive | evaluation verdict |",
+             "|--:|--:|--:|--:|--:|--:|--:|---|"]
     for entry in report["top"]:
         ev = entry["evaluation_score"]
         lines.append(f"| {entry['rank']} | c{entry['config']} | {entry['selection_score']:.3f} | "
-                     + ("failed | – | " + entry["error"] if ev is None else
-                        f"{ev:.3f} | {ev - entry['selection_score']:+.3f} | {entry['evaluation']['verdict']}")
+                     + (f"failed | – | {entry['selection_vs_naive']:.3f} | – | {entry['error']}" if ev is None
+                        else f"{ev:.3f} | {ev - entry['selection_score']:+.3f} | "
+                             f"{entry['selection_vs_naive']:.3f} | {entry['evaluation_vs_naive']:.3f} | "
+                             f"{entry['evaluation']['verdict']}")
                      + " |")
     return "\n".join(lines)
 
@@ -558,11 +577,15 @@ def verdict_words(report):
     gap = w["gap"]
     low, high = e["direction_ci"]
     naive = report["naive"]["evaluation"]
+    net = w["gap_vs_naive"]
     text = (head + f"Refitted on each of the {_fold_span(report, 'evaluation')}, which the search never "
-            f"saw, it scored {score} {w['evaluation_score']:.3f}: "
-            + (f"{gap:+.3f} worse than on the selection folds, the optimism of picking the best of "
-               f"{report['n_tried']}" if gap > 0 else
-               f"{-gap:.3f} better than on the selection folds (no optimism showed on these folds)")
+            f"saw, it scored {score} {w['evaluation_score']:.3f}, a gap of {gap:+.3f}. The folds differ "
+            f"in difficulty (naive's {score}: {report['naive']['selection'][report['score']]:.3f} on the "
+            f"selection folds, {naive[report['score']]:.3f} on the evaluation folds), so compare each with "
+            f"naive on the same days: the winner's {score} was {w['selection_vs_naive']:.3f} times naive's "
+            f"when it was chosen and {w['evaluation_vs_naive']:.3f} times on the unseen folds — "
+            + (f"{net:.3f} worse, the optimism of picking the best of {report['n_tried']}" if net > 0 else
+               f"{-net:.3f} better: no optimism showed on these folds")
             + f". There, against the naive forecast (MASE {naive['mase']:.3f}), it is "
             f"{e['verdict']}; it called the direction on {_percent(e['direction_accuracy'])} of the days "
             f"(95% CI {100 * low:.0f}–{100 * high:.0f}%)")
@@ -619,7 +642,8 @@ def main(argv=None):
     if opts.resume and not os.path.exists(os.path.join(opts.out, RESULTS)):
         raise UserError(f"--resume found no {RESULTS} in {opts.out} to continue; give the --out folder "
                         "of the interrupted search")
-    out = output_folder(opts.out, opts.force or opts.resume, prefix="tune-")
+    out = output_folder(opts.out, opts.force or opts.resume, prefix="tune-", names=OUTPUT_FILES,
+                        inputs=[opts.csv, opts.space])
     say = (lambda *a, **k: None) if opts.quiet else print
     try:
         result = tune(opts, progress=not opts.quiet, say=say, results=os.path.join(out, RESULTS))
