@@ -1,9 +1,12 @@
-"""Every benchmark of issue 11 in one run, at one commit: the grid, the cold start, the seed model.
+"""Every benchmark of issues 11 and 20 in one run, at one commit: the grid, the cold start, the
+seed model.
 
 Runs, one after the other (never two at once, so they do not slow each other down):
 
-1. ``grid.py``: lstm_np against PyTorch over units × features × dtypes, and the cold-start row
-   (``python -m lstm_np.train --epochs 2`` with an empty and a filled Numba cache);
+1. ``grid.py``: lstm_np against PyTorch over units × features × dtypes with each point's
+   GFLOP/s and fraction of the measured FLOP peak; at the seed point the first release
+   (``--baseline``) and both libraries with one core busy (``--busy-core``); and the cold-start
+   row (``python -m lstm_np.train --epochs 2`` with an empty and a filled Numba cache);
 2. ``compare.py``: the seed model on both bundled BTC data sets in lstm_np, PyTorch and Keras,
    without the peak-memory subprocesses unless ``--memory``.
 
@@ -14,7 +17,10 @@ with this repository first on ``PYTHONPATH`` so it measures this checkout's lstm
 targets summary computed from the measured numbers.
 
 The working tree must be clean (``--allow-dirty`` overrides), so the commit in the report is
-the code that was measured.
+the code that was measured; the commit is read once, before anything is written, and handed to
+both scripts, so a report never calls the tree dirty because of its own output. Everything goes
+into ``--out``, by default a new folder ``runs/bench-all-<time>``: the committed
+``benchmarks/results`` only when named.
 
     python benchmarks/all.py --peers-python PATH/TO/venv/bin/python
     python benchmarks/all.py --smoke --allow-dirty --out /tmp/bench     # seconds
@@ -36,8 +42,8 @@ import grid  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 LIBRARIES = ("lstm_np", "torch", "keras")
-# the seed model's epoch, lstm_np ÷ peer (issue 11)
-SEED_TARGETS = {"torch": 0.8, "keras": 0.35}
+# the seed model's epoch, lstm_np ÷ peer (issue 20)
+SEED_TARGETS = {"torch": 0.70, "keras": 0.40}
 # grid.py options passed through when given: (flag, type, help)
 GRID_FLAGS = (("--units", str, "unit pairs, e.g. 50/100,128/128 (grid default: all three)"),
               ("--features", str, "input features, e.g. 1,5"),
@@ -61,8 +67,14 @@ def parse_args(argv=None):
                              "repository first on PYTHONPATH")
     parser.add_argument("--peers", default=",".join(LIBRARIES),
                         help="comma-separated subset of lstm_np,torch,keras (default all three)")
-    parser.add_argument("--out", type=Path, default=HERE / "results",
-                        help="where grid.*, compare_* and all.md go (default benchmarks/results)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="where grid.*, compare_* and all.md go (default: a new folder "
+                             "runs/bench-all-<time>; benchmarks/results only when named here)")
+    parser.add_argument("--baseline", type=Path, default=None,
+                        help="grid.py: a checkout of the first release (6153b33), timed at the "
+                             "seed point beside this commit")
+    parser.add_argument("--busy-core", action="store_true",
+                        help="grid.py: also time the seed point with one core kept busy")
     parser.add_argument("--threads", type=int, default=2, help="threads for every library")
     parser.add_argument("--seed", type=int, default=0)
     for flag, kind, text in GRID_FLAGS:
@@ -85,6 +97,7 @@ def parse_args(argv=None):
     if not peers or set(peers) - set(LIBRARIES) or "lstm_np" not in peers:
         parser.error(f"--peers takes lstm_np plus any of torch,keras; got {args.peers!r}")
     args.peers = peers
+    args.out = bc.out_or_fresh(args.out, "all")
     return args
 
 
@@ -103,10 +116,14 @@ def dirty_files(repo=bc.REPO):
     return [line for line in git("status", "--porcelain", repo=repo).splitlines() if line]
 
 
-def peers_env():
-    """This environment with the repository first on ``PYTHONPATH``."""
+def peers_env(commit=None):
+    """This environment with the repository first on ``PYTHONPATH`` (and the commit measured,
+    for the scripts' reports)."""
     paths = [str(bc.REPO)] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else [])
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+    if commit:
+        env[bc.COMMIT_ENV] = commit
+    return env
 
 
 def probe_peers(python):
@@ -146,6 +163,10 @@ def grid_command(args, peers):
         value = getattr(args, flag[2:].replace("-", "_"))
         if value is not None:
             cmd += [flag, str(value)]
+    if args.baseline is not None:
+        cmd += ["--baseline", str(args.baseline)]
+    if args.busy_core:
+        cmd.append("--busy-core")
     return cmd + (["--smoke"] if args.smoke else [])
 
 
@@ -162,31 +183,43 @@ def compare_command(args, peers):
     return cmd + (["--smoke"] if args.smoke or args.compare_smoke else [])
 
 
-def run_step(name, cmd):
+def run_step(name, cmd, commit):
     """Run one benchmark to completion, its output going to ours; return its wall seconds."""
     print(f"== {name}: {shlex.join(cmd)}", flush=True)
     start = time.perf_counter()
-    subprocess.run(cmd, check=True, env=peers_env())
+    subprocess.run(cmd, check=True, env=peers_env(commit))
     return time.perf_counter() - start
 
 
 # ------------------------------------------------------------------------------------------
 # Targets, from the measured numbers.
 # ------------------------------------------------------------------------------------------
-def target_row(scope, point, measure, value, limit):
-    """One target: ``met`` is True, False, or None when ``value`` was not measured."""
+def target_row(scope, point, measure, value, limit, at_least=False):
+    """One target, ``value ≤ limit`` (or ``≥`` with ``at_least``): ``met`` is True, False, or
+    None when ``value`` was not measured."""
+    met = None if value is None else bool(value >= limit if at_least else value <= limit)
     return {"scope": scope, "point": point, "measure": measure, "value": value, "limit": limit,
-            "met": None if value is None else bool(value <= limit)}
+            "at_least": at_least, "met": met}
 
 
 def targets(grid_report, compare_reports):
-    """Every issue-11 target checked against the reports' numbers, one row per point."""
+    """Every issue-20 target checked against the reports' numbers, one row per point."""
     rows = []
     for row in grid_report["results"]:
         point = f"{row['units']} units, {row['features']} feature(s), {row['dtype']}"
         for key in ("epoch", "predict"):
             rows.append(target_row("grid", point, f"{key} ÷ torch", row.get(f"{key}_ratio"),
                                    grid.TARGETS[key]))
+    seed = next((r for r in grid_report["results"] if r["dtype"] == "float32"), None)
+    if seed is not None:
+        point = f"{seed['units']} units, {seed['features']} feature(s), {seed['dtype']}"
+        rows += [target_row("seed point", point, "epoch ÷ first release",
+                            seed.get("baseline_ratio"), grid.SEED_TARGETS["baseline"]),
+                 target_row("seed point", point, "epoch ÷ torch, one core busy",
+                            seed.get("busy_ratio"), grid.SEED_TARGETS["busy"]),
+                 target_row("seed point", point, "fraction of FLOP peak",
+                            seed.get("lstm_np_peak_fraction"), grid.PEAK_FRACTION_TARGET,
+                            at_least=True)]
     cold = grid_report.get("cold_start")
     if cold:
         rows.append(target_row("cold start", "lstm_np.train --epochs 2", "cold − warm (s)",
@@ -208,8 +241,8 @@ def targets_lines(rows):
              "", "| scope | point | measure | measured | target | |", "|---|---|---|---:|---:|---|"]
     for r in rows:
         lines.append(f"| {r['scope']} | {r['point']} | {r['measure']} "
-                     f"| {grid.fmt(r['value'], '.2f')} | ≤ {r['limit']:g} "
-                     f"| {verdict[r['met']]} |")
+                     f"| {grid.fmt(r['value'], '.2f')} | {'≥' if r.get('at_least') else '≤'} "
+                     f"{r['limit']:g} | {verdict[r['met']]} |")
     return lines
 
 
@@ -252,12 +285,14 @@ def markdown(run, grid_report, compare_reports, rows):
     lines += grid.method_lines(grid_report) + [""]
     if grid_report.get("missing"):
         lines += [f"*{grid_report['missing']}*", ""]
-    lines += grid.grid_table_lines(grid_report)
+    lines += grid.grid_table_lines(grid_report) + [""]
+    lines += grid.seed_point_lines(grid_report)
+    lines += ["## FLOPs", ""] + grid.flops_lines(grid_report)
     lines += ["", "## Cold start", ""] + grid.cold_start_lines(grid_report)
     seed = compare.markdown(compare_reports, compare_reports[0]).splitlines()
     lines += ["## Seed model: lstm_np, PyTorch and Keras on the bundled BTC data", ""]
     lines += [line for line in seed[1:] if not line.startswith("- Date:")][1:]
-    lines += ["", "## Targets (issue 11)", "",
+    lines += ["", "## Targets (issue 20)", "",
               "Computed from the numbers above: a ratio is lstm_np ÷ the peer, and a target is "
               "met when the measured value is at or below it.", ""]
     lines += targets_lines(rows)
@@ -289,8 +324,9 @@ def main(argv=None):
            "command": public_command(argv, args.peers_python), "load_before": bc.loadavg(),
            "started": datetime.datetime.now().astimezone().isoformat(timespec="seconds")}
     start = time.perf_counter()
-    run["grid_seconds"] = run_step("grid", grid_command(args, peers))
-    run["compare_seconds"] = run_step("seed model", compare_command(args, peers))
+    measured = commit + ("-dirty" if dirty else "")     # as the scripts' reports will say
+    run["grid_seconds"] = run_step("grid", grid_command(args, peers), measured)
+    run["compare_seconds"] = run_step("seed model", compare_command(args, peers), measured)
     run["total_seconds"] = time.perf_counter() - start
     run["load_after"] = bc.loadavg()
     run["finished"] = datetime.datetime.now().astimezone().isoformat(timespec="seconds")

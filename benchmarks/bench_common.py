@@ -19,8 +19,52 @@ REPO = Path(__file__).resolve().parent.parent
 INSTALL_HINT = "pip install -e '.[bench]'"
 # the modules a peer needs; "keras" means Keras 3 on the TensorFlow backend
 PEER_MODULES = {"torch": ("torch",), "keras": ("tensorflow", "keras")}
+COMMIT_ENV = "LSTM_NP_BENCH_COMMIT"
+RESULTS = REPO / "benchmarks" / "results"       # the committed reports: written only when asked
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS",
               "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+
+
+def fresh_out(name):
+    """Where a run writes when ``--out`` is not given: a new folder ``runs/bench-<name>-<UTC
+    time>`` (``runs/`` is ignored by git), never the committed ``benchmarks/results/``."""
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M%S")
+    out = REPO / "runs" / f"bench-{name}-{stamp}"
+    n = 1
+    while out.exists():
+        n += 1
+        out = REPO / "runs" / f"bench-{name}-{stamp}-{n}"
+    return out
+
+
+def out_or_fresh(out, name):
+    """``--out`` as given, or :func:`fresh_out`."""
+    return Path(out) if out is not None else fresh_out(name)
+
+
+# --- FLOPs: what a seed-model-shaped epoch computes -------------------------------------------
+def lstm_flops(D, H, T, need_dx):
+    """Multiply-add FLOPs (2 per multiply-add) of one LSTM layer, one sequence of ``T`` steps,
+    forward and backward: the products only (the gate math is a few percent of them).
+
+    forward  ``z = x_t kernel + h_{t-1} recurrent_kernel``:       2 · 4H · (D + H) per step
+    backward ``dh_{t-1} = dz recurrent_kernelᵀ``:                 2 · 4H · H
+             ``dkernel, drecurrent_kernel += [x_t; h_{t-1}] dzᵀ``: 2 · 4H · (D + H)
+             ``dx_t = dz kernelᵀ`` (not for a model's first layer): 2 · 4H · D
+    """
+    G = 4 * H
+    forward = 2 * G * (D + H)
+    backward = 2 * G * H + 2 * G * (D + H) + (2 * G * D if need_dx else 0)
+    return T * forward, T * backward
+
+
+def model_flops_per_window(units, features, timesteps):
+    """Forward + backward FLOPs of ``LSTM(u1, seq) → Dropout → LSTM(u2) → Dropout → Dense(1)``
+    for one training window (the seed model's shape)."""
+    u1, u2 = units
+    total = sum(lstm_flops(features, u1, timesteps, need_dx=False))
+    total += sum(lstm_flops(u1, u2, timesteps, need_dx=True))
+    return total + 2 * u2 + 4 * u2                       # Dense(1): forward, dkernel and dx
 
 
 def set_thread_env(threads):
@@ -112,6 +156,10 @@ def cpu_model():
 
 
 def git_commit():
+    """The commit measured: ``LSTM_NP_BENCH_COMMIT`` when all.py runs us (it checked the tree
+    once, before anything was written), else ``git describe --always --dirty``."""
+    if os.environ.get(COMMIT_ENV):
+        return os.environ[COMMIT_ENV]
     try:
         out = subprocess.run(["git", "-C", str(REPO), "describe", "--always", "--dirty"],
                              capture_output=True, text=True, timeout=10)

@@ -65,7 +65,9 @@ def parse_args(argv=None):
                         help="comma-separated subset of lstm_np,torch,keras (default all)")
     parser.add_argument("--threads", type=int, default=2,
                         help="threads for torch, TensorFlow, numba and BLAS alike (default 2)")
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="where the reports go (default: a new folder runs/bench-compare-<time>; "
+                             "the committed benchmarks/results only when named here)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-memory", action="store_true",
                         help="skip the peak-memory subprocesses")
@@ -83,7 +85,8 @@ def parse_args(argv=None):
     options = Options(datasets=DATASETS if args.dataset == "both" else (args.dataset,),
                       epochs=1 if args.smoke else args.epochs,
                       repeats=1 if args.smoke else args.repeats, peers=peers,
-                      threads=args.threads, out=args.out, smoke=args.smoke, seed=args.seed,
+                      threads=args.threads, out=bc.out_or_fresh(args.out, "compare"),
+                      smoke=args.smoke, seed=args.seed,
                       memory=not args.no_memory)
     return options, args
 

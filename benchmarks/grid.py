@@ -1,6 +1,6 @@
 """lstm_np against PyTorch over a grid of model sizes, and lstm_np's cold start.
 
-The grid (issue 11): ``LSTM(u1, return_sequences=True) → Dropout(0.2) → LSTM(u2) →
+The grid (issues 11 and 20): ``LSTM(u1, return_sequences=True) → Dropout(0.2) → LSTM(u2) →
 Dropout(0.2) → Dense(1)`` with units ``u1/u2`` of 50/100 (the seed model), 128/128 and 256/256;
 1 and 5 input features; float32 and float64; batch 64, windows of 60 timesteps, Adam, MSE. At
 every point:
@@ -23,7 +23,14 @@ with that cache filled, wall-clock seconds of the whole command.
     python benchmarks/grid.py --torch-python PATH/TO/venv/bin/python
     python benchmarks/grid.py --smoke --out /tmp/bench           # CI size, seconds
 
-Writes ``grid.json`` and ``grid.md`` into ``--out`` (default ``benchmarks/results``).
+**Seed point extras**: ``--baseline PATH`` times another checkout of lstm_np (the first release)
+and ``--busy-core`` times lstm_np and PyTorch while another process keeps one core busy, both at
+the first float32 point (the seed model's 50/100 units, 1 feature, in the default grid),
+interleaved with the others. Every point also reports its achieved GFLOP/s and the fraction of
+the machine's FLOP peak, measured by ``peak.py``.
+
+Writes ``grid.json`` and ``grid.md`` into ``--out`` (default: a new folder
+``runs/bench-grid-<time>``; the committed ``benchmarks/results`` only when named).
 """
 import argparse
 import json
@@ -44,8 +51,12 @@ UNITS = ((50, 100), (128, 128), (256, 256))
 FEATURES = (1, 5)
 DTYPES = ("float32", "float64")
 BATCH_SIZE, TIMESTEPS, PREDICT_WINDOWS = 64, 60, 60
-TARGETS = {"epoch": 0.8, "predict": 1.0}     # lstm_np / torch, issue 11 item 3
+TARGETS = {"epoch": 0.85, "predict": 1.0}    # lstm_np / torch at every point, issue 20
+# at the seed point: lstm_np / the first release, lstm_np / torch with one core busy (issue 20)
+SEED_TARGETS = {"baseline": 0.95, "busy": 0.9}
+PEAK_FRACTION_TARGET = 0.35                   # of the measured FMA peak, at the seed point
 COLD_START_TARGET = 10.0                      # seconds, cold minus warm `lstm_np.train` run
+BUSY_LOOP = "while True: pass"                # the other process that keeps one core busy
 
 
 @dataclass(frozen=True)
@@ -76,6 +87,8 @@ class Options:
     out: Path
     smoke: bool
     seed: int
+    baseline: Path = None
+    busy_core: bool = False
 
     def windows_for(self, dtype):
         """Training windows per epoch at a point of this dtype."""
@@ -122,7 +135,16 @@ def parse_args(argv=None):
                         help="threads for every library (default 2)")
     parser.add_argument("--torch-python", default=sys.executable,
                         help="the Python interpreter that has torch (default: this one)")
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="where grid.json and grid.md go (default: a new folder "
+                             "runs/bench-grid-<time>; benchmarks/results only when named here)")
+    parser.add_argument("--baseline", type=Path, default=None,
+                        help="a checkout of another lstm_np (e.g. the first release, "
+                             "`git worktree add ../first 6153b33`): timed at the seed point "
+                             "beside this one, interleaved")
+    parser.add_argument("--busy-core", action="store_true",
+                        help="at the seed point, also time lstm_np and torch while another "
+                             "process keeps one core busy")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--smoke", action="store_true",
                         help="CI size: units 8/8, 1 feature, float32, 128 windows, 1 epoch, "
@@ -146,18 +168,23 @@ def parse_args(argv=None):
            args.predict_runs, args.threads) < 1 or cold_runs < 0:
         parser.error("--features, --windows, --windows-float64, --epochs, --rounds, "
                      "--predict-runs and --threads must be at least 1, --cold-runs at least 0")
+    if args.baseline is not None and not (args.baseline / "lstm_np" / "__init__.py").is_file():
+        parser.error(f"--baseline must be a checkout of lstm_np (it has no lstm_np/__init__.py): "
+                     f"{args.baseline}")
     if args.smoke:
         return Options(peers=peers, units=((8, 8),), features=(1,), dtypes=("float32",),
                        windows=128, windows_float64=128, epochs=1, rounds=1, predict_runs=2,
                        cold_runs=cold_runs,
-                       threads=args.threads, torch_python=args.torch_python, out=args.out,
-                       smoke=True, seed=args.seed)
+                       threads=args.threads, torch_python=args.torch_python,
+                       out=bc.out_or_fresh(args.out, "grid"), smoke=True, seed=args.seed,
+                       baseline=args.baseline, busy_core=args.busy_core)
     return Options(peers=peers, units=args.units, features=features, dtypes=dtypes,
                    windows=args.windows, windows_float64=args.windows_float64,
                    epochs=args.epochs, rounds=args.rounds,
                    predict_runs=args.predict_runs, cold_runs=cold_runs,
-                   threads=args.threads, torch_python=args.torch_python, out=args.out,
-                   smoke=False, seed=args.seed)
+                   threads=args.threads, torch_python=args.torch_python,
+                   out=bc.out_or_fresh(args.out, "grid"), smoke=False, seed=args.seed,
+                   baseline=args.baseline, busy_core=args.busy_core)
 
 
 # ------------------------------------------------------------------------------------------
@@ -234,7 +261,7 @@ def worker(spec):
     job = json.loads(spec)
     bc.set_thread_env(job["threads"])
     if job["library"] == "lstm_np":
-        sys.path.insert(0, str(bc.REPO))
+        sys.path.insert(0, job.get("repo") or str(bc.REPO))
     point = Point(tuple(job["units"]), job["features"], job["dtype"])
     x, y, x_predict = make_data(job["windows"], point.features, point.dtype, job["seed"])
     runner_class = LstmNpRunner if job["library"] == "lstm_np" else TorchRunner
@@ -261,22 +288,52 @@ def worker(spec):
                       "version": module.__version__, "python": sys.executable}))
 
 
-def repo_env():
-    """This environment with the repository first on ``PYTHONPATH``, so every subprocess
-    imports the lstm_np under test."""
-    paths = [str(bc.REPO)] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else [])
+def repo_env(repo=bc.REPO):
+    """This environment with the repository (or ``repo``) first on ``PYTHONPATH``, so every
+    subprocess imports the lstm_np under test."""
+    paths = [str(repo)] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else [])
     return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
 
 
-def run_worker(python, library, point, options):
-    job = {"library": library, "units": point.units, "features": point.features,
+@dataclass(frozen=True)
+class Contender:
+    """One column of a point: a library, from which checkout, with or without a busy core."""
+    name: str                  # "lstm_np", "torch", "baseline", "lstm_np_busy", "torch_busy"
+    library: str               # what the worker imports: "lstm_np" or "torch"
+    repo: Path = bc.REPO
+    busy: bool = False
+
+
+def contenders(peers, point, first_float32, options):
+    """Who runs at ``point``: the peers everywhere; at the first float32 point (the seed model
+    in the default grid) also the ``--baseline`` checkout and the ``--busy-core`` runs."""
+    found = [Contender(lib, lib) for lib in peers]
+    if point != first_float32:
+        return found
+    if options.baseline is not None and "lstm_np" in peers:
+        found.append(Contender("baseline", "lstm_np", Path(options.baseline).resolve()))
+    if options.busy_core:
+        found += [Contender(f"{lib}_busy", lib, busy=True) for lib in peers]
+    return found
+
+
+def run_worker(python, contender, point, options):
+    job = {"library": contender.library, "units": point.units, "features": point.features,
            "dtype": point.dtype, "windows": options.windows_for(point.dtype),
-           "epochs": options.epochs,
+           "epochs": options.epochs, "repo": str(contender.repo),
            "predict_runs": options.predict_runs, "threads": options.threads, "seed": options.seed}
-    result = subprocess.run([python, str(Path(__file__).resolve()), "--worker", json.dumps(job)],
-                            capture_output=True, text=True, env=repo_env())
+    busy = (subprocess.Popen([sys.executable, "-c", BUSY_LOOP]) if contender.busy else None)
+    try:
+        result = subprocess.run([python, str(Path(__file__).resolve()), "--worker",
+                                 json.dumps(job)], capture_output=True, text=True,
+                                env=repo_env(contender.repo))
+    finally:
+        if busy is not None:
+            busy.kill()
+            busy.wait()
     if result.returncode != 0:
-        raise RuntimeError(f"{library} worker failed at {point.label}:\n{result.stderr[-3000:]}")
+        raise RuntimeError(f"{contender.name} worker failed at {point.label}:\n"
+                           f"{result.stderr[-3000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
@@ -352,6 +409,52 @@ def grid_table_lines(report):
     return lines
 
 
+def flops_lines(report):
+    """Achieved GFLOP/s and the fraction of the measured peak, one row per point."""
+    peak = report.get("peak_gflops_per_core") or {}
+    threads = report["options"]["threads"]
+    lines = ["FLOPs of an epoch: the products of forward and backward (`bench_common.lstm_flops`; "
+             "the gate math and Dense are a few percent more) × the training windows; GFLOP/s = "
+             "that ÷ the median epoch. Peak: a register-resident loop of fused multiply-adds "
+             "(`peak.py`), per core by thread CPU time, "
+             + ", ".join(f"{v:.1f} GFLOP/s in {k}" for k, v in peak.items())
+             + f", × {threads} thread(s).", "",
+             "| units | features | dtype | GFLOP per epoch | peak GFLOP/s | lstm_np GFLOP/s "
+             "| lstm_np of peak | torch GFLOP/s | torch of peak |",
+             "|---|---|---|---:|---:|---:|---:|---:|---:|"]
+    for row in report["results"]:
+        lines.append(
+            f"| {row['units']} | {row['features']} | {row['dtype']} "
+            f"| {fmt(row.get('gflop_per_epoch'), '.1f')} | {fmt(row.get('peak_gflops'), '.0f')} "
+            f"| {fmt(row.get('lstm_np_gflops'), '.1f')} "
+            f"| {fmt(row.get('lstm_np_peak_fraction') and 100 * row['lstm_np_peak_fraction'], '.0f')}% "
+            f"| {fmt(row.get('torch_gflops'), '.1f')} "
+            f"| {fmt(row.get('torch_peak_fraction') and 100 * row['torch_peak_fraction'], '.0f')}% |")
+    return lines
+
+
+def seed_point_lines(report):
+    """The first float32 point's extra runs: the ``--baseline`` checkout and the busy core."""
+    row = next((r for r in report["results"]
+                if "baseline_epoch" in r or "lstm_np_busy_epoch" in r), None)
+    if row is None:
+        return []
+    names = {"lstm_np": "lstm_np (this commit)", "torch": "PyTorch",
+             "baseline": f"lstm_np at {(report.get('baseline') or {}).get('commit')} (--baseline)",
+             "lstm_np_busy": "lstm_np, one core busy", "torch_busy": "PyTorch, one core busy"}
+    lines = [f"At {row['units']} units, {row['features']} feature(s), {row['dtype']}: "
+             f"`--baseline` and `--busy-core` runs (the busy core: another process running "
+             f"`{BUSY_LOOP}` while the worker runs), interleaved with the others.", "",
+             "| run | epoch (s) | predict (ms) |", "|---|---:|---:|"]
+    for name, label in names.items():
+        if f"{name}_epoch" in row:
+            lines.append(f"| {label} | {fmt(row[f'{name}_epoch'], '.3f')} "
+                         f"| {fmt(row[f'{name}_predict'] * 1e3, '.2f')} |")
+    lines += ["", f"Epoch ratios: lstm_np ÷ baseline {fmt(row.get('baseline_ratio'), '.2f')}, "
+                  f"lstm_np ÷ PyTorch with a busy core {fmt(row.get('busy_ratio'), '.2f')}.", ""]
+    return lines
+
+
 def cold_start_lines(report):
     """The cold-start table, or one line saying it was not measured."""
     cold = report.get("cold_start")
@@ -377,8 +480,10 @@ def method_lines(report):
             "- Threads in the workers: " + "; ".join(
                 f"{lib}: " + ", ".join(f"{k}={v}" for k, v in t.items())
                 for lib, t in report["worker_threads"].items()),
-            f"- Targets (issue 11): epoch ≤ {TARGETS['epoch']}× PyTorch, predict ≤ "
-            f"{TARGETS['predict']}× PyTorch."]
+            f"- Targets (issue 20): epoch ≤ {TARGETS['epoch']}× PyTorch, predict ≤ "
+            f"{TARGETS['predict']}× PyTorch at every point; at the seed point epoch ≤ "
+            f"{SEED_TARGETS['baseline']}× the first release, ≤ {SEED_TARGETS['busy']}× "
+            f"PyTorch with one core busy, and ≥ {PEAK_FRACTION_TARGET:.0%} of the FLOP peak."]
 
 
 def markdown(report):
@@ -392,6 +497,8 @@ def markdown(report):
     if report.get("missing"):
         lines += [f"*{report['missing']}*", ""]
     lines += grid_table_lines(report) + [""]
+    lines += seed_point_lines(report)
+    lines += ["## FLOPs", ""] + flops_lines(report) + [""]
     if report.get("cold_start"):
         lines += ["## Cold start", ""]
     lines += cold_start_lines(report)
@@ -422,31 +529,31 @@ def main(argv=None):
               "results": []}
     points = [Point(u, f, d) for u in options.units for f in options.features
               for d in options.dtypes]
+    first_float32 = next((p for p in points if p.dtype == "float32"), None)
+    if options.baseline is not None:
+        report["baseline"] = {"path": _recordable("baseline", Path(options.baseline)),
+                              "commit": baseline_commit(options.baseline)}
+    report["peak_gflops_per_core"] = measure_peak(points)
     pythons = {"lstm_np": sys.executable, "torch": options.torch_python}
     for point in points:
         print(f"{point.label}, {options.windows_for(point.dtype)} windows:", flush=True)
         point_start = time.perf_counter()
-        times = {lib: {"epoch": [], "predict": []} for lib in peers}
+        runs = contenders(peers, point, first_float32, options)
+        times = {c.name: {"epoch": [], "predict": []} for c in runs}
         for r in range(options.rounds):
-            order = peers if r % 2 == 0 else peers[::-1]        # who goes first alternates
-            for lib in order:
-                result = run_worker(pythons[lib], lib, point, options)
-                report["versions"][lib] = result["version"]
-                report["worker_threads"][lib] = result["threads"]
-                times[lib]["epoch"] += result["epoch_seconds"]
-                times[lib]["predict"] += result["predict_seconds"]
-                print(f"  round {r + 1} {lib}: epoch {bc.median(result['epoch_seconds']):.3f} s, "
-                      f"predict {bc.median(result['predict_seconds']) * 1e3:.2f} ms", flush=True)
-        row = {"units": f"{point.units[0]}/{point.units[1]}", "features": point.features,
-               "dtype": point.dtype, "windows": options.windows_for(point.dtype),
-               "wall_seconds": time.perf_counter() - point_start, "raw": times}
-        for lib in peers:
-            row[f"{lib}_epoch"] = bc.median(times[lib]["epoch"])
-            row[f"{lib}_predict"] = bc.median(times[lib]["predict"])
-        if "torch" in peers and "lstm_np" in peers:
-            row["epoch_ratio"] = bc.ratio(row["lstm_np_epoch"], row["torch_epoch"])
-            row["predict_ratio"] = bc.ratio(row["lstm_np_predict"], row["torch_predict"])
-        report["results"].append(row)
+            order = runs if r % 2 == 0 else runs[::-1]          # who goes first alternates
+            for contender in order:
+                result = run_worker(pythons[contender.library], contender, point, options)
+                if contender.name in LIBRARIES:
+                    report["versions"][contender.name] = result["version"]
+                    report["worker_threads"][contender.name] = result["threads"]
+                times[contender.name]["epoch"] += result["epoch_seconds"]
+                times[contender.name]["predict"] += result["predict_seconds"]
+                print(f"  round {r + 1} {contender.name}: epoch "
+                      f"{bc.median(result['epoch_seconds']):.3f} s, predict "
+                      f"{bc.median(result['predict_seconds']) * 1e3:.2f} ms", flush=True)
+        report["results"].append(point_row(point, options, times, report,
+                                           time.perf_counter() - point_start))
     if options.cold_runs and "lstm_np" in peers:
         print("cold start: lstm_np.train --epochs 2, empty vs filled Numba cache", flush=True)
         report["cold_start"] = cold_start(options.cold_runs)
@@ -458,6 +565,44 @@ def main(argv=None):
     (options.out / "grid.md").write_text(markdown(report) + "\n")
     print(f"wrote {options.out / 'grid.json'} and {options.out / 'grid.md'}")
     return 0
+
+
+def point_row(point, options, times, report, wall_seconds):
+    """One point's medians, ratios, GFLOP/s and fraction of the measured peak."""
+    windows = options.windows_for(point.dtype)
+    row = {"units": f"{point.units[0]}/{point.units[1]}", "features": point.features,
+           "dtype": point.dtype, "windows": windows, "wall_seconds": wall_seconds, "raw": times}
+    for name, measured in times.items():
+        row[f"{name}_epoch"] = bc.median(measured["epoch"])
+        row[f"{name}_predict"] = bc.median(measured["predict"])
+    if "torch" in times and "lstm_np" in times:
+        row["epoch_ratio"] = bc.ratio(row["lstm_np_epoch"], row["torch_epoch"])
+        row["predict_ratio"] = bc.ratio(row["lstm_np_predict"], row["torch_predict"])
+    if "baseline" in times:
+        row["baseline_ratio"] = bc.ratio(row["lstm_np_epoch"], row["baseline_epoch"])
+    if "lstm_np_busy" in times and "torch_busy" in times:
+        row["busy_ratio"] = bc.ratio(row["lstm_np_busy_epoch"], row["torch_busy_epoch"])
+    gflop = bc.model_flops_per_window(point.units, point.features, TIMESTEPS) * windows / 1e9
+    row["gflop_per_epoch"] = gflop
+    peak = report["peak_gflops_per_core"].get(point.dtype)
+    row["peak_gflops"] = peak * options.threads if peak else None
+    for name in times:
+        epoch = row[f"{name}_epoch"]
+        row[f"{name}_gflops"] = gflop / epoch if epoch else None
+        row[f"{name}_peak_fraction"] = bc.ratio(row[f"{name}_gflops"], row["peak_gflops"])
+    return row
+
+
+def measure_peak(points):
+    """Per-core GFLOP/s of a register-resident FMA loop (``peak.py``), per dtype measured."""
+    import peak
+    return {dtype: peak.fma_peak_gflops(dtype) for dtype in sorted({p.dtype for p in points})}
+
+
+def baseline_commit(path):
+    out = subprocess.run(["git", "-C", str(path), "rev-parse", "--short", "HEAD"],
+                         capture_output=True, text=True)
+    return out.stdout.strip() or None
 
 
 def _recordable(key, value):

@@ -49,7 +49,9 @@ def parse_args(argv=None):
     parser.add_argument("--runs", type=int, default=7, help="timed runs per point (default 7)")
     parser.add_argument("--threads", type=int, default=2,
                         help="threads for torch, numba and BLAS alike (default 2)")
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="where the reports go (default: a new folder runs/bench-scaling-<time>; "
+                             "the committed benchmarks/results only when named here)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--smoke", action="store_true", help="tiny grid, 2 runs per point")
     args = parser.parse_args(argv)
@@ -59,7 +61,8 @@ def parse_args(argv=None):
     if min(args.features, args.runs, args.threads) < 1:
         parser.error("--features, --runs and --threads must be at least 1")
     return Options(peers=peers, features=args.features, runs=2 if args.smoke else args.runs,
-                   threads=args.threads, out=args.out, smoke=args.smoke, seed=args.seed)
+                   threads=args.threads, out=bc.out_or_fresh(args.out, "scaling"),
+                   smoke=args.smoke, seed=args.seed)
 
 
 class LstmNpStep:

@@ -10,7 +10,7 @@ from ._lazy import lazy_attributes as _lazy_attributes
 
 # Eager: it needs only NumPy, and the function must shadow its own submodule's name, as it
 # would not if ``import lstm_np.gradcheck`` ran first and bound the module here.
-from .gradcheck import gradcheck
+from .gradcheck import GradcheckError, gradcheck
 
 __version__ = "0.1.0"
 
@@ -26,7 +26,7 @@ _SOURCES = {
 }
 
 __all__ = ["Sequential", "LSTM", "GRU", "SimpleRNN", "Dense", "Dropout", "Adam", "SGD",
-           "load_model", "gradcheck", "Layer", "Callback", "History", "ModelFileError",
+           "load_model", "gradcheck", "GradcheckError", "Layer", "Callback", "History", "ModelFileError",
            "NonFiniteLossError", "EarlyStopping"]
 
 __getattr__, __dir__ = _lazy_attributes(__name__, _SOURCES, globals())

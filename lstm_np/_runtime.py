@@ -26,7 +26,11 @@ measured three times slower (125 against 39 ms). So around every kernel call the
 every BLAS library to one thread with :func:`single_threaded_blas`; the user's own NumPy keeps
 its settings outside those calls.
 
-**Memory.** See :func:`keep_memory_mapped`: opt-in, as it changes malloc for the whole process.
+**Memory.** The kernels' large arrays (a layer's cache, the backward pass's work arrays: a few
+MB each, allocated and freed at every training step) come from :func:`reusable`, which hands out
+memory this process has already touched, so a step does not pay a page fault for every 4 KiB of
+them; :func:`keep_memory_mapped` does the same for every allocation of the process, opt-in, as it
+changes malloc for the whole process.
 """
 import contextlib
 import ctypes
@@ -35,6 +39,8 @@ import os
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
 
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
 MMAP_THRESHOLD_MAX = 32 * 1024 * 1024       # glibc's ceiling for M_MMAP_THRESHOLD on 64 bits
@@ -98,6 +104,45 @@ def keep_memory_mapped():
                     and libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
     except (OSError, AttributeError):  # pragma: no cover - not glibc
         return False
+
+
+# --- memory the kernels reuse -----------------------------------------------------------------
+REUSE_MIN_BYTES = 64 * 1024          # smaller arrays come from malloc's own free lists anyway
+REUSE_MAX_BYTES = 512 * 1024 * 1024  # what the kept buffers may add up to
+_buffers = {}                        # size in bytes -> the buffers of that size, free or lent
+_buffers_lock = threading.Lock()
+
+
+def reusable(shape, dtype):
+    """``np.empty(shape, dtype)``, in a buffer this process has used before when one of that size
+    is free.
+
+    Why: glibc returns every freed block over 128 KiB to the operating system at once (or trims
+    it soon), so the next training step's arrays of the same size start as fresh pages, and the
+    first touch of each 4 KiB costs a page fault — on the seed model about a fifth of an epoch's
+    CPU time (``benchmarks/README.md``). A buffer is free when no array made from it is alive:
+    every view holds a reference to it, so its reference count tells (CPython). At most
+    :data:`REUSE_MAX_BYTES` are kept; beyond that, and for small arrays, plain ``np.empty``.
+    """
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape)) * dtype.itemsize
+    if nbytes < REUSE_MIN_BYTES:
+        return np.empty(shape, dtype)
+    global _kept_bytes
+    with _buffers_lock:
+        same_size = _buffers.setdefault(nbytes, [])
+        for buffer in same_size:
+            if sys.getrefcount(buffer) == 3:          # the list, ``buffer`` and the argument
+                return buffer.view(dtype).reshape(shape)
+        if _kept_bytes + nbytes > REUSE_MAX_BYTES:
+            return np.empty(shape, dtype)
+        buffer = np.empty(nbytes, np.uint8)
+        same_size.append(buffer)
+        _kept_bytes += nbytes
+        return buffer.view(dtype).reshape(shape)
+
+
+_kept_bytes = 0
 
 
 # --- the blocks of a batch side by side -------------------------------------------------------

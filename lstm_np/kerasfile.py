@@ -204,8 +204,9 @@ def _keras_layer(spec, shape, dtype, name=None):
 def keras_config(model):
     """The ``config.json`` Keras 3 writes for ``model`` (a built lstm_np Sequential)."""
     dtype, shape = model.dtype.name, model.input_shape
+    batch = getattr(model, "batch_size", None)       # Input(batch_shape=...): stateful layers
     layers = [_serialized("keras.layers", "InputLayer", {
-        "batch_shape": [None, *shape], "dtype": dtype, "sparse": False, "ragged": False,
+        "batch_shape": [batch, *shape], "dtype": dtype, "sparse": False, "ragged": False,
         "name": "input_layer"})]
     for layer, spec in zip(model.layers, model.get_config()["layers"]):
         layers.append(_keras_layer(spec, shape, dtype))

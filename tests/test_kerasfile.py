@@ -102,6 +102,27 @@ def test_round_trip_float64_and_every_layer(tmp_path):
     assert loaded.layers[1].rate == 0.3 and loaded.layers[2].use_bias is False
 
 
+def options_model():
+    return Sequential([GRU(3, reset_after=False, go_backwards=True, return_sequences=True,
+                           dropout=0.2, recurrent_dropout=0.1, input_shape=(5, 2)),
+                       Bidirectional(LSTM(2, unroll=True), merge_mode="ave"), Dense(1)], seed=0)
+
+
+def test_round_trip_recurrent_options(tmp_path):
+    model = options_model()
+    model.save(tmp_path / "m.keras")
+    with zipfile.ZipFile(tmp_path / "m.keras") as archive:
+        layers = json.loads(archive.read("config.json"))["config"]["layers"]
+    assert layers[1]["config"]["reset_after"] is False
+    assert layers[2]["config"]["backward_layer"]["config"]["go_backwards"] is True
+    loaded = load_model(tmp_path / "m.keras")
+    ours = model.get_config()
+    ours["layers"][0]["config"].pop("input_shape")      # the model's, in the InputLayer
+    assert loaded.get_config() == ours
+    x = np.random.default_rng(0).normal(size=(3, 5, 2))
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+
+
 def test_writers_never_replace_a_file_unasked(tmp_path):
     model = encoder_decoder()
     for path, write in ((tmp_path / "m.keras", model.save),
@@ -219,6 +240,19 @@ def test_live_lstm_np_to_keras_and_back(tmp_path):
     theirs.save(tmp_path / "theirs.keras")
     back = load_model(tmp_path / "theirs.keras")
     np.testing.assert_array_equal(back.predict(x), model.predict(x))
+
+
+def test_live_recurrent_options_in_keras(tmp_path):
+    keras = pytest.importorskip("keras")
+    model = options_model()
+    model.save(tmp_path / "m.keras")
+    theirs = keras.models.load_model(tmp_path / "m.keras")
+    config = theirs.layers[0].get_config()
+    assert (config["reset_after"], config["go_backwards"], config["dropout"]) == (False, True,
+                                                                                   0.2)
+    x = np.random.default_rng(0).normal(size=(3, 5, 2)).astype("float32")
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(theirs(x)), model.predict(x),
+                               rtol=1e-5, atol=1e-6)
 
 
 def test_live_every_case_regenerated(tmp_path):

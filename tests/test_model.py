@@ -12,6 +12,7 @@ from conftest import seed_model
 from lstm_np import (LSTM, SGD, Adam, Callback, Dense, Dropout, ModelFileError,
                      NonFiniteLossError, Sequential, gradcheck, load_model)
 from lstm_np._jit import jit_enabled
+from lstm_np.gradcheck import GradcheckError
 
 
 def small_model(seed=0, dtype="float64"):
@@ -39,7 +40,8 @@ def test_gradcheck_small_stack(rng):
     randomise(model, rng)
     errors = gradcheck(model, rng.normal(size=(3, 4, 3)), rng.normal(size=(3, 2)),
                        max_entries=None)
-    assert set(errors) == set(model.params)
+    # every weight, then x and the initial states of both LSTM layers
+    assert list(errors) == [*model.params, "x", "lstm/h0", "lstm/c0", "lstm_1/h0", "lstm_1/c0"]
     assert max(errors.values()) < 1e-6, errors
 
 
@@ -62,7 +64,12 @@ def test_gradcheck_reports_a_wrong_gradient(rng, monkeypatch):
         return dx, grads
 
     monkeypatch.setattr(Dense, "backward", broken)
-    errors = gradcheck(model, rng.normal(size=(3, 4, 3)), rng.normal(size=(3, 2)))
+    x, y = rng.normal(size=(3, 4, 3)), rng.normal(size=(3, 2))
+    with pytest.raises(GradcheckError, match=r"^gradcheck failed: dense/kernel\[\d, \d\] has the "
+                                             r"analytic gradient .* \(relative error 0.0099 > "
+                                             r"tolerance 1e-06\)$"):
+        gradcheck(model, x, y)
+    errors = gradcheck(model, x, y, raise_exception=False)
     assert errors["dense/kernel"] > 1e-3
     assert errors["lstm/kernel"] < 1e-6
 

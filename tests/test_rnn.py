@@ -330,3 +330,57 @@ def test_stateful_matches_keras():
     np.testing.assert_allclose(layer(g["x2"]), g["y2"], rtol=1e-10, atol=1e-12)
     layer.reset_states()
     np.testing.assert_allclose(layer(g["x2"]), g["y2_after_reset"], rtol=1e-10, atol=1e-12)
+
+
+# --- gradcheck (issue 17 item 5) --------------------------------------------------------------
+class ForgetfulLSTMCell(LSTMCell):
+    """A deliberately wrong backward: dc_prev without the forget gate (dc_prev = dc)."""
+
+    def backward(self, d_output, d_states, cache):
+        dx_t, (dh_prev, dc_prev), grads = super().backward(d_output, d_states, cache)
+        return dx_t, [dh_prev, dc_prev / cache.f], grads
+
+
+def test_gradcheck_catches_a_wrong_backward_through_the_states(rng):
+    """The weights' gradients of a one-step sequence are right; only the initial state's
+    gradient is wrong, and gradcheck names it."""
+    model = Sequential([RNN(ForgetfulLSTMCell(H), input_shape=(1, D)), Dense(1)], seed=0,
+                       dtype="float64")
+    x, y = rng.normal(size=(N, 1, D)), rng.normal(size=(N, 1))
+    with pytest.raises(lstm_np.GradcheckError, match=r"failed: rnn/c0\[\d, \d\] has"):
+        lstm_np.gradcheck(model, x, y)
+    errors = lstm_np.gradcheck(model, x, y, raise_exception=False)
+    assert max(errors[key] for key in model.params) < 1e-7 and errors["rnn/c0"] > 0.1
+
+
+def test_gradcheck_checks_dx_of_the_first_layer(rng, monkeypatch):
+    model = Sequential([SimpleRNN(H, input_shape=(T, D)), Dense(1)], seed=0, dtype="float64")
+    x, y = rng.normal(size=(N, T, D)), rng.normal(size=(N, 1))
+    assert lstm_np.gradcheck(model, x, y)["x"] < 1e-7
+    original = SimpleRNN.backward
+
+    def wrong_dx(self, dy, cache, need_dx=True):
+        (dx, *ds), grads = original(self, dy, cache, need_dx)
+        return [2 * dx, *ds], grads
+    monkeypatch.setattr(SimpleRNN, "backward", wrong_dx)
+    with pytest.raises(lstm_np.GradcheckError, match=r"failed: x\[\d, \d, \d\]"):
+        lstm_np.gradcheck(model, x, y)
+
+
+@pytest.mark.parametrize("kind", LAYERS)
+def test_gradcheck_runs_the_float32_kernels(rng, kind):
+    """The float32 path's gradients against the exact ones: within 1e-3 relative (measured up
+    to about 1e-4 on small stacks)."""
+    model = Sequential([LAYERS[kind][0](H, input_shape=(T, D)), Dense(2)], seed=0)
+    errors = lstm_np.gradcheck(model, rng.normal(size=(N, T, D)), rng.normal(size=(N, 2)),
+                               dtype="float32")
+    assert 1e-9 < max(errors.values()) < 1e-3      # not float64 by mistake, and close
+    with pytest.raises(ValueError, match="dtype must be 'float64' or 'float32'"):
+        lstm_np.gradcheck(model, np.ones((N, T, D)), np.ones((N, 2)), dtype="float16")
+
+
+def test_gradcheck_can_sample_entries(rng):
+    model = Sequential([LSTM(H, input_shape=(T, D)), Dense(1)], seed=0, dtype="float64")
+    errors = lstm_np.gradcheck(model, rng.normal(size=(N, T, D)), rng.normal(size=(N, 1)),
+                               max_entries=3, check_inputs=False)
+    assert list(errors) == list(model.params) and max(errors.values()) < 1e-7

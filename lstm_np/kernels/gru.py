@@ -32,6 +32,7 @@ from ..gates import CANDIDATE, RESET, UPDATE
 from .activations import SIGMOID, TANH, derivative
 from .loops import (add, add_step, apply_activation, copy, gate_grad, multiply,
                     project, store_step, total)
+from .panel import panel_dot
 
 
 # --- the GRU's own elementwise pieces (the shared ones are in loops.py) -----------------------
@@ -118,7 +119,7 @@ def _forward_block(xw, recurrent_kernel_t, recurrent_bias_h, h0, activation,
     store_step(h, 0, h0)                             # h[:, 0, :] = h0
     for t in range(T):
         s = t if keep else 0
-        np.dot(recurrent_kernel_t, h_t, hu)
+        panel_dot(recurrent_kernel_t, h_t, hu, False)
         add_step(hu_zr, xw_zr, t)                   # + kernel.T @ x_t + b + b'  (z and r)
         g = gates[s].reshape(H3 * N)
         z, r, hh = _gate_blocks(g, HN)
@@ -157,7 +158,7 @@ def _backward_block(dh_seq, dh_last, h, gates, recurrent_h, recurrent_kernel, ac
         _update_grad(dh, h_prev.reshape(HN), hh, z, recurrent_activation, da_z)
         multiply(da_h.reshape(HN), r, dhu_h)
         multiply(dh, z, dh_direct)
-        np.dot(recurrent_kernel, dhu_t, dh_rec)      # dL/dh_{t-1} through all three blocks
+        panel_dot(recurrent_kernel, dhu_t, dh_rec, False)  # dL/dh_{t-1} through all three blocks
         add(dh_rec.reshape(HN), dh_direct, dh_next.reshape(HN))
         store_step(dhu_all, t, dhu_t)
         store_step(dxw_zr, t, dhu_t[:2 * H])        # z and r: the same at both projections

@@ -6,13 +6,12 @@ arranged for speed as in :mod:`lstm_np.kernels.lstm` (the shared loops are in :m
 
 * **unit-major arrays**, ``(H, N)`` per step, so the activation runs as one long, branch-free
   loop that LLVM compiles to SIMD code;
-* the input projection ``kernel.T @ x_t + bias`` of every timestep is computed once per block,
-  before the time loop, as one ``(H, T*N)`` product (a plain loop for a handful of features);
-* each step does one ``(H, H) @ (H, N)`` product into preallocated memory; nothing is allocated
-  inside the time loop;
-* the backward kernel keeps every step's ``da`` in one ``(H, T, N)`` array and forms
-  ``dkernel`` and ``drecurrent_kernel`` (as one product over ``[x_t; h_{t-1}]``) and ``dx`` as
-  single products over all timesteps;
+* each step adds ``kernel.T @ x_t`` and ``recurrent_kernel.T @ h_{t-1}`` to the bias with
+  :func:`.panel.panel_dot` (one fixed order of fused multiply-adds per number) into
+  preallocated memory; nothing is allocated inside the time loop;
+* the backward kernel forms ``dx_t`` beside ``dh_next`` at every step, keeps every step's ``da``
+  in one ``(T * N, H)`` array and forms ``dkernel`` and ``drecurrent_kernel`` as one product
+  over ``[x_t; h_{t-1}]``;
 * **both cores**: the batch is cut into ``P`` blocks of 16 sequences (the leading axis of every
   array) that run side by side on a thread pool (``lstm_np._runtime.run_blocks``); their weight
   gradients are summed at the end, in block order.
@@ -20,10 +19,11 @@ arranged for speed as in :mod:`lstm_np.kernels.lstm` (the shared loops are in :m
 import numpy as np
 
 from .._jit import njit
-from .._runtime import run_blocks, sum_over_blocks
+from .._runtime import reusable, run_blocks, sum_over_blocks
 from .activations import SIGMOID, TANH, derivative
-from .loops import (add_step, apply_activation, block_weight_gradients, copy, project,
-                    stacked_gradient_arrays, store_step)
+from .loops import (apply_activation, copy, fill_rows, gradient_arrays, store_step, transpose,
+                    weight_gradients)
+from .panel import panel_dot
 
 
 @njit
@@ -46,55 +46,50 @@ def _pre_activation_grad(dh_t, dh_next, h, t, code, da):
 
 # --- one block of the batch, all timesteps ----------------------------------------------------
 @njit
-def _forward_block(xw, recurrent_kernel_t, h0, activation, h):
-    """The recurrence over ``T`` steps for one block of ``N`` sequences: ``xw (H, T, N)`` the
-    projected inputs, ``h (H, T + 1, N)`` the states."""
-    H, T, N = xw.shape
-    a = np.empty((H, N), dtype=xw.dtype)             # the pre-activation
+def _forward_block(x, kernel_t, bias, recurrent_kernel_t, h0, activation, h):
+    """The recurrence over ``T`` steps for one block of ``N`` sequences: ``x (D, T, N)`` the
+    input, ``h (H, T + 1, N)`` the states."""
+    D, T, N = x.shape
+    H = kernel_t.shape[0]
+    a = np.empty((H, N), dtype=x.dtype)              # the pre-activation
     h_t = np.empty_like(h0)                          # (H, N), contiguous for the product
     copy(h0, h_t)
     store_step(h, 0, h0)                             # h[:, 0, :] = h0
     for t in range(T):
-        np.dot(recurrent_kernel_t, h_t, a)           # recurrent_kernel.T @ h_{t-1}
-        add_step(a, xw, t)                          #   + kernel.T @ x_t + bias
+        fill_rows(bias, a)                           # a = bias
+        panel_dot(kernel_t, x[:, t, :], a, True)     #   + kernel.T @ x_t
+        panel_dot(recurrent_kernel_t, h_t, a, True)  #   + recurrent_kernel.T @ h_{t-1}
         apply_activation(activation, a.reshape(H * N), h_t.reshape(H * N))
         store_step(h, t + 1, h_t)
 
 
 @njit
-def _backward_block(dh_seq, dh_last, h, recurrent_kernel, activation, da_all, dh_next):
-    """BPTT for one block; writes ``da_all (H, T, N)`` and leaves dL/dh_0 in ``dh_next``."""
+def _backward_block(dh_seq, dh_last, h, kernel, recurrent_kernel, activation, need_dx, da_rows,
+                    dx, dh_next):
+    """BPTT for one block: writes every step's ``da`` into ``da_rows (T * N, H)`` (row
+    ``t * N + n`` is sequence ``n`` at step ``t``), ``dx (D, T, N)`` if ``need_dx``, and leaves
+    dL/dh_0 in ``dh_next``."""
     T, H, N = dh_seq.shape
     da_t = np.empty((H, N), dtype=h.dtype)
     copy(dh_last, dh_next)
     for t in range(T - 1, -1, -1):
         _pre_activation_grad(dh_seq[t], dh_next, h, t + 1, activation, da_t)
-        np.dot(recurrent_kernel, da_t, dh_next)      # dL/dh_{t-1}
-        store_step(da_all, t, da_t)
+        panel_dot(recurrent_kernel, da_t, dh_next, False)   # dL/dh_{t-1}
+        if need_dx:
+            panel_dot(kernel, da_t, dx[:, t, :], False)     # dL/dx_t
+        transpose(da_t, da_rows[t * N:(t + 1) * N])
 
 
 # --- one block from end to end: what a pool thread runs ---------------------------------------
 @njit
-def _forward_sequence_block(x, kernel_t, bias, recurrent_kernel_t, h0, activation, h):
-    """One block of :func:`simple_rnn_forward_sequence`: ``x (D, T, N)`` → ``h``."""
-    D, T, N = x.shape
-    H = kernel_t.shape[0]
-    xw = np.empty((H, T, N), dtype=x.dtype)
-    project(kernel_t, bias, x, xw)
-    _forward_block(xw, recurrent_kernel_t, h0, activation, h)
-
-
-@njit
 def _backward_sequence_block(dh_seq, dh_last, x, h, kernel, recurrent_kernel, activation,
-                             need_dx, dweights, dbias, dx, dh0):
+                             need_dx, dweights, dbias, dx, dh0, da_rows, inputs):
     """One block of :func:`simple_rnn_backward_sequence`: BPTT, then this block's share of the
-    weight gradients into ``dweights (D + H, H)``, ``dbias (H,)``."""
-    T, H, N = dh_seq.shape
-    D = x.shape[0]
-    da_all = np.empty((H, T, N), dtype=h.dtype)
-    _backward_block(dh_seq, dh_last, h, recurrent_kernel, activation, da_all, dh0)
-    block_weight_gradients(x, h, da_all.reshape(H, T * N), kernel, need_dx, dweights, dbias,
-                           dx.reshape(D, T * N))
+    weight gradients into ``dweights (D + H, H)``, ``dbias (H,)``; ``da_rows (T * N, H)`` and
+    ``inputs (D + H, T, N)`` are room to work in."""
+    _backward_block(dh_seq, dh_last, h, kernel, recurrent_kernel, activation, need_dx, da_rows,
+                    dx, dh0)
+    weight_gradients(x, h, da_rows, dweights, dbias, inputs)
 
 
 # --- the sequence kernels: P blocks side by side -----------------------------------------------
@@ -114,8 +109,8 @@ def simple_rnn_forward_sequence(x, kernel_t, bias, recurrent_kernel_t, h0, activ
     """
     P, D, T, N = x.shape
     H = kernel_t.shape[0]
-    h = np.empty((P, H, T + 1, N), dtype=x.dtype)
-    run_blocks(P, lambda p: _forward_sequence_block(
+    h = reusable((P, H, T + 1, N), x.dtype)
+    run_blocks(P, lambda p: _forward_block(
         x[p], kernel_t, bias, recurrent_kernel_t, h0[p], activation, h[p]))
     return h
 
@@ -149,10 +144,10 @@ def simple_rnn_backward_sequence(dh_seq, dh_last, x, h, kernel, recurrent_kernel
     P, T, H, N = dh_seq.shape
     D = x.shape[1]
     dtype = h.dtype
-    dweights, dbias, dx, dh0 = stacked_gradient_arrays(P, D, H, H, T, N, dtype)
+    dweights, dbias, dx, dh0, da_rows, inputs = gradient_arrays(P, D, H, H, T, N, dtype, need_dx)
     need_dx = bool(need_dx)
     run_blocks(P, lambda p: _backward_sequence_block(
         dh_seq[p], dh_last[p], x[p], h[p], kernel, recurrent_kernel, activation, need_dx,
-        dweights[p], dbias[p], dx[p], dh0[p]))
+        dweights[p], dbias[p], dx[p], dh0[p], da_rows[p], inputs[p]))
     dweights_total = sum_over_blocks(dweights)
     return dweights_total[:D].copy(), dweights_total[D:].copy(), sum_over_blocks(dbias), dx, dh0

@@ -29,11 +29,13 @@ def _spec(layer):
     return {"class": type(layer).__name__, "config": layer.get_config()}
 
 
-def _copy(layer, **changes):
-    """A new, unbuilt layer with ``layer``'s configuration updated by ``changes``."""
+def _copy(layer, prefix="", **changes):
+    """A new, unbuilt layer with ``layer``'s configuration updated by ``changes``, named as
+    Keras names a wrapped layer: ``prefix`` + its name (its kind if it has none)."""
     config = layer.get_config()
     config.pop("input_shape", None)
-    config.update(changes)
+    name = layer.name or layer.kind
+    config.update(changes, name=name if name.startswith(prefix) else prefix + name)
     return type(layer).from_config(config)
 
 
@@ -100,9 +102,9 @@ class Bidirectional(Layer):
         self.merge_mode = merge_mode
         if input_shape is None and layer.input_shape is not None:
             self.input_shape = layer.input_shape
-        self.forward_layer = _copy(layer)
+        self.forward_layer = _copy(layer, "forward_")
         if backward_layer is None:
-            self.backward_layer = _copy(layer, go_backwards=not layer.go_backwards)
+            self.backward_layer = _copy(layer, "backward_", go_backwards=not layer.go_backwards)
         else:
             backward_layer = layer_from_spec(backward_layer)
             if type(backward_layer) is not type(layer) or \
@@ -112,7 +114,7 @@ class Bidirectional(Layer):
                 raise ValueError("backward_layer must be a layer of the same class as layer, "
                                  "with the same units and return_sequences, return_state=False "
                                  "and the other go_backwards (as in Keras)")
-            self.backward_layer = _copy(backward_layer)
+            self.backward_layer = _copy(backward_layer, "backward_")
         self.return_sequences = layer.return_sequences
 
     # --- weights: the two layers' own arrays -----------------------------------------------
