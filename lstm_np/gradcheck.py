@@ -69,7 +69,7 @@ def _gradients(model, x, y, states):
         kwargs = {"initial_state": states[layer.name]} if isinstance(layer, RNN) else {}
         out, cache = layer.forward(out, training=False, **kwargs)
         caches.append(cache)
-    loss, dy = model._loss_fn(out, y) if model.loss else _mse(out, y)
+    loss, dy = model._loss_or_mse.value_and_grad(y, out)    # the compiled loss, else MSE
     grads = {}
     for layer, cache in zip(reversed(model.layers), reversed(caches)):
         dy, layer_grads = layer.backward(dy, cache)
@@ -80,12 +80,6 @@ def _gradients(model, x, y, states):
                           for name, d in zip(layer.state_names, dstates)})
     grads["x"] = dy
     return loss, grads
-
-
-def _mse(y_pred, y):
-    from .losses import mean_squared_error
-
-    return mean_squared_error(y_pred, y)
 
 
 def gradcheck(model, x, y, eps=1e-4, max_entries=None, seed=0, dtype="float64", tolerance=None,
@@ -186,7 +180,7 @@ def _gradients_free_loss(model, x, y, states):
     for layer in model.layers:
         kwargs = {"initial_state": states[layer.name]} if isinstance(layer, RNN) else {}
         out = layer.forward(out, training=False, **kwargs)[0]
-    return (model._loss_fn(out, y) if model.loss else _mse(out, y))[0]
+    return model._loss_or_mse.value_and_grad(y, out)[0]
 
 
 def _copy(model, dtype):

@@ -65,7 +65,7 @@ TORCH_GRU_GATES = ("r", "z", "h")
 
 
 #: Keras options that only matter while training: converted with a warning, then dropped
-_TRAINING_ONLY = ("dropout", "recurrent_dropout", "kernel_regularizer", "recurrent_regularizer",
+_TRAINING_ONLY = ("kernel_regularizer", "recurrent_regularizer",
                   "bias_regularizer", "activity_regularizer", "kernel_constraint",
                   "recurrent_constraint", "bias_constraint", "noise_shape")
 
@@ -143,8 +143,8 @@ def from_keras(keras_model, dtype=None, input_shape=None):
     Warns
     -----
     UserWarning
-        For options that matter only in training and are dropped: ``dropout`` /
-        ``recurrent_dropout`` inside a recurrent layer, regularizers, constraints, a Dropout
+        For options that matter only in training and are dropped: regularizers,
+        constraints, a Dropout
         ``noise_shape``, or a mixed-precision dtype policy. Predictions are unaffected (Keras
         applies none of these at inference), but the converted model trains without them.
         Initializers are not carried over either: the weights are copied.
@@ -229,7 +229,8 @@ def _layer_from_keras(keras, layer):
         options[key] = _check_activation(config[key], key, where)
     if cls is not Dense:
         options.update(return_sequences=config["return_sequences"],
-                       go_backwards=config["go_backwards"])
+                       go_backwards=config["go_backwards"], dropout=config["dropout"],
+                       recurrent_dropout=config["recurrent_dropout"])
     if cls is LSTM:
         options["unit_forget_bias"] = config["unit_forget_bias"]
     if cls is GRU:
@@ -291,7 +292,8 @@ def _layer_to_keras(L, layer, dtype):
     if kind in (LSTM, GRU):
         options["recurrent_activation"] = layer.recurrent_activation
     if kind is not Dense:
-        options.update(return_sequences=layer.return_sequences, go_backwards=layer.go_backwards)
+        options.update(return_sequences=layer.return_sequences, go_backwards=layer.go_backwards,
+                       dropout=layer.dropout, recurrent_dropout=layer.recurrent_dropout)
     if kind is LSTM:
         options["unit_forget_bias"] = layer.unit_forget_bias
     if kind is GRU:

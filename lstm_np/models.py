@@ -1,93 +1,91 @@
-"""``Sequential``: a stack of layers with Keras's ``compile`` / ``fit`` / ``predict`` / ``save``."""
+"""``Model`` and ``Sequential``: a chain of layers with Keras's ``compile`` / ``fit`` /
+``predict`` / ``evaluate`` / ``save``.
+
+``Sequential([...])`` stacks layers; ``Model(inputs, outputs)`` is the same chain written with
+Keras's functional API (:mod:`lstm_np.functional`). Both are this one class underneath, so every
+method behaves the same for both.
+"""
 import json
 import os
-import time
 
 import numpy as np
 
 from . import losses as losses_mod
+from . import metrics as metrics_mod
 from . import optimizers as optimizers_mod
-from ._warmup import compile_kernels
+from . import training
+from .training import NonFiniteLossError, _integer  # noqa: F401  (NonFiniteLossError: public here)
+from .callbacks import Callback, History  # noqa: F401  (their home was here; names kept)
 from .files import atomic_write, check_output
+from .functional import KerasTensor, chain
 from .layers import LAYERS, Layer
+from .layers.base import _keras2
 from .modelfile import FORMAT, FORMAT_VERSION, ModelFileError
 
-class NonFiniteLossError(FloatingPointError):
-    """Training produced a NaN or infinite loss; the weights were left as they were before it."""
 
-    def __init__(self, epoch, batch, learning_rate):
-        self.epoch, self.batch = epoch, batch
-        super().__init__(
-            f"the loss became NaN or infinite at epoch {epoch} (batch {batch}); training stopped "
-            f"before saving a broken model — try a lower learning rate than {learning_rate:g}")
-
-
-class History:
-    """What ``fit`` returns: ``history[name]`` is the list of per-epoch values."""
-
-    def __init__(self):
-        self.history = {}
-        self.epoch = []
-        self.seconds = []
-
-    def append(self, epoch, logs, seconds):
-        self.epoch.append(epoch)
-        self.seconds.append(seconds)
-        for key, value in logs.items():
-            self.history.setdefault(key, []).append(value)
-
-
-class Callback:
-    """Hooks called by ``fit``. Set ``model.stop_training = True`` to end training early."""
-
-    def set_model(self, model):
-        self.model = model
-
-    def on_train_begin(self, logs=None):
-        pass
-
-    def on_epoch_end(self, epoch, logs=None):
-        pass
-
-    def on_train_end(self, logs=None):
-        pass
-
-
-class Sequential:
-    """A linear stack of layers.
+class Model:
+    """A chain of layers built with Keras's functional API: ``Model(inputs, outputs)``.
 
     Parameters
     ----------
-    layers : list of Layer, optional
+    inputs : KerasTensor from :func:`lstm_np.Input`
+    outputs : KerasTensor from calling layers on ``inputs`` one after another
     seed : int, optional — seeds initialisation, dropout masks and shuffling; the same seed
-        repeats a run bit for bit.
+        repeats a run bit for bit. Without it the seed is drawn from NumPy's global generator
+        (so ``np.random.seed`` or ``keras.utils.set_random_seed`` first repeats a run too).
     dtype : "float32" (default) or "float64".
+    name : str, optional
 
-    >>> from lstm_np import Sequential, LSTM, Dropout, Dense
-    >>> model = Sequential([LSTM(50, return_sequences=True, input_shape=(60, 1)), Dropout(0.2),
-    ...                     LSTM(100), Dropout(0.2), Dense(1)], seed=0)
+    >>> import lstm_np as keras
+    >>> inputs = keras.Input(shape=(60, 1))
+    >>> x = keras.layers.LSTM(50, return_sequences=True)(inputs)
+    >>> x = keras.layers.LSTM(100)(keras.layers.Dropout(0.2)(x))
+    >>> model = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.Dropout(0.2)(x)), seed=0)
     >>> model.count_params()
     70901
     """
 
-    def __init__(self, layers=None, seed=None, dtype="float32"):
+    def __init__(self, inputs=None, outputs=None, seed=None, dtype="float32", name=None):
+        if inputs is None or outputs is None:
+            raise TypeError("keras.Model(inputs, outputs) builds a model from keras.Input and "
+                            "layer calls (subclassing Model with call() is not supported); or "
+                            "use keras.Sequential([...])")
+        self._setup(seed, dtype, name or "functional")
+        inputs, layers = chain(inputs, outputs)
+        self._add_input(inputs)
+        for layer in layers:
+            self.add(layer)
+
+    def _setup(self, seed, dtype, name):
         if np.dtype(dtype) not in (np.float32, np.float64):
             raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
         self.dtype = np.dtype(dtype)
+        if seed is None:
+            seed = int(np.random.randint(2**31 - 1))     # honours np.random.seed(...)
         self.seed = seed
+        self.name = name
         self.rng = np.random.default_rng(seed)
         self.layers = []
         self.input_shape = None
+        self.batch_size = None          # fixed by Input(batch_shape=...) or batch_input_shape=
         self.built = False
         self.optimizer = None
         self.loss = None
         self.metrics = []
         self.stop_training = False
-        for layer in layers or []:
-            self.add(layer)
+        self.history = None
 
     # --- structure ------------------------------------------------------------------------
+    def _add_input(self, tensor):
+        if self.layers:
+            raise ValueError("keras.Input(...) can only be the first element of a Sequential")
+        self.batch_size = tensor.batch_size
+        self.build(tensor.sample_shape)
+
     def add(self, layer):
+        if isinstance(layer, KerasTensor) and layer.parent is None:
+            self._add_input(layer)
+            return
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential.add expects a layer, got {type(layer).__name__}")
         if getattr(layer, "return_state", False):
@@ -98,14 +96,17 @@ class Sequential:
             while layer.name in taken:
                 layer.name, k = f"{layer.kind}_{k}", k + 1
         self.layers.append(layer)
-        if len(self.layers) == 1 and layer.input_shape is not None:
+        if len(self.layers) == 1 and layer.input_shape is not None and self.input_shape is None:
             self.input_shape = layer.input_shape
+            self.batch_size = getattr(layer, "batch_size", None)
         if self.input_shape is not None:
             self.build(self.input_shape)
 
     def build(self, input_shape):
-        """Create every layer's weights for inputs shaped ``(None, *input_shape)``."""
-        self.input_shape = shape = tuple(int(s) for s in input_shape)
+        """Create every layer's weights for inputs shaped ``(None, *input_shape)`` (``None``
+        in ``input_shape``: an axis of any length, such as the timesteps of a recurrent
+        layer)."""
+        self.input_shape = shape = tuple(None if s is None else int(s) for s in input_shape)
         for layer in self.layers:
             if not layer.built:
                 layer.build(shape, self.rng, self.dtype)
@@ -123,7 +124,9 @@ class Sequential:
                 raise ValueError(f"{what} has shape {x.shape}; give a batch of samples, "
                                  "(batch, features) or (batch, timesteps, features)")
             self.build(x.shape[1:])
-        if x.shape[1:] != self.input_shape:
+        if len(x.shape) != len(self.input_shape) + 1 or any(
+                want is not None and got != want for got, want in zip(x.shape[1:],
+                                                                       self.input_shape)):
             raise ValueError(f"{what} has shape {x.shape}; the model expects (batch, "
                              f"{', '.join(map(str, self.input_shape))})")
         return _finite(_converted(x, self.dtype), what, x)
@@ -147,7 +150,8 @@ class Sequential:
         expected = (n,) + self.output_shape
         if y.ndim == 1 and self.output_shape == (1,) and y.shape[0] == n:
             y = y.reshape(n, 1)
-        if y.shape != expected:
+        if len(y.shape) != len(expected) or any(
+                want is not None and got != want for got, want in zip(y.shape, expected)):
             if y.ndim >= 1 and y.shape[0] != n:
                 raise ValueError(f"x has {n} samples but {what} has {y.shape[0]} "
                                  f"(shape {y.shape})")
@@ -211,11 +215,24 @@ class Sequential:
             grads.update({f"{layer.name}/{k}": v for k, v in layer_grads.items()})
         return {path: grads[path] for path in self.params}
 
-    def compile(self, optimizer="adam", loss="mse", metrics=None):
+    def compile(self, optimizer="adam", loss="mse", metrics=None, run_eagerly=None,
+                jit_compile=None, **kwargs):
+        """Choose the optimizer, the loss and the metrics (Keras's names, objects or strings:
+        see :mod:`lstm_np.optimizers`, :mod:`lstm_np.losses`, :mod:`lstm_np.metrics`).
+        ``run_eagerly`` and ``jit_compile`` are accepted and change nothing."""
+        if kwargs:
+            raise TypeError(f"compile() got arguments lstm_np does not support: "
+                            f"{', '.join(sorted(kwargs))} (it takes optimizer, loss, metrics)")
         self.optimizer = optimizers_mod.get(optimizer)
-        self.loss, self._loss_fn = losses_mod.get(loss)
-        self.metrics = [losses_mod.get(m)[0] for m in (metrics or [])]
+        self._loss = losses_mod.get(loss)
+        self.loss = loss if isinstance(loss, str) else self._loss.name
+        self.metrics = metrics_mod.get_list(metrics)
+        self._metric_specs = metrics
         return self
+
+    @property
+    def metrics_names(self):
+        return ["loss", *[m.name for m in self.metrics]]
 
     def _require_compiled(self):
         if self.optimizer is None:
@@ -224,14 +241,16 @@ class Sequential:
     def compute_gradients(self, x, y):
         """Loss and gradients (aligned with ``get_weights()``) with dropout off and no update."""
         x, y = self._check_data(x, y)
-        loss_fn = self._loss_fn if self.loss else losses_mod.mean_squared_error
         y_pred, caches = self.forward(x, training=False)
-        loss, dy = loss_fn(y_pred, y)
+        loss, dy = self._loss_or_mse.value_and_grad(y, y_pred)
         return loss, list(self.backward(dy, caches).values())
 
+    @property
+    def _loss_or_mse(self):
+        return getattr(self, "_loss", None) or losses_mod.MeanSquaredError()
+
     def _loss_only(self, x, y):
-        loss_fn = self._loss_fn if self.loss else losses_mod.mean_squared_error
-        return loss_fn(self.forward(x, training=False, keep_cache=False)[0], y)[0]
+        return self._loss_or_mse(y, self.forward(x, training=False, keep_cache=False)[0])
 
     def train_on_batch(self, x, y):
         """One optimizer step on one batch (dropout on); returns the batch loss."""
@@ -241,121 +260,89 @@ class Sequential:
     def _train_step(self, x, y):
         y_pred, caches = self.forward(x, training=True)
         with np.errstate(over="ignore", invalid="ignore"):   # a non-finite loss is caught below
-            loss, dy = self._loss_fn(y_pred, y)
+            loss, dy = self._loss.value_and_grad(y, y_pred)
         if not np.isfinite(loss):
             return loss, y_pred
         self.optimizer.apply_gradients(self.params, self.backward(dy, caches))
         return loss, y_pred
 
-    def fit(self, x, y, epochs=1, batch_size=32, validation_split=0.0, validation_data=None,
-            shuffle=True, verbose=1, callbacks=None):
-        """Train; returns a :class:`History`.
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
+            validation_batch_size=None, validation_freq=1, **kwargs):
+        """Train; returns a :class:`~lstm_np.callbacks.History` (also kept as
+        ``model.history``). See :func:`lstm_np.training.fit` for the details."""
+        if "nb_epoch" in kwargs:
+            _keras2("nb_epoch=", "epochs=")
+            epochs = kwargs.pop("nb_epoch")
+        if kwargs:
+            raise TypeError(f"fit() got arguments lstm_np does not support: "
+                            f"{', '.join(sorted(kwargs))}")
+        if class_weight is not None or sample_weight is not None:
+            raise ValueError("lstm_np's fit does not take sample_weight or class_weight")
+        self.history = training.fit(
+            self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
+            callbacks=callbacks, validation_split=validation_split,
+            validation_data=validation_data, shuffle=shuffle, initial_epoch=initial_epoch,
+            steps_per_epoch=steps_per_epoch, validation_steps=validation_steps,
+            validation_batch_size=validation_batch_size, validation_freq=validation_freq)
+        return self.history
 
-        As in Keras: ``validation_split`` takes the *last* fraction of ``x, y`` before any
-        shuffling; the training part is reshuffled every epoch; the last partial batch is kept;
-        the epoch's ``loss`` is the mean of the batch losses weighted by batch size.
-        """
+    def predict(self, x, batch_size=None, verbose=0, steps=None, callbacks=None):
+        """Outputs for ``x`` with dropout off: an array, or a dataset / generator / sequence of
+        batches (``(x, y)`` batches give their ``x``). Arrays run ``batch_size`` rows at a time
+        (default: the model's fixed batch size, else up to 1024 rows; the result does not
+        depend on it). ``verbose`` 1 shows a progress bar, 2 one line."""
+        return training.predict(self, x, batch_size=batch_size, verbose=verbose, steps=steps)
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose=0, steps=None,
+                 return_dict=False, callbacks=None):
+        """Loss and metrics with dropout off, as Keras returns them: the loss alone without
+        metrics, else ``[loss, *metrics]`` in ``compile``'s order; ``return_dict=True`` gives
+        ``{"loss": ..., "mae": ...}``. ``x`` may be arrays or batches (a dataset, a
+        generator, a sequence)."""
         self._require_compiled()
-        x, y = self._check_data(x, y)
-        epochs = _integer("epochs", epochs, minimum=0)
-        batch_size = _integer("batch_size", batch_size, minimum=1)
-        if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise ValueError("validation_data must be a pair (x_val, y_val)")
-            validation_data = self._check_data(*validation_data, what=("validation x",
-                                                                       "validation y"))
-        elif validation_split:
-            if isinstance(validation_split, (bool, np.bool_)) or \
-                    not isinstance(validation_split, _REAL) or not 0.0 < validation_split < 1.0:
-                raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
-            split_at = int(np.floor(len(x) * (1.0 - validation_split)))
-            if split_at == len(x):
-                raise ValueError(f"validation_split={validation_split!r} of {len(x)} samples "
-                                 "leaves no sample for validation")
-            x, validation_data = x[:split_at], (x[split_at:], y[split_at:])
-            y = y[:split_at]
-        if len(x) == 0:
-            raise ValueError("no training samples left")
-        compile_kernels(self, x, verbose)      # before the clock starts: compiling is no epoch time
-        callbacks = list(callbacks or [])
-        history = History()
-        self.stop_training = False
-        for cb in callbacks:
-            cb.set_model(self)
-            cb.on_train_begin()
-        for epoch in range(int(epochs)):
-            start = time.perf_counter()
-            order = self.rng.permutation(len(x)) if shuffle else np.arange(len(x))
-            totals = dict.fromkeys(["loss", *self.metrics], 0.0)
-            for b, first in enumerate(range(0, len(x), batch_size)):
-                idx = order[first:first + batch_size]
-                xb, yb = x[idx], y[idx]
-                loss, y_pred = self._train_step(xb, yb)
-                if not np.isfinite(loss):
-                    raise NonFiniteLossError(epoch + 1, b + 1, self.optimizer.learning_rate)
-                totals["loss"] += loss * len(idx)
-                for m in self.metrics:
-                    totals[m] += losses_mod.LOSSES[m](y_pred, yb)[0] * len(idx)
-            logs = {k: v / len(x) for k, v in totals.items()}
-            if validation_data is not None:
-                val = self._evaluate_checked(*validation_data)
-                logs.update({f"val_{k}": v for k, v in val.items()})
-            seconds = time.perf_counter() - start
-            history.append(epoch, logs, seconds)
-            if verbose:
-                eta = np.mean(history.seconds) * (epochs - epoch - 1)
-                parts = [f"{k}: {v:.4g}" for k, v in logs.items()]
-                print(f"Epoch {epoch + 1}/{epochs} - {seconds:.2f}s - " + " - ".join(parts)
-                      + f" - ETA {int(eta) // 60}:{int(eta) % 60:02d}", flush=True)
-            for cb in callbacks:
-                cb.on_epoch_end(epoch, logs)
-            if self.stop_training:
-                break
-        for cb in callbacks:
-            cb.on_train_end()
-        return history
-
-    def predict(self, x, batch_size=None, verbose=0):
-        """Outputs for ``x`` with dropout off, computed ``batch_size`` rows at a time
-        (default: up to 1024 rows per pass; the result does not depend on it)."""
-        x = self._check_input(x)
-        batch_size = 1024 if batch_size is None else _integer("batch_size", batch_size, 1)
-        outputs = [self.forward(x[i:i + batch_size], training=False, keep_cache=False)[0]
-                   for i in range(0, len(x), batch_size)]
-        if not outputs:
-            return np.zeros((0,) + self.output_shape, self.dtype)
-        return np.concatenate(outputs)
-
-    def evaluate(self, x, y, batch_size=None, verbose=0, return_dict=False):
-        """Loss (and metrics) with dropout off: a float, or ``[loss, *metrics]`` as in Keras."""
-        self._require_compiled()
-        x, y = self._check_data(x, y)
-        result = self._evaluate_checked(x, y, batch_size)
+        result = training.evaluate(self, x, y, batch_size=batch_size, verbose=verbose,
+                                   steps=steps)
         if return_dict:
             return result
         return result["loss"] if not self.metrics else list(result.values())
 
     def _evaluate_checked(self, x, y, batch_size=None):
+        """Loss and metrics of checked arrays: one prediction of everything, then each value
+        over all samples (the same as Keras's batch-size-weighted mean, without its
+        rounding)."""
         y_pred = self.predict(x, batch_size=batch_size)
-        result = {"loss": self._loss_fn(y_pred, y)[0]}
-        result.update({m: losses_mod.LOSSES[m](y_pred, y)[0] for m in self.metrics})
+        result = {"loss": self._loss(y, y_pred)}
+        for metric in self.metrics:
+            metric.reset_state()
+            metric.update_state(y, y_pred)
+            result[metric.name] = metric.result()
         return result
+
+    def reset_states(self):
+        """Keras 2's ``model.reset_states()``: reset every stateful layer's carried states
+        (Keras 3 calls ``layer.reset_states()`` on each)."""
+        _keras2("model.reset_states()", "layer.reset_states() for each stateful layer")
+        for layer in self.layers:
+            if hasattr(layer, "reset_states"):
+                layer.reset_states()
 
     def summary(self, print_fn=print):
         """Print a Keras-style table of layers, output shapes and parameter counts."""
         if not self.built:
-            print_fn("Model: Sequential (not built yet: give the first layer an input_shape)")
+            print_fn(f'Model: "{self.name}" (not built yet: give the first layer an input_shape)')
             return
         rows, shape = [], self.input_shape
         for layer in self.layers:
             shape = layer.compute_output_shape(shape)
-            rows.append((f"{layer.name} ({type(layer).__name__})", str((None, *shape)),
+            rows.append((f"{layer.name} ({type(layer).__name__})", str((self.batch_size, *shape)),
                          f"{layer.count_params():,}"))
         widths = [max(len(r[k]) for r in rows + [("Layer (type)", "Output Shape", "Param #")])
                   for k in range(3)]
         line = "  ".join("{:<%d}" % w for w in widths)
         rule = "─" * (sum(widths) + 4)
-        print_fn('Model: "sequential"')
+        print_fn(f'Model: "{self.name}"')
         print_fn(rule)
         print_fn(line.format("Layer (type)", "Output Shape", "Param #"))
         print_fn(rule)
@@ -379,7 +366,7 @@ class Sequential:
         that sets every weight next, as :func:`load_model` and :meth:`copy` do: an orthogonal
         draw for LSTM(4000) alone takes minutes).
         """
-        model = cls(seed=seed, dtype=dtype or config["dtype"])
+        model = Sequential(seed=seed, dtype=dtype or config["dtype"])
         layers, drawn = [], []
         for spec in config["layers"]:
             layer_cls = LAYERS.get(spec["class"])
@@ -406,7 +393,7 @@ class Sequential:
                                        initialize=False)
         if self.optimizer is not None:
             clone.compile(type(self.optimizer).from_config(self.optimizer.get_config()),
-                          loss=self.loss, metrics=self.metrics)
+                          loss=self._loss, metrics=self._metric_specs)
         clone.set_weights(self.get_weights())
         return clone
 
@@ -435,7 +422,6 @@ class Sequential:
         arrays.update({f"weight_{k:03d}": w for k, w in enumerate(self.get_weights())})
         atomic_write(path, lambda f: np.savez(f, **arrays))
 
-
     #: the Keras files ``save`` (``.keras``) and ``save_weights`` (``.weights.h5``) write
     SAVE_FORMATS = (".keras", ".weights.h5")
 
@@ -452,6 +438,31 @@ class Sequential:
         from .kerasfile import load_weights
 
         load_weights(self, filepath)
+
+
+class Sequential(Model):
+    """A linear stack of layers.
+
+    Parameters
+    ----------
+    layers : list of Layer, optional — the first element may be ``keras.Input(shape=...)``
+        (or ``keras.Input(batch_shape=...)`` for a fixed batch size).
+    seed : int, optional — seeds initialisation, dropout masks and shuffling; the same seed
+        repeats a run bit for bit.
+    dtype : "float32" (default) or "float64".
+    name : str, optional
+
+    >>> from lstm_np import Sequential, LSTM, Dropout, Dense
+    >>> model = Sequential([LSTM(50, return_sequences=True, input_shape=(60, 1)), Dropout(0.2),
+    ...                     LSTM(100), Dropout(0.2), Dense(1)], seed=0)
+    >>> model.count_params()
+    70901
+    """
+
+    def __init__(self, layers=None, seed=None, dtype="float32", name=None):
+        self._setup(seed, dtype, name or "sequential")
+        for layer in layers or []:
+            self.add(layer)
 
 
 def load_model(path):
@@ -479,9 +490,6 @@ def load_model(path):
     model.set_weights(weights)
     model.extra = extra
     return model
-
-
-_REAL = (int, float, np.integer, np.floating)
 
 
 def _real_array(values, what):
@@ -515,12 +523,3 @@ def _finite(array, what, given):
                          f"first at index {index}){converted}; remove or fill them before "
                          "training or predicting")
     return array
-
-
-def _integer(name, value, minimum):
-    """``value`` as an int if it is an integer (not a bool) of at least ``minimum``."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, _REAL) or \
-            not np.isfinite(value) or int(value) != value or value < minimum:
-        kind = "a positive" if minimum == 1 else "a non-negative"
-        raise ValueError(f"{name} must be {kind} integer, got {value!r}")
-    return int(value)

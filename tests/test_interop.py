@@ -297,13 +297,15 @@ def test_from_keras_refuses_what_it_cannot_represent(keras):
     assert model.input_shape == (5, 2)
 
 
-def test_from_keras_warns_about_training_only_dropout_and_still_matches(keras):
+def test_from_keras_carries_dropout_and_recurrent_dropout_both_ways(keras):
     k = keras.Sequential([keras.Input((6, 2)), keras.layers.LSTM(3, dropout=0.3,
                                                                  recurrent_dropout=0.2)])
-    with pytest.warns(UserWarning, match=r"'lstm\w*' uses dropout, recurrent_dropout"):
-        model = from_keras(k)
+    model = from_keras(k)
+    assert (model.layers[0].dropout, model.layers[0].recurrent_dropout) == (0.3, 0.2)
     x = np.random.default_rng(0).random((2, 6, 2)).astype("float32")
     np.testing.assert_allclose(model.predict(x), keras_predict(keras, k, x), **TOL["float32"])
+    back = to_keras(model).layers[0]
+    assert (back.dropout, back.recurrent_dropout) == (0.3, 0.2)
 
 
 # --------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ import pytest
 
 from lstm_np import SGD, Adam, Dense, Dropout
 from lstm_np.gradcheck import numerical_gradient, relative_error
-from lstm_np.losses import mean_absolute_error, mean_squared_error
+from lstm_np.losses import MeanAbsoluteError, MeanSquaredError
 
 
 @pytest.mark.parametrize("activation", [None, "tanh", "sigmoid", "relu"])
@@ -64,14 +64,13 @@ def test_dropout_is_inverted_and_off_at_inference(rng):
 
 def test_losses_are_keras_means_and_their_gradients(rng):
     y_pred, y_true = rng.normal(size=(6, 2)), rng.normal(size=(6, 2))
-    loss, dy = mean_squared_error(y_pred, y_true)
+    mse, mae = MeanSquaredError().value_and_grad, MeanAbsoluteError().value_and_grad
+    loss, dy = mse(y_true, y_pred)
     assert loss == pytest.approx(np.mean(np.mean((y_pred - y_true) ** 2, axis=-1)))
-    assert relative_error(dy, numerical_gradient(lambda: mean_squared_error(y_pred, y_true)[0],
-                                                 y_pred)) < 1e-6
-    loss, dy = mean_absolute_error(y_pred, y_true)
+    assert relative_error(dy, numerical_gradient(lambda: mse(y_true, y_pred)[0], y_pred)) < 1e-6
+    loss, dy = mae(y_true, y_pred)
     assert loss == pytest.approx(np.mean(np.abs(y_pred - y_true)))
-    assert relative_error(dy, numerical_gradient(lambda: mean_absolute_error(y_pred, y_true)[0],
-                                                 y_pred)) < 1e-6
+    assert relative_error(dy, numerical_gradient(lambda: mae(y_true, y_pred)[0], y_pred)) < 1e-6
 
 
 def test_adam_first_steps_match_the_closed_form(rng):

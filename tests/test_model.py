@@ -140,13 +140,17 @@ def test_validation_split_takes_the_tail(rng):
     assert history.history["val_loss"][0] == pytest.approx(model.evaluate(x[7:], y[7:]), rel=1e-6)
 
 
-def test_fit_prints_one_line_per_epoch(capsys):
+@pytest.mark.parametrize("verbose, bar", [(1, " ━━━━━━━━━━━━━━━━━━━━ "), (2, " - ")])
+def test_fit_prints_two_lines_per_epoch_as_keras(capsys, verbose, bar):
     rng = np.random.default_rng(0)
     model = small_model()
     model.compile()
-    model.fit(rng.random((8, 4, 3)), rng.random((8, 2)), epochs=2, validation_split=0.25)
-    lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 2 and lines[1].startswith("Epoch 2/2") and "val_loss" in lines[1]
+    model.fit(rng.random((8, 4, 3)), rng.random((8, 2)), epochs=2, validation_split=0.25,
+              batch_size=2, verbose=verbose)
+    lines = capsys.readouterr().out.strip().splitlines()   # not a terminal: no redrawing
+    assert len(lines) == 4 and lines[2] == "Epoch 2/2"
+    assert lines[3].startswith("3/3" + bar) and "/step - loss: " in lines[3]
+    assert "val_loss: " in lines[3]
 
 
 def test_callbacks_can_stop_training():

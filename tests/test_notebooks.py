@@ -16,7 +16,8 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("
 
 def test_the_notebooks_are_there():
     assert [p.name for p in NOTEBOOKS] == ["01_lstm_gates.ipynb", "02_bitcoin_forecast.ipynb",
-                                           "03_backtest.ipynb", "05_write_a_cell.ipynb"]
+                                           "03_backtest.ipynb", "04_keras_tutorials.ipynb",
+                                           "05_write_a_cell.ipynb"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

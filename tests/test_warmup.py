@@ -22,7 +22,7 @@ def test_the_warm_up_changes_no_weight_and_draws_no_random_number(monkeypatch):
     warmed, cold = model(), model()
     monkeypatch.setattr(_warmup, "_done", set())
     _warmup.compile_kernels(warmed, x)
-    monkeypatch.setattr("lstm_np.models.compile_kernels", lambda *args: None)   # cold: none
+    monkeypatch.setattr("lstm_np.training.compile_kernels", lambda *args: None)   # cold: none
     for w, c in zip(warmed.get_weights(), cold.get_weights()):
         np.testing.assert_array_equal(w, c)
     assert warmed.rng.bit_generator.state == cold.rng.bit_generator.state
@@ -52,7 +52,7 @@ def test_a_slow_warm_up_says_so_on_stderr_once(monkeypatch, capsys):
 
 def test_fit_warms_up_before_its_clock_starts(monkeypatch):
     calls = []
-    monkeypatch.setattr("lstm_np.models.compile_kernels",
+    monkeypatch.setattr("lstm_np.training.compile_kernels",
                         lambda model, x, verbose: calls.append(x.shape))
     x, y = data()
     model().fit(x, y, epochs=1, verbose=0)

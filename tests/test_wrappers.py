@@ -178,3 +178,15 @@ def test_golden_files_cover_every_new_layer():
         assert f'"{cls}"' in specs
     for mode in ("concat", "sum", "mul", "ave"):
         assert mode == "concat" or f'"{mode}"' in specs
+
+
+def test_stateful_bidirectional_carries_and_resets_both_directions():
+    rng = np.random.default_rng(6)
+    layer = Bidirectional(LSTM(3, stateful=True, return_sequences=True))
+    layer.build((4, 2), rng, "float64")
+    x = rng.normal(size=(2, 4, 2))
+    first, second = layer(x), layer(x)
+    assert not np.allclose(first[..., :3], second[..., :3])
+    assert not np.allclose(first[..., 3:], second[..., 3:])
+    layer.reset_states()
+    np.testing.assert_array_equal(layer(x), first)

@@ -1,5 +1,6 @@
 """Layers: each a ``params`` dict, ``forward(x, training) -> (y, cache)`` and
 ``backward(dy, cache) -> (dx, grads)``; recurrent cells for :class:`RNN` (see :mod:`.cells`)."""
+from ..functional import Input
 from .base import Layer
 from .cells import Cell
 from .dense import Dense, Dropout
@@ -12,6 +13,6 @@ from .simple_rnn import SimpleRNN, SimpleRNNCell
 from .wrappers import Bidirectional, TimeDistributed
 
 
-__all__ = ["Layer", "LSTM", "Dense", "Dropout", "GRU", "SimpleRNN", "Bidirectional",
+__all__ = ["Input", "Layer", "LSTM", "Dense", "Dropout", "GRU", "SimpleRNN", "Bidirectional",
            "TimeDistributed", "RepeatVector", "Flatten", "Activation", "LAYERS", "RNN", "Cell",
            "LSTMCell", "GRUCell", "SimpleRNNCell", "CELLS", "KINDS", "register"]

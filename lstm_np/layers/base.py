@@ -6,7 +6,13 @@ input gradient and a ``grads`` dict with the same keys as ``params``. No state f
 hidden on the layer, so two forward passes can be in flight at once and a gradient check can
 call ``forward`` as often as it likes.
 """
+import os
+import sys
+import warnings
+
 import numpy as np
+
+from ..functional import CHAIN_ONLY, KerasTensor
 
 
 class Layer:
@@ -15,7 +21,21 @@ class Layer:
     #: the Keras-style prefix of automatic names ("lstm", "lstm_1", ...)
     kind = "layer"
 
-    def __init__(self, input_shape=None, name=None):
+    def __init__(self, input_shape=None, name=None, batch_input_shape=None, input_dim=None,
+                 input_length=None, batch_size=None, **kwargs):
+        if kwargs:
+            raise TypeError(f"Unrecognized keyword arguments passed to {type(self).__name__}: "
+                            f"{kwargs}")
+        self.batch_size = batch_size
+        if batch_input_shape is not None:
+            _keras2("batch_input_shape=", "keras.Input(batch_shape=...) as the first element "
+                    "of Sequential")
+            self.batch_size, input_shape = batch_input_shape[0], tuple(batch_input_shape[1:])
+        elif input_dim is not None:
+            _keras2("input_dim=", "input_shape=(...) or keras.Input(shape=...)")
+            # Keras 2 read input_dim as the feature axis of a sequence for recurrent layers
+            sequences = input_length is not None or hasattr(type(self), "reset_states")
+            input_shape = (input_length, input_dim) if sequences else (input_dim,)
         self.input_shape = None if input_shape is None else tuple(input_shape)
         self.name = name
         self.params = {}
@@ -37,7 +57,13 @@ class Layer:
         raise NotImplementedError
 
     def __call__(self, x, training=False, rng=None):
-        """Run the layer and keep only its output (Keras's ``layer(x)``)."""
+        """Run the layer and keep only its output (Keras's ``layer(x)``); on a symbolic
+        tensor from ``keras.Input``, record the call (the functional API)."""
+        if isinstance(x, KerasTensor):
+            return x.through(self)
+        if isinstance(x, (list, tuple)) and any(isinstance(t, KerasTensor) for t in x):
+            raise ValueError(f"{CHAIN_ONLY}; {self.describe()} was called on "
+                             f"{len(x)} tensors")
         return self.forward(np.asarray(x), training=training, rng=rng)[0]
 
     # --- weights --------------------------------------------------------------------------
@@ -69,3 +95,14 @@ class Layer:
 
     def __repr__(self):
         return f"{type(self).__name__}(name={self.name!r})"
+
+
+def _keras2(spelling, keras3):
+    """The one DeprecationWarning of a Keras-2 spelling lstm_np still accepts, attributed to
+    the user's line (the first frame outside this package)."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    frame, level = sys._getframe(1), 2
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(f"{spelling} is a Keras 2 spelling; Keras 3 writes {keras3}",
+                  DeprecationWarning, stacklevel=level)

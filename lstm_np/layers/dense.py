@@ -39,8 +39,9 @@ class Dense(Layer):
 
     kind = "dense"
 
-    def __init__(self, units, activation=None, use_bias=True, input_shape=None, name=None):
-        super().__init__(input_shape=input_shape, name=name)
+    def __init__(self, units, activation=None, use_bias=True, input_shape=None, name=None,
+                 **kwargs):
+        super().__init__(input_shape=input_shape, name=name, **kwargs)
         if int(units) != units or units < 1:
             raise ValueError(f"units must be a positive integer, got {units!r}")
         self.units = int(units)
@@ -98,8 +99,8 @@ class Dropout(Layer):
 
     kind = "dropout"
 
-    def __init__(self, rate, input_shape=None, name=None):
-        super().__init__(input_shape=input_shape, name=name)
+    def __init__(self, rate, input_shape=None, name=None, **kwargs):
+        super().__init__(input_shape=input_shape, name=name, **kwargs)
         if not 0.0 <= rate < 1.0:
             raise ValueError(f"Dropout rate must be in [0, 1), got {rate!r}")
         self.rate = float(rate)

@@ -26,8 +26,8 @@ class RepeatVector(Layer):
 
     kind = "repeat_vector"
 
-    def __init__(self, n, input_shape=None, name=None):
-        super().__init__(input_shape=input_shape, name=name)
+    def __init__(self, n, input_shape=None, name=None, **kwargs):
+        super().__init__(input_shape=input_shape, name=name, **kwargs)
         if isinstance(n, bool) or int(n) != n or n < 1:
             raise ValueError(f"RepeatVector's n must be a positive integer, got {n!r}")
         self.n = int(n)
@@ -82,8 +82,8 @@ class Activation(Layer):
 
     kind = "activation"
 
-    def __init__(self, activation, input_shape=None, name=None):
-        super().__init__(input_shape=input_shape, name=name)
+    def __init__(self, activation, input_shape=None, name=None, **kwargs):
+        super().__init__(input_shape=input_shape, name=name, **kwargs)
         self.activation = activations.get(activation)
 
     def forward(self, x, training=False, rng=None):

@@ -86,8 +86,8 @@ class Bidirectional(Layer):
     kind = "bidirectional"
 
     def __init__(self, layer, merge_mode="concat", backward_layer=None, input_shape=None,
-                 name=None):
-        super().__init__(input_shape=input_shape, name=name)
+                 name=None, **kwargs):
+        super().__init__(input_shape=input_shape, name=name, **kwargs)
         from .recurrent import Recurrent
 
         layer = layer_from_spec(layer)
@@ -134,6 +134,11 @@ class Bidirectional(Layer):
     def cast(self, dtype):
         self.forward_layer.cast(dtype)
         self.backward_layer.cast(dtype)
+
+    def reset_states(self):
+        """Zero the carried states of both directions (for ``stateful`` layers)."""
+        self.forward_layer.reset_states()
+        self.backward_layer.reset_states()
 
     def build(self, input_shape, rng, dtype):
         self.forward_layer.build(input_shape, rng, dtype)
@@ -219,8 +224,8 @@ class TimeDistributed(Layer):
 
     kind = "time_distributed"
 
-    def __init__(self, layer, input_shape=None, name=None):
-        super().__init__(input_shape=input_shape, name=name)
+    def __init__(self, layer, input_shape=None, name=None, **kwargs):
+        super().__init__(input_shape=input_shape, name=name, **kwargs)
         layer = layer_from_spec(layer)
         if getattr(layer, "return_state", False):
             raise ValueError("TimeDistributed does not take a layer with return_state=True")
