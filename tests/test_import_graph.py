@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "lstm_np"
-COMMAND_DOORS = {"lstm_np.train", "lstm_np.predict", "lstm_np.compare", "lstm_np.backtest"}
+COMMAND_DOORS = {"lstm_np.train", "lstm_np.predict", "lstm_np.compare", "lstm_np.backtest", "lstm_np.tune"}
 
 
 def module_name(path):

@@ -16,7 +16,7 @@ import lstm_np.forecast
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("numba", "matplotlib", "pandas", "scipy", "distributed", "dask", "h5py")
-COMMANDS = ("train", "predict", "compare", "backtest")
+COMMANDS = ("train", "predict", "compare", "backtest", "tune")
 
 # Runs in a fresh interpreter: every command's --help and a flag each refuses, then reports which
 # heavy libraries are loaded. One interpreter for all of them keeps the test quick.
@@ -75,6 +75,6 @@ def test_the_flags_name_what_the_pipeline_builds():
 
 
 def test_task_functions_still_pickle_by_reference():
-    from lstm_np.forecast import backtest, compare
-    for function in (backtest.run_fold, compare.run_task):
+    from lstm_np.forecast import backtest, compare, tune
+    for function in (backtest.run_fold, compare.run_task, tune.run_trial):
         assert pickle.loads(pickle.dumps(function)) is function

