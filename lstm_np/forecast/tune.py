@@ -402,8 +402,7 @@ def judge(opts, series, config, phase_folds, splits, tasks, done, scales):
     forecasts = bt.forecast_table(options, series, phase_folds, fold_splits_, mine, results)
     report = bt.summarise(options, forecasts, scales)
     entry = report["models"][config.options.model]
-    entry["coverage"] = bt.coverage([(r["low"], r["high"], fold_splits_[phase_folds.index(t.fold)].test_paths)
-                                     for t, r in zip(mine, results)])
+    # entry["coverage"]: of the scored (seed-mean) forecast's interval, as the backtest reports it
     entry["epochs"] = [r["epochs"] for r in results]
     return {"model": entry, "naive": report["naive"], "forecasts": forecasts}
 
