@@ -281,13 +281,14 @@ def test_an_exception_raised_while_handling_ctrl_c_is_still_an_interruption(tmp_
 
 # -------------------------------------------------------- 12: memory sizes ---
 
-def test_huge_units_are_refused_before_allocating():
+def test_huge_units_are_refused_before_allocating(tmp_path):
+    out = tmp_path / "never-written"
     done = subprocess.run([sys.executable, "-m", "lstm_np.train", "--units", "100000", "--epochs", "1",
-                           "--out", "/tmp/never-written-lstm-np"], capture_output=True, text=True, timeout=120)
+                           "--out", str(out)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: --units 100000") and "memory" in lines[0]
-    assert not os.path.exists("/tmp/never-written-lstm-np")
+    assert not out.exists()
 
 
 def test_windows_of_a_long_file_are_counted_before_they_are_cut(tmp_path, capsys, monkeypatch,

@@ -2,7 +2,7 @@
 
 Run with the peer venv (TensorFlow 2.21 CPU, Keras 3) from the repository root:
 
-    PYTHONPATH=. /root/peers/bin/python tests/golden/make_golden_optimizers.py
+    PYTHONPATH=. python tests/golden/make_golden_optimizers.py     # after pip install -e ".[bench]"
 
 For each dtype it writes ``optimizers_<dtype>.npz``: the cases (a JSON list of
 ``[case id, Keras class name, arguments]``, a schedule argument as ``{"class_name", "config"}``),

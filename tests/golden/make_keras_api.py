@@ -9,7 +9,7 @@ checks lstm_np's losses, metric names, EarlyStopping and timeseries windows agai
 * ``timeseries``: the batches ``timeseries_dataset_from_array`` yields (unshuffled) for a few
   argument sets.
 
-Run from the repository root with Keras installed (``/root/peers/bin/python`` here)::
+Run from the repository root with Keras installed (``pip install -e ".[bench]"``)::
 
     python tests/golden/make_keras_api.py
 
