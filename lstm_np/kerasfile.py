@@ -344,7 +344,6 @@ def _dtype_name(value):
 def _our_layer(serialized, where):
     """One Keras layer (serialized) as an lstm_np ``{"class", "config"}``."""
     from .layers import LAYERS
-    from .modelfile import _layer_schema
 
     if not isinstance(serialized, dict) or not isinstance(serialized.get("config"), dict):
         raise _Refused(f"its {where} is not a serialized Keras layer")
@@ -352,7 +351,7 @@ def _our_layer(serialized, where):
     if cls not in SUPPORTED or cls not in LAYERS:
         raise _Refused(f"its {where} is a Keras {str(cls)[:40]} layer, which lstm_np does not "
                        f"have (it reads {', '.join(SUPPORTED)})")
-    accepted = _layer_schema()[cls]
+    accepted = LAYERS[cls].config_schema()
     config = {}
     for key, value in serialized["config"].items():
         if key in ("layer", "backward_layer"):

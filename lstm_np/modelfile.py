@@ -30,7 +30,6 @@ is spent on arrays that are overwritten at once).
 import inspect
 import json
 import math
-import numbers
 import os
 import re
 import stat
@@ -38,14 +37,12 @@ import zipfile
 
 import numpy as np
 
-from .layers.recurrent import IMPLEMENTATIONS
+from .layers.schema import MAX_PARAMETERS, MAX_TIMESTEPS, ShapeError, is_int
 
-#: sizes beyond which a file is refused before it is read (the seed model has 70,901
-#: parameters; LSTM(3500) on one feature has 49 million; 50 million float64 take 400 MB).
+#: sizes beyond which a file is refused before it is read, besides MAX_PARAMETERS and
+#: MAX_TIMESTEPS (which the layers' checks share, in lstm_np.layers.schema).
 #: Sequential.save refuses to write what load would refuse (check_savable).
-MAX_PARAMETERS = 50_000_000
 MAX_LAYERS = 100
-MAX_TIMESTEPS = 1_000_000
 MAX_JSON_CHARS = 1_000_000
 MAX_NPY_HEADER = 10_000                                       # as numpy.load's own default
 MAX_FILE_BYTES = 8 * MAX_PARAMETERS + 2 * 4 * MAX_JSON_CHARS + 16 * 2**20
@@ -300,21 +297,12 @@ def check_savable(config, extra):
 
 
 # ------------------------------------------------------------------------------------ config
-def _is_int(value):
-    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
-
-
-def _is_number(value):
-    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)) \
-        and math.isfinite(value)
-
-
 def _shape(value, what, length=None):
     if not isinstance(value, list) or not value or len(value) > 2 or \
             (length is not None and len(value) != length):
         raise _Refused(f"{what} must be a list of one or two positive integers, got "
                        f"{_show(value)}")
-    if not all(_is_int(s) and 1 <= s <= MAX_TIMESTEPS for s in value):
+    if not all(is_int(s) and 1 <= s <= MAX_TIMESTEPS for s in value):
         raise _Refused(f"{what} must hold positive integers up to {MAX_TIMESTEPS:,}, got "
                        f"{_show(value)}")
     return tuple(int(s) for s in value)
@@ -325,91 +313,11 @@ def _show(value):
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _layer_schema():
-    """For each layer class: its arguments and a check for each (the value is valid iff the
-    check returns True)."""
-    from .activations import CODES
-    from .initializers import INITIALIZERS
-
-    def boolean(v):
-        return isinstance(v, bool)
-
-    def activation(v):
-        return v is None or (isinstance(v, str) and v in CODES)
-
-    def initializer(v):
-        return isinstance(v, str) and v in INITIALIZERS
-
-    def units(v):
-        return _is_int(v) and 1 <= v <= MAX_PARAMETERS
-
-    def name(v):
-        return v is None or (isinstance(v, str) and 0 < len(v) <= 200)
-
-    def anything(v):          # input_shape and wrapped layers: checked on their own
-        return True
-
-    def rate(v):
-        return _is_number(v) and 0 <= v < 1
-
-    recurrent = {"units": units, "activation": activation, "use_bias": boolean,
-                 "return_sequences": boolean, "return_state": lambda v: v is False,
-                 "kernel_initializer": initializer, "recurrent_initializer": initializer,
-                 "input_shape": anything, "name": name,
-                 "implementation": lambda v: v in IMPLEMENTATIONS,
-                 "dropout": rate, "recurrent_dropout": rate, "go_backwards": boolean,
-                 "stateful": boolean, "unroll": boolean}
-    return {
-        "LSTM": {**recurrent, "recurrent_activation": activation, "unit_forget_bias": boolean},
-        "GRU": {**recurrent, "recurrent_activation": activation,
-                "reset_after": boolean},
-        "SimpleRNN": recurrent,
-        "Dense": {"units": units, "activation": activation, "use_bias": boolean,
-                  "input_shape": anything, "name": name},
-        "Dropout": {"rate": rate, "input_shape": anything,
-                    "name": name},
-        # a wrapped layer's {"class", "config"} is checked by _check_layer
-        "Bidirectional": {"layer": anything, "backward_layer": anything, "name": name,
-                          "merge_mode": lambda v: v in ("concat", "sum", "mul", "ave"),
-                          "input_shape": anything},
-        "TimeDistributed": {"layer": anything, "name": name, "input_shape": anything},
-        "RepeatVector": {"n": lambda v: _is_int(v) and 1 <= v <= MAX_TIMESTEPS,
-                         "name": name, "input_shape": anything},
-        "Flatten": {"name": name, "input_shape": anything},
-        "Activation": {"activation": activation, "name": name, "input_shape": anything},
-        # the cell's {"class", "config"}: a registered cell class, checked by building its
-        # configuration (not its weights)
-        "RNN": {"cell": lambda v: isinstance(v, dict) and set(v) == {"class", "config"} and
-                isinstance(v["config"], dict), "return_sequences": boolean,
-                "return_state": lambda v: v is False, "go_backwards": boolean,
-                "stateful": boolean, "unroll": boolean, "name": name, "input_shape": anything},
-    }
-
-
 def _required(layer_cls):
     """The arguments a layer class's constructor cannot do without."""
     return [key for key, p in inspect.signature(layer_cls.__init__).parameters.items()
             if key != "self" and p.default is p.empty and p.kind not in (p.VAR_KEYWORD,
                                                                       p.VAR_POSITIONAL)]
-
-
-def _is_recurrent(spec):
-    from .layers import LAYERS, RNN
-
-    return issubclass(LAYERS.get(spec.get("class"), object), RNN)
-
-
-def _recurrent_shapes(cls, args, shape, where):
-    """Weight shapes and output shape of a recurrent layer (RNN(cell), LSTM, GRU, SimpleRNN),
-    as its class declares them."""
-    from .layers import LAYERS
-
-    if len(shape) != 2:
-        raise _Refused(f"{where} needs (timesteps, features) inputs but gets {shape}")
-    try:
-        return LAYERS[cls].weight_shapes_for(args, shape)
-    except (TypeError, ValueError, KeyError) as err:
-        raise _Refused(f"{where} has an invalid configuration ({_short(err)})") from None
 
 
 def check_config(config):
@@ -422,7 +330,7 @@ def check_config(config):
     if config.get("format") != FORMAT:
         raise _Refused(f"its config has format {_show(config.get('format'))}, not {FORMAT!r}")
     version = config.get("version")
-    if not _is_int(version) or version != FORMAT_VERSION:
+    if not is_int(version) or version != FORMAT_VERSION:
         raise _Refused(f"its format version is {_show(version)}; this lstm_np reads version "
                        f"{FORMAT_VERSION}")
     unknown = sorted(set(config) - {"format", "version", "dtype", "input_shape", "layers"})
@@ -437,11 +345,9 @@ def check_config(config):
         raise _Refused("it has no layers, so it cannot compute anything")
     if len(layers) > MAX_LAYERS:
         raise _Refused(f"it has {len(layers)} layers, more than lstm_np's limit of {MAX_LAYERS}")
-    schema, names = _layer_schema(), set()
-    shapes, total = [], 0
+    names, shapes, total = set(), [], 0
     for k, spec in enumerate(layers):
-        layer_shapes, shape = _check_layer(spec, f"layer {k + 1}", shape, schema, names,
-                                           first=k == 0)
+        layer_shapes, shape = _check_layer(spec, f"layer {k + 1}", shape, names, first=k == 0)
         total += sum(math.prod(s) for s in layer_shapes)
         if total > MAX_PARAMETERS:
             raise _Refused(f"its layers hold more than {MAX_PARAMETERS:,} parameters, lstm_np's "
@@ -452,26 +358,27 @@ def check_config(config):
     return dtype, shapes
 
 
-def _check_layer(spec, where, shape, schema, names, first=False):
+def _check_layer(spec, where, shape, names, first=False):
     """Check one layer's ``{"class", "config"}`` for inputs of ``shape`` (one sample's);
-    return the shapes of its weights in Keras's order and its output shape. A wrapper's inner
-    layers are checked the same way, on the shape they see."""
+    return the shapes of its weights in Keras's order and its output shape, as its registered
+    class declares them (``config_schema``, ``weight_shapes_for``). A wrapper's inner layers
+    are checked the same way, on the shape they see."""
+    from .layers import LAYERS
+
     if not isinstance(spec, dict) or set(spec) != {"class", "config"} or \
             not isinstance(spec["config"], dict):
         raise _Refused(f"{where} is not a {{'class', 'config'}} object")
     cls = spec["class"]
-    if not isinstance(cls, str) or cls not in schema:
+    if not isinstance(cls, str) or cls not in LAYERS:
         raise _Refused(f"{where} has the unknown layer class {_show(cls)}")
     where = f"{where} ({cls})"
-    args = spec["config"]
+    args, schema = spec["config"], LAYERS[cls].config_schema()
     for key, value in args.items():
-        check = schema[cls].get(key)
+        check = schema.get(key)
         if check is None:
             raise _Refused(f"{where} has the unknown argument {_show(key)}")
         if not check(value):
             raise _Refused(f"{where} has an invalid {key}: {_show(value)}")
-    from .layers import LAYERS
-
     for key in _required(LAYERS[cls]):
         if key not in args:
             raise _Refused(f"{where} lacks its {key}")
@@ -483,38 +390,13 @@ def _check_layer(spec, where, shape, schema, names, first=False):
         own = _shape(args["input_shape"], f"the input_shape of {where}")
         if first and own != shape:
             raise _Refused(f"its first layer takes inputs {own} but the model takes {shape}")
-    # the weights this layer holds for inputs of `shape`, and its output shape
-    use_bias = args.get("use_bias", True)
-    if _is_recurrent(spec):
-        return _recurrent_shapes(cls, args, shape, where)
-    if cls == "Dense":
-        D, H = shape[-1], args["units"]
-        return [(D, H)] + ([(H,)] if use_bias else []), shape[:-1] + (H,)
-    if cls == "Bidirectional":
-        inner = [args["layer"], args.get("backward_layer", args["layer"])]
-        checked = [_check_layer(s, f"the {side} layer of {where}", shape, schema, set())
-                   for s, side in zip(inner, ("forward", "backward"))]
-        if not all(_is_recurrent(s) for s in inner) or inner[0]["class"] != \
-                inner[1]["class"] or checked[0][1] != checked[1][1]:
-            raise _Refused(f"{where} must wrap two recurrent layers of one class and one "
-                           "output shape")
-        out = checked[0][1]
-        if args.get("merge_mode", "concat") == "concat":
-            out = out[:-1] + (2 * out[-1],)
-        return checked[0][0] + checked[1][0], out
-    if cls == "TimeDistributed":
-        if len(shape) != 2:
-            raise _Refused(f"{where} needs (timesteps, features) inputs but gets {shape}")
-        layer_shapes, out = _check_layer(args["layer"], f"the layer inside {where}", shape[1:],
-                                         schema, set())
-        if len(out) != 1:
-            raise _Refused(f"{where} must wrap a layer with one output axis")
-        return layer_shapes, (shape[0],) + out
-    if cls == "RepeatVector":
-        if len(shape) != 1:
-            raise _Refused(f"{where} needs (features,) inputs but gets {shape}")
-        return [], (args["n"], shape[0])
-    if cls == "Flatten":
-        return [], (math.prod(shape),)
-    return [], shape                 # Dropout, Activation
 
+    def check_inner(inner, role, inner_shape):
+        return _check_layer(inner, f"{role} {where}", inner_shape, set())
+    try:
+        return LAYERS[cls].weight_shapes_for(args, shape, check_inner)
+    except ShapeError as err:
+        raise _Refused(f"{where} {err}") from None
+    except (TypeError, ValueError, KeyError) as err:
+        raise _Refused(f"{where} has an invalid configuration for inputs {shape} "
+                       f"({_short(err)})") from None

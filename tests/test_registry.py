@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 import lstm_np
-from lstm_np import Dense, Sequential
-from lstm_np.layers import CELLS, KINDS, LAYERS, RNN, Cell, register
+from lstm_np import LSTM, Dense, Sequential
+from lstm_np.layers import CELLS, KINDS, LAYERS, RNN, Cell, Layer, register
 
 
 class MinimalGatedUnit(Cell):
@@ -109,3 +109,56 @@ def test_without_registration_the_kind_is_unknown():
     with pytest.raises(argparse.ArgumentTypeError, match="expected distinct names from lstm,gru,"
                                                          "rnn,mlp"):
         options.model_list("mgu")
+
+
+class Scale(Layer):
+    """``y = x * gain``, one gain per feature: a user's layer that declares nothing for the
+    model file (no ``config_checks``, no ``weight_shapes_for``)."""
+
+    def __init__(self, start=1.0, input_shape=None, name=None):
+        super().__init__(input_shape=input_shape, name=name)
+        if not 0 < start < 10:
+            raise ValueError(f"start must be in (0, 10), got {start!r}")
+        self.start = start
+
+    def build(self, input_shape, rng, dtype):
+        self.params = {"gain": np.full(input_shape[-1], self.start, dtype)}
+        self.built = True
+
+    def forward(self, x, training=False, rng=None):
+        return x * self.params["gain"], x
+
+    def backward(self, dy, cache):
+        return dy * self.params["gain"], {"gain": (dy * cache).reshape(-1, dy.shape[-1]).sum(0)}
+
+    def get_config(self):
+        return {**super().get_config(), "start": self.start}
+
+
+def test_a_registered_layer_that_declares_nothing_saves_and_loads(rng, tmp_path):
+    """The Layer base gives the model file its defaults: the constructor's arguments are the
+    schema (each judged by the constructor), the weights' shapes come from building it."""
+    from lstm_np.modelfile import _Refused, check_config
+
+    register(Scale)
+    try:
+        assert set(Scale.config_schema()) == {"start", "input_shape", "name"}
+        model = Sequential([LSTM(4, input_shape=(5, 3), return_sequences=True), Scale(0.5),
+                            LSTM(3), Dense(1)], seed=0, dtype="float64").compile(loss="mse")
+        x, y = rng.normal(size=(2, 5, 3)), rng.normal(size=(2, 1))
+        assert max(lstm_np.gradcheck(model, x, y).values()) < 1e-7
+        model.save(tmp_path / "scale.npz")
+        loaded = lstm_np.load_model(tmp_path / "scale.npz")
+        assert type(loaded.layers[1]) is Scale and loaded.layers[1].start == 0.5
+        np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+        config = model.get_config()
+        assert check_config(config)[1][3] == (4,)           # the gain, found by building it
+        config["layers"][1]["config"]["start"] = 20.0
+        with pytest.raises(_Refused, match=r"layer 2 \(Scale\) has an invalid configuration "
+                                           r".*start must be in \(0, 10\), got 20.0"):
+            check_config(config)
+        config["layers"][1]["config"]["gain"] = 1.0
+        with pytest.raises(_Refused, match="layer 2 \\(Scale\\) has the unknown argument 'gain'"):
+            check_config(config)
+    finally:
+        LAYERS.pop("Scale", None)

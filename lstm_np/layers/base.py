@@ -6,6 +6,7 @@ input gradient and a ``grads`` dict with the same keys as ``params``. No state f
 hidden on the layer, so two forward passes can be in flight at once and a gradient check can
 call ``forward`` as often as it likes.
 """
+import inspect
 import os
 import sys
 import warnings
@@ -13,6 +14,7 @@ import warnings
 import numpy as np
 
 from ..functional import CHAIN_ONLY, KerasTensor
+from . import schema
 
 
 class Layer:
@@ -20,6 +22,9 @@ class Layer:
 
     #: the Keras-style prefix of automatic names ("lstm", "lstm_1", ...)
     kind = "layer"
+    #: what a model file may give each constructor argument: ``{argument: check}``, the checks
+    #: of :mod:`.schema`; merged with those of the base classes by :meth:`config_schema`
+    config_checks = {"name": schema.name, "input_shape": schema.anything}
 
     def __init__(self, input_shape=None, name=None, batch_input_shape=None, input_dim=None,
                  input_length=None, batch_size=None, **kwargs):
@@ -88,6 +93,40 @@ class Layer:
     def from_config(cls, config):
         """The layer ``get_config`` describes (without its weights)."""
         return cls(**config)
+
+    # --- what a model file needs to know (lstm_np.modelfile) -------------------------------
+    @classmethod
+    def config_schema(cls):
+        """``{argument: check}`` for every argument of the constructor: the checks the class
+        and its bases declare in ``config_checks``; an argument without one (a user's layer
+        needs to declare nothing) may be any JSON value, and the constructor judges it when
+        :meth:`weight_shapes_for` makes the layer."""
+        declared = {}
+        for klass in reversed(cls.__mro__):
+            declared.update(vars(klass).get("config_checks", {}))
+        return {key: declared.get(key, schema.anything)
+                for key, p in inspect.signature(cls.__init__).parameters.items()
+                if key != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
+
+    @classmethod
+    def weight_shapes_for(cls, config, input_shape, check_inner=None):
+        """The shapes of the weights, in order, and the output shape of the layer ``config``
+        describes, for inputs ``input_shape`` (one sample's) — how a model file is checked
+        before anything is built. Raises :class:`.schema.ShapeError` if the layer does not fit
+        its inputs, ``ValueError`` or ``TypeError`` for a bad configuration.
+
+        ``check_inner(spec, role, shape) -> (shapes, output shape)`` checks a wrapped layer's
+        ``{"class", "config"}`` (the model file's own check, for a wrapper).
+
+        The default makes the layer and builds it, so it suits layers without weights or with
+        small ones; a layer whose weights may be large computes their shapes instead (as
+        :class:`Dense` and the recurrent layers do), so a file is refused before they are
+        allocated.
+        """
+        layer = cls.from_config(config)
+        output_shape = tuple(layer.compute_output_shape(tuple(input_shape)))
+        layer.build(tuple(input_shape), np.random.default_rng(0), "float32")
+        return [tuple(w.shape) for w in layer.params.values()], output_shape
 
     def describe(self):
         """How error messages name the layer: ``LSTM layer 'lstm_1'``."""

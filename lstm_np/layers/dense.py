@@ -5,6 +5,7 @@ import numpy as np
 
 from .. import activations, initializers
 from ..kernels.dense import dense_backward, dense_forward
+from . import schema
 from .base import Layer
 from .registry import register
 
@@ -38,6 +39,8 @@ class Dense(Layer):
     """
 
     kind = "dense"
+    config_checks = {"units": schema.units, "activation": schema.activation,
+                     "use_bias": schema.boolean}
 
     def __init__(self, units, activation=None, use_bias=True, input_shape=None, name=None,
                  **kwargs):
@@ -57,6 +60,12 @@ class Dense(Layer):
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)
+
+    @classmethod
+    def weight_shapes_for(cls, config, input_shape, check_inner=None):
+        D, H = input_shape[-1], config["units"]
+        return [(D, H)] + ([(H,)] if config.get("use_bias", True) else []), \
+            tuple(input_shape[:-1]) + (H,)
 
     def forward(self, x, training=False, rng=None):
         kernel = self.params["kernel"]
@@ -98,6 +107,7 @@ class Dropout(Layer):
     """
 
     kind = "dropout"
+    config_checks = {"rate": schema.rate}
 
     def __init__(self, rate, input_shape=None, name=None, **kwargs):
         super().__init__(input_shape=input_shape, name=name, **kwargs)

@@ -12,6 +12,7 @@ import numpy as np
 from ..activations import CODES, DERIVATIVES, FUNCTIONS
 from ..gates import GRU_GATES, gate_slice, split_gates
 from ..kernels.gru import gru_backward_sequence, gru_forward_sequence
+from . import schema
 from .cells import KerasCell
 from .registry import register
 from .recurrent import FEATURES_FIRST, STEPS_FIRST, Recurrent, from_kernel
@@ -201,6 +202,7 @@ class GRU(Recurrent):
     """
 
     kind = "gru"
+    config_checks = {"recurrent_activation": schema.activation, "reset_after": schema.boolean}
     cell_class = GRUCell
     KernelCache = GRUCache
 

@@ -14,6 +14,7 @@ import numpy as np
 from ..activations import CODES, DERIVATIVES, FUNCTIONS
 from ..gates import LSTM_GATES, gate_slice, split_gates
 from ..kernels.lstm import lstm_backward_sequence, lstm_forward_sequence
+from . import schema
 from .cells import KerasCell
 from .registry import register
 from .recurrent import FEATURES_FIRST, STEPS_FIRST, Recurrent, from_kernel
@@ -197,6 +198,8 @@ class LSTM(Recurrent):
     """
 
     kind = "lstm"
+    config_checks = {"recurrent_activation": schema.activation,
+                     "unit_forget_bias": schema.boolean}
     cell_class = LSTMCell
     KernelCache = LSTMCache
 

@@ -31,6 +31,7 @@ import inspect
 import numpy as np
 
 from .._runtime import single_threaded_blas
+from . import schema
 from .base import Layer
 from .blocks import blocks_for, from_blocks, to_blocks
 from .rnn import RNN
@@ -98,6 +99,11 @@ class Recurrent(RNN):
 
     cell_class = None
     KernelCache = None
+    config_checks = {"units": schema.units, "activation": schema.activation,
+                     "use_bias": schema.boolean, "kernel_initializer": schema.initializer,
+                     "recurrent_initializer": schema.initializer,
+                     "implementation": schema.one_of(*IMPLEMENTATIONS),
+                     "dropout": schema.rate, "recurrent_dropout": schema.rate}
 
     def __init_subclass__(cls, **kwargs):
         """Every option of the cell is an attribute of the layer too (``layer.units``)."""

@@ -3,8 +3,10 @@ mappings, the command line's ``--models``) looks a class up here, by name.
 
 A class registers itself with :func:`register` (a decorator or a call); what the rest of the
 code needs to know about it is declared on the class: its config (its constructor's
-arguments), its weights (``build``, or for a cell ``add_weight`` calls), and for a recurrent
-layer its ``gates``. A user's cell registered here saves and loads like a built-in one, and
+arguments, checked by its ``config_checks``), its weights (``build``, or for a cell
+``add_weight`` calls; ``weight_shapes_for`` gives their shapes to the model file before
+anything is built), and for a recurrent layer its ``gates``. The :class:`.Layer` base has a
+default for each, so a user's class needs none of them. A user's cell registered here saves and loads like a built-in one, and
 with ``kind=`` the forecasting commands accept it in ``--models``.
 
 This module imports nothing, so that any module may import it.

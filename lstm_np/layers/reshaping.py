@@ -5,6 +5,7 @@ import math
 import numpy as np
 
 from .. import activations
+from . import schema
 from .base import Layer
 from .registry import register
 
@@ -25,6 +26,7 @@ class RepeatVector(Layer):
     """
 
     kind = "repeat_vector"
+    config_checks = {"n": schema.steps}
 
     def __init__(self, n, input_shape=None, name=None, **kwargs):
         super().__init__(input_shape=input_shape, name=name, **kwargs)
@@ -81,6 +83,7 @@ class Activation(Layer):
     """
 
     kind = "activation"
+    config_checks = {"activation": schema.activation}
 
     def __init__(self, activation, input_shape=None, name=None, **kwargs):
         super().__init__(input_shape=input_shape, name=name, **kwargs)

@@ -27,6 +27,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import schema
 from .base import Layer
 from .registry import CELLS, register
 
@@ -109,6 +110,11 @@ class RNN(Layer):
     """
 
     kind = "rnn"
+    config_checks = {"cell": lambda v: isinstance(v, dict) and set(v) == {"class", "config"}
+                     and isinstance(v["config"], dict),      # a registered cell's, built to check
+                     "return_sequences": schema.boolean, "return_state": schema.false,
+                     "go_backwards": schema.boolean, "stateful": schema.boolean,
+                     "unroll": schema.boolean}
     can_skip_input_gradient = True       # backward(..., need_dx=False) may skip dx
     can_skip_cache = True                # forward(..., keep_cache=False) for prediction
 
@@ -185,9 +191,13 @@ class RNN(Layer):
         return cls(CELLS[spec["class"]].from_config(spec["config"]), **config)
 
     @classmethod
-    def weight_shapes_for(cls, config, input_shape):
+    def weight_shapes_for(cls, config, input_shape, check_inner=None):
         """The shapes of the weights, in order, and the output shape of the layer ``config``
-        describes for inputs ``input_shape`` ``(T, D)`` — without building it."""
+        describes for inputs ``input_shape`` ``(T, D)``: the cell's ``build`` run without
+        allocating anything (:meth:`.Cell.weight_shapes`)."""
+        if len(input_shape) != 2:
+            raise schema.ShapeError(f"needs (timesteps, features) inputs but gets "
+                                    f"{tuple(input_shape)}")
         layer = cls.from_config(config)
         shapes = layer.cell.weight_shapes(input_shape[-1])
         return list(shapes.values()), layer.compute_output_shape(tuple(input_shape))

@@ -8,8 +8,10 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import schema
 from .base import Layer
 from .registry import LAYERS, register
+from .rnn import RNN
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
@@ -23,6 +25,12 @@ def layer_from_spec(spec):
         raise ValueError(f"a wrapped layer must be a layer or a {{'class', 'config'}} dict of "
                          f"one of {', '.join(LAYERS)}; got {spec!r:.80}")
     return LAYERS[spec["class"]].from_config(dict(spec.get("config", {})))
+
+
+def _inner_shapes(spec, role, shape):
+    """The weight shapes and output shape of a wrapped layer's ``{"class", "config"}``: what
+    a wrapper's ``weight_shapes_for`` asks when no stricter check is given."""
+    return LAYERS[spec["class"]].weight_shapes_for(spec["config"], shape)
 
 
 def _spec(layer):
@@ -84,6 +92,8 @@ class Bidirectional(Layer):
     """
 
     kind = "bidirectional"
+    config_checks = {"layer": schema.anything, "backward_layer": schema.anything,
+                     "merge_mode": schema.one_of("concat", "sum", "mul", "ave")}
 
     def __init__(self, layer, merge_mode="concat", backward_layer=None, input_shape=None,
                  name=None, **kwargs):
@@ -144,6 +154,22 @@ class Bidirectional(Layer):
         self.forward_layer.build(input_shape, rng, dtype)
         self.backward_layer.build(input_shape, rng, dtype)
         self.built = True
+
+    @classmethod
+    def weight_shapes_for(cls, config, input_shape, check_inner=_inner_shapes):
+        """The forward layer's weights, then the backward layer's; the output of the forward
+        layer, twice as wide with ``merge_mode="concat"``."""
+        inner = [config["layer"], config.get("backward_layer") or config["layer"]]
+        checked = [check_inner(spec, f"the {side} layer of", input_shape)
+                   for spec, side in zip(inner, ("forward", "backward"))]
+        if not all(issubclass(LAYERS[spec["class"]], RNN) for spec in inner) or \
+                inner[0]["class"] != inner[1]["class"] or checked[0][1] != checked[1][1]:
+            raise schema.ShapeError("must wrap two recurrent layers of one class and one "
+                                    "output shape")
+        out = checked[0][1]
+        if config.get("merge_mode", "concat") == "concat":
+            out = out[:-1] + (2 * out[-1],)
+        return checked[0][0] + checked[1][0], out
 
     def compute_output_shape(self, input_shape):
         if self.merge_mode is None:
@@ -223,6 +249,7 @@ class TimeDistributed(Layer):
     """
 
     kind = "time_distributed"
+    config_checks = {"layer": schema.anything}
 
     def __init__(self, layer, input_shape=None, name=None, **kwargs):
         super().__init__(input_shape=input_shape, name=name, **kwargs)
@@ -254,6 +281,17 @@ class TimeDistributed(Layer):
         if len(input_shape) < 2:
             raise ValueError(f"{self.describe()} takes inputs of shape (batch, timesteps, ...); "
                              f"got (batch, {', '.join(map(str, input_shape))})")
+
+    @classmethod
+    def weight_shapes_for(cls, config, input_shape, check_inner=_inner_shapes):
+        """The inner layer's weights, for one timestep's inputs."""
+        if len(input_shape) != 2:
+            raise schema.ShapeError(f"needs (timesteps, features) inputs but gets "
+                                    f"{tuple(input_shape)}")
+        shapes, out = check_inner(config["layer"], "the layer inside", tuple(input_shape[1:]))
+        if len(out) != 1:
+            raise schema.ShapeError("must wrap a layer with one output axis")
+        return shapes, (input_shape[0],) + tuple(out)
 
     def compute_output_shape(self, input_shape):
         self._check_shape(input_shape)
