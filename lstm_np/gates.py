@@ -6,6 +6,8 @@ output. Keras's GRU lays out its three blocks as update, reset, candidate (PyTor
 r, z, n — :mod:`lstm_np` follows Keras). Every other module slices through :func:`gate_slice`
 instead of writing ``2*H:3*H`` by hand.
 """
+import numpy as np
+
 LSTM_GATES = ("i", "f", "g", "o")  # input, forget, cell candidate (Keras calls it "c"), output
 I, F, G, O = range(4)
 
@@ -18,6 +20,13 @@ def gate_slice(gate, units, order=LSTM_GATES):
     array; ``order`` is ``LSTM_GATES`` (the default) or ``GRU_GATES``."""
     k = order.index(gate) if isinstance(gate, str) else int(gate)
     return slice(k * units, (k + 1) * units)
+
+
+def regate(a, src, dst):
+    """``a`` with its gate blocks along the last axis reordered from order ``src`` to ``dst``
+    (two orders of the same names, e.g. Keras's GRU ``z, r, h`` and PyTorch's ``r, z, h``)."""
+    units = a.shape[-1] // len(src)
+    return np.concatenate([a[..., gate_slice(g, units, src)] for g in dst], axis=-1)
 
 
 def split_gates(z, order=LSTM_GATES):

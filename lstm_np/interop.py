@@ -47,6 +47,10 @@ Conversions (Keras ← torch, and back):
 - GRU (``reset_after=True``): torch's blocks r, z, n become Keras's z, r, h, then transposed;
   ``bias = stack([bias_ih, bias_hh])`` with the same reordering (row 0 input, row 1 recurrent).
 - Dense: ``kernel = weight.T``.
+
+Each layer class declares its side of this (``keras_options``, ``torch_module``,
+``torch_weights``, ``weights_from_torch``; the GRU its gate order and bias rows): this module
+walks the model and asks the layers. A registered layer that declares them converts too.
 """
 import functools
 import importlib
@@ -55,13 +59,8 @@ import warnings
 import numpy as np
 
 from . import activations
-from .gates import GRU_GATES, gate_slice
-from .layers import (GRU, LSTM, Activation, Bidirectional, Dense, Dropout, Flatten,
-                     RepeatVector, SimpleRNN, TimeDistributed)
+from .layers import LAYERS, Activation, Bidirectional, Flatten, RepeatVector, TimeDistributed
 from .models import Sequential
-
-#: PyTorch's GRU block order r, z, n, written with our name ``h`` for the candidate ``n``
-TORCH_GRU_GATES = ("r", "z", "h")
 
 
 #: Keras options that only matter while training: converted with a warning, then dropped
@@ -83,12 +82,6 @@ def _check_built(model, caller):
     if not model.built:
         raise ValueError(f"{caller}: the model is not built yet; give its first layer an "
                          "input_shape or call model.build(input_shape)")
-
-
-def _regate(a, src, dst):
-    """Reorder the three GRU blocks along the last axis of ``a`` from order ``src`` to ``dst``."""
-    units = a.shape[-1] // 3
-    return np.concatenate([a[..., gate_slice(g, units, src)] for g in dst], axis=-1)
 
 
 def _load_all(model, arrays_per_layer, source):
@@ -175,17 +168,18 @@ def from_keras(keras_model, dtype=None, input_shape=None):
     return _load_all(model, [theirs.get_weights() for theirs, _ in pairs], "Keras")
 
 
+def _keras_classes():
+    """``{class name: class}`` of the registered layers with a Keras layer of the same name."""
+    return {name: cls for name, cls in LAYERS.items() if cls.keras_options is not None}
+
+
 def _layer_from_keras(keras, layer):
     """The unbuilt lstm_np layer that computes what Keras layer ``layer`` computes."""
-    L = keras.layers
-    kinds = {L.LSTM: LSTM, L.GRU: GRU, L.SimpleRNN: SimpleRNN, L.Dense: Dense, L.Dropout: Dropout,
-             L.Bidirectional: Bidirectional, L.TimeDistributed: TimeDistributed,
-             L.RepeatVector: RepeatVector, L.Flatten: Flatten, L.Activation: Activation}
-    cls = kinds.get(type(layer))
-    if cls is None:
+    ours = _keras_classes()
+    cls = ours.get(type(layer).__name__)
+    if cls is None or type(layer) is not getattr(keras.layers, cls.__name__, None):
         raise ValueError(f"from_keras cannot convert layer {layer.name!r} of type "
-                         f"{type(layer).__name__}; supported: "
-                         f"{', '.join(k.__name__ for k in kinds.values())}")
+                         f"{type(layer).__name__}; supported: {', '.join(ours)}")
     config = layer.get_config()
     where = f"{type(layer).__name__} layer {layer.name!r}"
     if cls is Bidirectional:
@@ -194,19 +188,11 @@ def _layer_from_keras(keras, layer):
                              backward_layer=_layer_from_keras(keras, layer.backward_layer))
     if cls is TimeDistributed:
         return TimeDistributed(_layer_from_keras(keras, layer.layer), name=layer.name)
-    if cls is RepeatVector:
-        return RepeatVector(config["n"], name=layer.name)
-    if cls is Flatten:
-        return Flatten(name=layer.name)
-    if cls is Activation:
-        _check_activation(config["activation"], "activation", where)
-        return Activation(config["activation"], name=layer.name)
 
     refused = [k for k in ("stateful", "return_state") if config.get(k)]
-    if cls is Dense and (config.get("quantization_config") or getattr(layer, "quantization_mode",
-                                                                       None)):
+    if config.get("quantization_config") or getattr(layer, "quantization_mode", None):
         refused.append("quantization")
-    if cls is Dense and getattr(layer, "lora_enabled", False):
+    if getattr(layer, "lora_enabled", False):
         refused.append("LoRA")
     if refused:
         raise ValueError(f"from_keras: {where} uses {', '.join(refused)}, which lstm_np does not "
@@ -221,20 +207,9 @@ def _layer_from_keras(keras, layer):
                       "but the lstm_np model will train without it", UserWarning, stacklevel=3)
 
     options = {"name": layer.name}
-    if cls is Dropout:
-        return Dropout(config["rate"], **options)
-    options.update(units=config["units"], use_bias=config["use_bias"])
-    names = ["activation"] + (["recurrent_activation"] if cls in (LSTM, GRU) else [])
-    for key in names:
-        options[key] = _check_activation(config[key], key, where)
-    if cls is not Dense:
-        options.update(return_sequences=config["return_sequences"],
-                       go_backwards=config["go_backwards"], dropout=config["dropout"],
-                       recurrent_dropout=config["recurrent_dropout"])
-    if cls is LSTM:
-        options["unit_forget_bias"] = config["unit_forget_bias"]
-    if cls is GRU:
-        options["reset_after"] = config["reset_after"]
+    for key in cls.keras_options:
+        options[key] = _check_activation(config[key], key, where) \
+            if key.endswith("activation") else config[key]
     return cls(**options)
 
 
@@ -270,136 +245,30 @@ def _layer_to_keras(L, layer, dtype):
     if layer.name is not None:
         options["name"] = layer.name
     kind = type(layer)
-    if kind is Dropout:
-        return L.Dropout(layer.rate, **options)
-    if kind is RepeatVector:
-        return L.RepeatVector(layer.n, **options)
-    if kind is Flatten:
-        return L.Flatten(**options)
-    if kind is Activation:
-        return L.Activation(layer.activation, **options)
+    if kind.keras_options is None:
+        raise ValueError(f"to_keras cannot convert layer {layer.name!r} of type "
+                         f"{kind.__name__}")
     if kind is TimeDistributed:
         return L.TimeDistributed(_layer_to_keras(L, layer.layer, dtype), **options)
     if kind is Bidirectional:
-        return L.Bidirectional(
-            _layer_to_keras(L, layer.forward_layer, dtype), merge_mode=layer.merge_mode,
-            backward_layer=_layer_to_keras(L, layer.backward_layer, dtype),
-            **options)
-    if kind not in (LSTM, GRU, SimpleRNN, Dense):
-        raise ValueError(f"to_keras cannot convert layer {layer.name!r} of type "
-                         f"{kind.__name__}")
-    options.update(units=layer.units, activation=layer.activation, use_bias=layer.use_bias)
-    if kind in (LSTM, GRU):
-        options["recurrent_activation"] = layer.recurrent_activation
-    if kind is not Dense:
-        options.update(return_sequences=layer.return_sequences, go_backwards=layer.go_backwards,
-                       dropout=layer.dropout, recurrent_dropout=layer.recurrent_dropout)
-    if kind is LSTM:
-        options["unit_forget_bias"] = layer.unit_forget_bias
-    if kind is GRU:
-        options["reset_after"] = layer.reset_after
+        options["backward_layer"] = _layer_to_keras(L, layer.backward_layer, dtype)
+        return L.Bidirectional(_layer_to_keras(L, layer.forward_layer, dtype),
+                               merge_mode=layer.merge_mode, **options)
+    options.update({key: getattr(layer, key) for key in kind.keras_options})
     return getattr(L, kind.__name__)(**options)
 
 
 # --------------------------------------------------------------------------------------------
 # PyTorch
 # --------------------------------------------------------------------------------------------
-def _torch_layout(layer):
-    """``{key suffix: torch shape}`` for one layer, in torch's key order (none for Dropout)."""
-    if type(layer) is Bidirectional:      # nn.LSTM(bidirectional=True): "_reverse" keys after
-        forward = _torch_layout(layer.forward_layer)
-        return {**forward, **{f"{k}_reverse": shape for k, shape in
-                              _torch_layout(layer.backward_layer).items()}}
-    if type(layer) is TimeDistributed:    # nn.Linear applies to the last axis of (N, T, F)
-        return _torch_layout(layer.layer)
-    if type(layer) is Dense:
-        units, inputs = layer.units, layer.params["kernel"].shape[0]
-        keys = {"weight": (units, inputs)}
-        if layer.use_bias:
-            keys["bias"] = (units,)
-        return keys
-    if type(layer) not in (LSTM, GRU, SimpleRNN):      # the recurrent layers torch has
-        return {}
-    gates, units = layer.gates, layer.units
-    inputs = layer.params["kernel"].shape[0]
-    keys = {"weight_ih_l0": (gates * units, inputs), "weight_hh_l0": (gates * units, units)}
-    if layer.use_bias:
-        keys.update(bias_ih_l0=(gates * units,), bias_hh_l0=(gates * units,))
-    return keys
-
-
-def _layer_to_torch(layer):
-    """One layer's weights in torch layout (NumPy arrays), keyed by suffix."""
-    if type(layer) is Bidirectional:
-        return {**_layer_to_torch(layer.forward_layer),
-                **{f"{k}_reverse": v for k, v in _layer_to_torch(layer.backward_layer).items()}}
-    if type(layer) is TimeDistributed:
-        return _layer_to_torch(layer.layer)
-    p = layer.params
-    if type(layer) is Dense:
-        out = {"weight": p["kernel"].T}
-        if layer.use_bias:
-            out["bias"] = p["bias"]
-        return out
-    if type(layer) is GRU:
-        out = {"weight_ih_l0": _regate(p["kernel"], GRU_GATES, TORCH_GRU_GATES).T,
-               "weight_hh_l0": _regate(p["recurrent_kernel"], GRU_GATES, TORCH_GRU_GATES).T}
-        if layer.use_bias:
-            out["bias_ih_l0"] = _regate(p["bias"][0], GRU_GATES, TORCH_GRU_GATES)
-            out["bias_hh_l0"] = _regate(p["bias"][1], GRU_GATES, TORCH_GRU_GATES)
-        return out
-    if type(layer) in (LSTM, SimpleRNN):
-        out = {"weight_ih_l0": p["kernel"].T, "weight_hh_l0": p["recurrent_kernel"].T}
-        if layer.use_bias:    # torch adds two biases; all of ours goes in the input one
-            out.update(bias_ih_l0=p["bias"], bias_hh_l0=np.zeros_like(p["bias"]))
-        return out
-    return {}
-
-
-def _layer_from_torch(layer, t):
-    """One layer's params (Keras layout, in ``params`` order) from torch arrays ``t``."""
-    if type(layer) is Bidirectional:
-        return (_layer_from_torch(layer.forward_layer, t) + _layer_from_torch(
-            layer.backward_layer, {k[:-len("_reverse")]: v for k, v in t.items()
-                                   if k.endswith("_reverse")}))
-    if type(layer) is TimeDistributed:
-        return _layer_from_torch(layer.layer, t)
-    if type(layer) is Dense:
-        return [t["weight"].T] + ([t["bias"]] if layer.use_bias else [])
-    if type(layer) is GRU:
-        out = [_regate(t["weight_ih_l0"].T, TORCH_GRU_GATES, GRU_GATES),
-               _regate(t["weight_hh_l0"].T, TORCH_GRU_GATES, GRU_GATES)]
-        if layer.use_bias:
-            out.append(np.stack([_regate(t["bias_ih_l0"], TORCH_GRU_GATES, GRU_GATES),
-                                 _regate(t["bias_hh_l0"], TORCH_GRU_GATES, GRU_GATES)]))
-        return out
-    if type(layer) in (LSTM, SimpleRNN):
-        out = [t["weight_ih_l0"].T, t["weight_hh_l0"].T]
-        if layer.use_bias:
-            out.append(t["bias_ih_l0"] + t["bias_hh_l0"])
-        return out
-    return []
-
-
 def _check_convertible(model, caller):
     """Refuse, in one sentence, a layer whose weights have no PyTorch module to go in."""
     _check_built(model, caller)
     for layer in model.layers:
-        kind = type(layer)
-        inner = layer.layer if kind is TimeDistributed else \
-            layer.forward_layer if kind is Bidirectional else layer
-        if kind not in (LSTM, GRU, SimpleRNN, Dense, Dropout, Bidirectional, TimeDistributed,
-                        RepeatVector, Flatten, Activation) or \
-                (kind is TimeDistributed and type(inner) is not Dense):
-            raise ValueError(f"{caller} cannot convert layer {layer.name!r} of type "
-                             f"{kind.__name__}" + (f"({type(inner).__name__})"
-                                                   if inner is not layer else ""))
-        for rnn in ((layer.forward_layer, layer.backward_layer) if kind is Bidirectional
-                    else (layer,)):
-            if type(rnn) is GRU and not rnn.reset_after:
-                raise ValueError(f"{caller}: GRU layer {layer.name!r} has reset_after=False, "
-                                 "which PyTorch's nn.GRU does not compute (it applies the reset "
-                                 "gate after the recurrent product, as reset_after=True does)")
+        try:
+            layer.torch_weights()
+        except ValueError as err:
+            raise ValueError(f"{caller}: {layer.describe()} {err}") from None
 
 
 def state_dict_numpy(model):
@@ -408,7 +277,7 @@ def state_dict_numpy(model):
     model's dtype."""
     _check_convertible(model, "state_dict_numpy")
     return {f"{layer.name}.{suffix}": np.ascontiguousarray(array).copy()
-            for layer in model.layers for suffix, array in _layer_to_torch(layer).items()}
+            for layer in model.layers for suffix, array in layer.torch_weights().items()}
 
 
 def to_torch(model):
@@ -455,8 +324,8 @@ def from_torch(state_dict, model, strict=True):
         and both shapes). Nothing is loaded unless everything fits.
     """
     _check_convertible(model, "from_torch")
-    expected = {f"{layer.name}.{suffix}": shape for layer in model.layers
-                for suffix, shape in _torch_layout(layer).items()}
+    expected = {f"{layer.name}.{suffix}": array.shape for layer in model.layers
+                for suffix, array in layer.torch_weights().items()}
     missing = [k for k in expected if k not in state_dict]
     if missing:
         raise ValueError(f"from_torch: the state dict is missing {', '.join(map(repr, missing))}"
@@ -471,13 +340,10 @@ def from_torch(state_dict, model, strict=True):
         if arrays[key].shape != shape:
             raise ValueError(f"from_torch: {key!r} has shape {arrays[key].shape}; the model needs "
                              f"{shape} (torch layout)")
-    per_layer = [_layer_from_torch(layer, {s: arrays[f"{layer.name}.{s}"]
-                                           for s in _torch_layout(layer)})
+    per_layer = [layer.weights_from_torch({s: arrays[f"{layer.name}.{s}"]
+                                           for s in layer.torch_weights()})
                  for layer in model.layers]
     return _load_all(model, per_layer, "torch")
-
-
-_TORCH_RNN = {LSTM: "LSTM", GRU: "GRU", SimpleRNN: "RNN"}
 
 
 @functools.lru_cache(maxsize=None)
@@ -540,7 +406,7 @@ def torch_module(model):
     for layer in model.layers:
         kind, module, then = type(layer), None, None
         where = f"torch_module: {kind.__name__} layer {layer.name!r}"
-        if kind is Dropout:
+        if layer.torch_module == "Dropout":
             module = nn.Dropout(layer.rate)
         elif kind is RepeatVector:
             then = functools.partial(lambda n, x: x.unsqueeze(1).expand(-1, n, -1), layer.n)
@@ -548,10 +414,12 @@ def torch_module(model):
             then = functools.partial(torch.flatten, start_dim=1)
         elif kind is Activation:
             then = functions[layer.activation]
-        elif kind in (Dense, TimeDistributed):
+        elif layer.torch_module == "Linear":
             dense = layer.layer if kind is TimeDistributed else layer
             module = nn.Linear(shape[-1], dense.units, bias=dense.use_bias)
             then = functions[dense.activation]
+        elif layer.torch_module is None:
+            raise ValueError(f"{where} has no PyTorch module")
         else:
             rnn, bidirectional = layer, kind is Bidirectional
             if bidirectional:
@@ -584,14 +452,8 @@ def torch_module(model):
 def _torch_rnn(nn, layer, shape, bidirectional, where):
     options = dict(input_size=shape[-1], hidden_size=layer.units, bias=layer.use_bias,
                    batch_first=True, bidirectional=bidirectional)
-    kind = type(layer)
-    if kind is SimpleRNN:
-        if layer.activation not in ("tanh", "relu"):
-            raise ValueError(f"{where} has activation={layer.activation!r}; nn.RNN "
-                             "supports tanh and relu")
-        options["nonlinearity"] = layer.activation
-    elif (layer.activation, layer.recurrent_activation) != ("tanh", "sigmoid"):
-        raise ValueError(f"{where} has activation={layer.activation!r}, "
-                         f"recurrent_activation={layer.recurrent_activation!r}; "
-                         f"nn.{_TORCH_RNN[kind]} computes only tanh / sigmoid")
-    return getattr(nn, _TORCH_RNN[kind])(**options)
+    try:
+        options.update(layer.torch_options())
+    except ValueError as err:
+        raise ValueError(f"{where} {err}") from None
+    return getattr(nn, layer.torch_module)(**options)

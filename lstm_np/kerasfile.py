@@ -38,12 +38,10 @@ import zipfile
 import numpy as np
 
 from .files import check_output
+from .layers import LAYERS, RNN
 from .modelfile import _Refused, check_config
 from .modelfile import ModelFileError
 
-SUPPORTED = ("LSTM", "GRU", "SimpleRNN", "Dense", "Dropout", "Bidirectional", "TimeDistributed",
-             "RepeatVector", "Flatten", "Activation")
-RECURRENT = ("LSTM", "GRU", "SimpleRNN")
 KERAS_VERSION = "3.15.1"        # what metadata.json says; the format is the same in every Keras 3
 WEIGHTS_ENTRY = "model.weights.h5"
 
@@ -87,7 +85,7 @@ def weight_groups(layer_specs):
 def _layer_groups(spec, path, name):
     cls, config = spec["class"], spec["config"]
     bias = int(config.get("use_bias", True))
-    if cls in RECURRENT:
+    if issubclass(LAYERS[cls], RNN):      # Keras keeps a recurrent layer's weights in its cell
         return [(f"{path}/cell", 2 + bias, f"{_snake(cls)}_cell"), (path, 0, name)]
     if cls == "Dense":
         return [(path, 1 + bias, name)]
@@ -343,14 +341,13 @@ def _dtype_name(value):
 
 def _our_layer(serialized, where):
     """One Keras layer (serialized) as an lstm_np ``{"class", "config"}``."""
-    from .layers import LAYERS
-
     if not isinstance(serialized, dict) or not isinstance(serialized.get("config"), dict):
         raise _Refused(f"its {where} is not a serialized Keras layer")
     cls = serialized.get("class_name")
-    if cls not in SUPPORTED or cls not in LAYERS:
+    supported = [name for name, layer in LAYERS.items() if layer.keras_options is not None]
+    if cls not in supported:
         raise _Refused(f"its {where} is a Keras {str(cls)[:40]} layer, which lstm_np does not "
-                       f"have (it reads {', '.join(SUPPORTED)})")
+                       f"have (it reads {', '.join(supported)})")
     accepted = LAYERS[cls].config_schema()
     config = {}
     for key, value in serialized["config"].items():

@@ -371,3 +371,58 @@ def test_torch_module_refuses_math_torch_cannot_express(torch):
     model = Sequential([GRU(3, recurrent_activation="hard_sigmoid", input_shape=(4, 2))])
     with pytest.raises(ValueError, match="nn.GRU computes only tanh / sigmoid"):
         torch_module(model)
+
+
+# --------------------------------------------------------------------------------------------
+# The mappings are the classes' own
+# --------------------------------------------------------------------------------------------
+def test_the_torch_mapping_is_asked_of_each_layer_class():
+    """interop walks the model and asks the layers: the GRU declares its gate order and its
+    two bias rows, a layer that declares nothing is refused in one sentence, and a user's
+    layer that declares its torch form converts both ways."""
+    from lstm_np.layers import LAYERS, Layer, register
+
+    gru = GRU(3, input_shape=(4, 2))
+    assert gru.torch_gates == ("r", "z", "h") and gru.torch_module == "GRU"
+    model = randomize(Sequential([gru], seed=0, dtype="float64"))
+    state = state_dict_numpy(model)
+    bias = model.layers[0].params["bias"]
+    np.testing.assert_array_equal(state["gru.bias_hh_l0"], torch_order(bias[1]))
+
+    class Gain(Layer):
+        """``y = x * gain`` with torch's name ``weight`` for the gain."""
+        torch_module = "Gain"
+
+        def build(self, input_shape, rng, dtype):
+            self.params = {"gain": rng.random(input_shape[-1]).astype(dtype)}
+            self.built = True
+
+        def forward(self, x, training=False, rng=None):
+            return x * self.params["gain"], None
+
+        def torch_weights(self):
+            return {"weight": self.params["gain"]}
+
+        def weights_from_torch(self, arrays):
+            return [arrays["weight"]]
+
+    class Opaque(Gain):
+        torch_weights = Layer.torch_weights
+
+    register(Gain), register(Opaque)
+    try:
+        model = Sequential([LSTM(3, input_shape=(4, 2), return_sequences=True),
+                            Gain(name="gain")], seed=0)
+        state = state_dict_numpy(model)
+        assert list(state)[-1] == "gain.weight"
+        other = Sequential([LSTM(3, input_shape=(4, 2), return_sequences=True),
+                            Gain(name="gain")], seed=1)
+        from_torch(state, other)
+        for w, w2 in zip(model.get_weights(), other.get_weights()):
+            np.testing.assert_array_equal(w, w2)
+        opaque = Sequential([Opaque(input_shape=(4, 2), name="opaque")], seed=0)
+        with pytest.raises(ValueError, match="^state_dict_numpy: Opaque layer 'opaque' has "
+                                             "weights but no PyTorch form$"):
+            state_dict_numpy(opaque)
+    finally:
+        LAYERS.pop("Gain", None), LAYERS.pop("Opaque", None)

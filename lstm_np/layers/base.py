@@ -25,6 +25,11 @@ class Layer:
     #: what a model file may give each constructor argument: ``{argument: check}``, the checks
     #: of :mod:`.schema`; merged with those of the base classes by :meth:`config_schema`
     config_checks = {"name": schema.name, "input_shape": schema.anything}
+    #: the arguments of the Keras 3 layer of the same class name that mean the same here, read
+    #: and written by lstm_np.interop; None: no Keras counterpart
+    keras_options = None
+    #: the ``torch.nn`` module holding the same weights ("LSTM", "Linear", ...), or None
+    torch_module = None
 
     def __init__(self, input_shape=None, name=None, batch_input_shape=None, input_dim=None,
                  input_length=None, batch_size=None, **kwargs):
@@ -93,6 +98,20 @@ class Layer:
     def from_config(cls, config):
         """The layer ``get_config`` describes (without its weights)."""
         return cls(**config)
+
+    # --- PyTorch's layout (lstm_np.interop) -----------------------------------------------
+    def torch_weights(self):
+        """This layer's weights in PyTorch's layout, ``{key suffix: array}`` in torch's key
+        order; ``{}`` for a layer without weights. ``ValueError`` (one sentence, after the
+        layer's name) for weights PyTorch has no module for."""
+        if self.params:
+            raise ValueError("has weights but no PyTorch form")
+        return {}
+
+    def weights_from_torch(self, arrays):
+        """The list of ``params`` (Keras layout, in order) from ``{key suffix: array}`` in
+        the layout :meth:`torch_weights` writes."""
+        return []
 
     # --- what a model file needs to know (lstm_np.modelfile) -------------------------------
     @classmethod

@@ -41,6 +41,8 @@ class Dense(Layer):
     kind = "dense"
     config_checks = {"units": schema.units, "activation": schema.activation,
                      "use_bias": schema.boolean}
+    keras_options = ("units", "activation", "use_bias")
+    torch_module = "Linear"          # weight (units, in), bias (units,)
 
     def __init__(self, units, activation=None, use_bias=True, input_shape=None, name=None,
                  **kwargs):
@@ -95,6 +97,15 @@ class Dense(Layer):
         config.update(units=self.units, activation=self.activation, use_bias=self.use_bias)
         return config
 
+    def torch_weights(self):
+        out = {"weight": self.params["kernel"].T}
+        if self.use_bias:
+            out["bias"] = self.params["bias"]
+        return out
+
+    def weights_from_torch(self, arrays):
+        return [arrays["weight"].T] + ([arrays["bias"]] if self.use_bias else [])
+
 
 @register
 class Dropout(Layer):
@@ -108,6 +119,8 @@ class Dropout(Layer):
 
     kind = "dropout"
     config_checks = {"rate": schema.rate}
+    keras_options = ("rate",)
+    torch_module = "Dropout"
 
     def __init__(self, rate, input_shape=None, name=None, **kwargs):
         super().__init__(input_shape=input_shape, name=name, **kwargs)

@@ -203,6 +203,10 @@ class GRU(Recurrent):
 
     kind = "gru"
     config_checks = {"recurrent_activation": schema.activation, "reset_after": schema.boolean}
+    keras_options = Recurrent.keras_options + ("recurrent_activation", "reset_after")
+    gate_names = GRU_GATES
+    torch_gates = ("r", "z", "h")    # nn.GRU's r, z, n, with our name h for its candidate n
+    torch_module = "GRU"
     cell_class = GRUCell
     KernelCache = GRUCache
 
@@ -220,6 +224,20 @@ class GRU(Recurrent):
     @property
     def has_kernel(self):
         return self.reset_after         # the compiled kernels compute reset_after=True
+
+    def torch_weights(self):
+        if not self.reset_after:
+            raise ValueError("has reset_after=False, which PyTorch's nn.GRU does not compute "
+                             "(it applies the reset gate after the recurrent product, as "
+                             "reset_after=True does)")
+        return super().torch_weights()
+
+    def torch_biases(self, bias):
+        """Row 0 of ``bias (2, 3H)`` is torch's input bias, row 1 its recurrent one."""
+        return bias[0], bias[1]
+
+    def bias_from_torch(self, bias_ih, bias_hh):
+        return np.stack([bias_ih, bias_hh])
 
     def kernel_forward(self, x, states, weights, keep_cache):
         kernel, recurrent_kernel, bias = weights

@@ -200,6 +200,9 @@ class LSTM(Recurrent):
     kind = "lstm"
     config_checks = {"recurrent_activation": schema.activation,
                      "unit_forget_bias": schema.boolean}
+    keras_options = Recurrent.keras_options + ("recurrent_activation", "unit_forget_bias")
+    gate_names = LSTM_GATES          # also torch's order (i, f, g, o)
+    torch_module = "LSTM"
     cell_class = LSTMCell
     KernelCache = LSTMCache
 

@@ -31,6 +31,7 @@ import inspect
 import numpy as np
 
 from .._runtime import single_threaded_blas
+from ..gates import regate
 from . import schema
 from .base import Layer
 from .blocks import blocks_for, from_blocks, to_blocks
@@ -104,6 +105,12 @@ class Recurrent(RNN):
                      "recurrent_initializer": schema.initializer,
                      "implementation": schema.one_of(*IMPLEMENTATIONS),
                      "dropout": schema.rate, "recurrent_dropout": schema.rate}
+    keras_options = ("units", "activation", "use_bias", "return_sequences", "go_backwards",
+                     "dropout", "recurrent_dropout")
+    #: the names of the gate blocks along the weights' last axis, in Keras's order, and in
+    #: PyTorch's (None: the same)
+    gate_names = ("h",)
+    torch_gates = None
 
     def __init_subclass__(cls, **kwargs):
         """Every option of the cell is an attribute of the layer too (``layer.units``)."""
@@ -150,6 +157,52 @@ class Recurrent(RNN):
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+    # --- PyTorch's layout: nn.LSTM / nn.GRU / nn.RNN with num_layers=1 ----------------------
+    def torch_weights(self):
+        """``weight_ih_l0 (G*H, D)``, ``weight_hh_l0 (G*H, H)`` and, with a bias,
+        ``bias_ih_l0, bias_hh_l0 (G*H,)``: the kernels transposed, the gate blocks in torch's
+        order, the bias split as :meth:`torch_biases` says."""
+        p = self.params
+        out = {"weight_ih_l0": self._torch_order(p["kernel"]).T,
+               "weight_hh_l0": self._torch_order(p["recurrent_kernel"]).T}
+        if self.use_bias:
+            bias_ih, bias_hh = self.torch_biases(p["bias"])
+            out.update(bias_ih_l0=self._torch_order(bias_ih),
+                       bias_hh_l0=self._torch_order(bias_hh))
+        return out
+
+    def weights_from_torch(self, arrays):
+        out = [self._torch_order(arrays["weight_ih_l0"].T, back=True),
+               self._torch_order(arrays["weight_hh_l0"].T, back=True)]
+        if self.use_bias:
+            out.append(self.bias_from_torch(self._torch_order(arrays["bias_ih_l0"], back=True),
+                                            self._torch_order(arrays["bias_hh_l0"], back=True)))
+        return out
+
+    def torch_biases(self, bias):
+        """torch's ``(bias_ih, bias_hh)`` from ``bias``: torch adds its two biases, so all of
+        ours goes in the input one."""
+        return bias, np.zeros_like(bias)
+
+    def bias_from_torch(self, bias_ih, bias_hh):
+        return bias_ih + bias_hh
+
+    def _torch_order(self, a, back=False):
+        """``a`` with its gate blocks in torch's order (``back``: in ours again)."""
+        if self.torch_gates is None:
+            return a
+        return regate(a, self.torch_gates, self.gate_names) if back else \
+            regate(a, self.gate_names, self.torch_gates)
+
+    def torch_options(self):
+        """The options of :attr:`torch_module` beyond its sizes; ``ValueError`` for math it
+        cannot compute (torch's gated cells are tanh / sigmoid)."""
+        if (self.activation, self.recurrent_activation) != ("tanh", "sigmoid"):
+            raise ValueError(f"has activation={self.activation!r}, recurrent_activation="
+                             f"{self.recurrent_activation!r}; nn.{self.torch_module} computes "
+                             "only tanh / sigmoid")
+        return {}
 
     # --- forward and backward: the compiled kernels, unless the readable cell is asked for ------
     def _run_forward(self, x, states, training, input_mask, recurrent_mask, keep_cache, sizes,

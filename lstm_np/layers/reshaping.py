@@ -27,6 +27,7 @@ class RepeatVector(Layer):
 
     kind = "repeat_vector"
     config_checks = {"n": schema.steps}
+    keras_options = ("n",)
 
     def __init__(self, n, input_shape=None, name=None, **kwargs):
         super().__init__(input_shape=input_shape, name=name, **kwargs)
@@ -63,6 +64,7 @@ class Flatten(Layer):
     """
 
     kind = "flatten"
+    keras_options = ()
 
     def compute_output_shape(self, input_shape):
         return (math.prod(input_shape),)
@@ -84,6 +86,7 @@ class Activation(Layer):
 
     kind = "activation"
     config_checks = {"activation": schema.activation}
+    keras_options = ("activation",)
 
     def __init__(self, activation, input_shape=None, name=None, **kwargs):
         super().__init__(input_shape=input_shape, name=name, **kwargs)

@@ -114,6 +114,7 @@ class SimpleRNN(Recurrent):
     """
 
     kind = "simple_rnn"
+    torch_module = "RNN"
     cell_class = SimpleRNNCell
     KernelCache = SimpleRNNCache
 
@@ -126,6 +127,12 @@ class SimpleRNN(Recurrent):
                              recurrent_initializer, dropout, recurrent_dropout)
         super().__init__(cell, implementation, return_sequences, return_state, go_backwards,
                          stateful, unroll, input_shape, name, **kwargs)
+
+    def torch_options(self):
+        if self.activation not in ("tanh", "relu"):
+            raise ValueError(f"has activation={self.activation!r}; nn.RNN supports tanh and "
+                             "relu")
+        return {"nonlinearity": self.activation}
 
     def kernel_forward(self, x, states, weights, keep_cache):
         kernel, recurrent_kernel, bias = weights

@@ -94,6 +94,7 @@ class Bidirectional(Layer):
     kind = "bidirectional"
     config_checks = {"layer": schema.anything, "backward_layer": schema.anything,
                      "merge_mode": schema.one_of("concat", "sum", "mul", "ave")}
+    keras_options = ("merge_mode",)   # and its two layers, converted on their own
 
     def __init__(self, layer, merge_mode="concat", backward_layer=None, input_shape=None,
                  name=None, **kwargs):
@@ -144,6 +145,20 @@ class Bidirectional(Layer):
     def cast(self, dtype):
         self.forward_layer.cast(dtype)
         self.backward_layer.cast(dtype)
+
+    # --- PyTorch: one nn.LSTM/GRU/RNN(bidirectional=True), "_reverse" keys after ------------
+    @property
+    def torch_module(self):
+        return self.forward_layer.torch_module
+
+    def torch_weights(self):
+        return {**self.forward_layer.torch_weights(),
+                **{f"{k}_reverse": v for k, v in self.backward_layer.torch_weights().items()}}
+
+    def weights_from_torch(self, arrays):
+        backward = {k[:-len("_reverse")]: v for k, v in arrays.items() if k.endswith("_reverse")}
+        return self.forward_layer.weights_from_torch(arrays) + \
+            self.backward_layer.weights_from_torch(backward)
 
     def reset_states(self):
         """Zero the carried states of both directions (for ``stateful`` layers)."""
@@ -250,6 +265,7 @@ class TimeDistributed(Layer):
 
     kind = "time_distributed"
     config_checks = {"layer": schema.anything}
+    keras_options = ()                # and its layer, converted on its own
 
     def __init__(self, layer, input_shape=None, name=None, **kwargs):
         super().__init__(input_shape=input_shape, name=name, **kwargs)
@@ -271,6 +287,21 @@ class TimeDistributed(Layer):
 
     def cast(self, dtype):
         self.layer.cast(dtype)
+
+    # --- PyTorch: nn.Linear applies to the last axis, so to every timestep ------------------
+    @property
+    def torch_module(self):
+        return self.layer.torch_module if self.layer.torch_module == "Linear" else None
+
+    def torch_weights(self):
+        if self.torch_module is None:
+            raise ValueError(f"has no PyTorch form: TimeDistributed({type(self.layer).__name__})"
+                             " (nn.Linear, which applies to the last axis, is the one torch "
+                             "module that runs on every timestep)")
+        return self.layer.torch_weights()
+
+    def weights_from_torch(self, arrays):
+        return self.layer.weights_from_torch(arrays)
 
     def build(self, input_shape, rng, dtype):
         self._check_shape(input_shape)
