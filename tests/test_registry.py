@@ -162,3 +162,16 @@ def test_a_registered_layer_that_declares_nothing_saves_and_loads(rng, tmp_path)
             check_config(config)
     finally:
         LAYERS.pop("Scale", None)
+
+
+def test_the_models_default_is_every_registered_kind(mgu):
+    """--models defaults to the registry's kinds as they are when the options are made (a
+    cell registered in a notebook included), and --help says so without listing them."""
+    from lstm_np.forecast import options
+    for cls in (options.BacktestOptions, options.CompareOptions):
+        parser = options.build_parser(cls, "prog", "", "")
+        assert cls().models == options.parse(cls, parser, []).models == options.MODELS
+        assert options.MODELS == ("lstm", "gru", "rnn", "mgu", "mlp")
+        assert "all (the default)" in " ".join(parser.format_help().split())
+        assert options.parse(cls, parser, ["--models", "mgu,lstm"]).models == ("mgu", "lstm")
+        assert options.parse(cls, parser, ["--models", "all"]).models == options.MODELS

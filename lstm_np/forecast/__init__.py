@@ -25,7 +25,7 @@ _SOURCES = {
                      "load_prices", "make_windows", "split_series"], ".data"),
     **dict.fromkeys(["CompareOptions", "DataOptions", "MODELS", "NAMES", "PredictOptions",
                      "TrainingOptions", "TrainOptions", "TuneOptions"], ".options"),
-    **dict.fromkeys(["Tune", "tune"], ".tune"),  # pipeline re-exports MODELS, NAMES
+    **dict.fromkeys(["Tune", "tune"], ".tune"),  # pipeline re-exports NAMES
     **dict.fromkeys(["OPTIMIZERS", "build_model", "error_metrics", "evaluate",
                      "forecast_next", "forecast_windows", "input_shape", "last_value", "load_data",
                      "make_optimizer", "model_inputs", "read_model", "save_model", "train_model"],

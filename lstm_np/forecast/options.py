@@ -35,19 +35,25 @@ __all__ = ["MODELS", "NAMES", "OPTIMIZER_NAMES", "BacktestOptions", "CompareOpti
            "TuneOptions", "build_parser", "comma_ints", "feature_list", "fraction", "model_list",
            "option", "parse", "positive_float", "positive_int", "seed_list"]
 
-# The networks the tutorial compares, the default of --models. The model kinds themselves are the
-# layer registry's (lstm_np.layers.KINDS: a class registered with a kind, a user's cell too) and
-# mlp (Dense(u, relu) -> Dropout per --units value); they are looked up only when a value is
-# parsed, so that --help does not import the layers (and with them Numba).
-MODELS = ("lstm", "gru", "rnn", "mlp")
+# The model kinds are the layer registry's (lstm_np.layers.KINDS: a class registered with a kind,
+# a user's cell too) and mlp (Dense(u, relu) -> Dropout per --units value); --models is all of
+# them by default (MODELS). They are looked up only when a value is parsed or options are made,
+# so that --help does not import the layers (and with them Numba).
 OPTIMIZER_NAMES = ("adam", "sgd", "rmsprop", "adamw", "adamax", "nadam", "adagrad", "adadelta")
 
 
 def model_kinds():
-    """Every ``--model`` value: the registered recurrent layers and cells, and ``mlp``."""
+    """Every ``--model`` value, the default of ``--models``: the registered recurrent layers
+    and cells (the built-in ``lstm, gru, rnn`` first), and ``mlp``."""
     from .. import layers
 
     return (*layers.KINDS, "mlp")
+
+
+def __getattr__(name):
+    if name == "MODELS":        # every model kind, as registered when asked (see above)
+        return model_kinds()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class _Names(Mapping):
@@ -79,7 +85,8 @@ def option(default, *flags, group=None, exclusive=None, shown=None, fixed=False,
     Parameters
     ----------
     default : object
-        The field's default, also the flag's (``dataclasses.MISSING`` for a required flag).
+        The field's default, also the flag's (``dataclasses.MISSING`` for a required flag); a
+        function is called for it each time options are made (give ``shown`` then).
     *flags : str
         The flag, e.g. ``"--window"``.
     group : str, optional
@@ -99,6 +106,8 @@ def option(default, *flags, group=None, exclusive=None, shown=None, fixed=False,
     """
     meta = {"flags": flags, "group": group, "exclusive": exclusive, "shown": shown,
             "fixed": fixed, "argparse": argparse_kwargs}
+    if callable(default):
+        return field(default_factory=default, metadata=meta)
     return field(default=default, metadata=meta)
 
 
@@ -150,12 +159,15 @@ def comma_ints(text):
 
 @_metavar("M[,M...]")
 def model_list(text):
-    """``"lstm,mlp"`` -> ``("lstm", "mlp")``: known names, each once."""
+    """``"lstm,mlp"`` -> ``("lstm", "mlp")``: known names, each once; ``"all"``: every one."""
     names = tuple(p.strip().lower() for p in str(text).split(","))
     kinds = model_kinds()
+    if names == ("all",):
+        return kinds
     if not names or any(n not in kinds for n in names) or len(set(names)) != len(names):
         raise argparse.ArgumentTypeError(
-            f"expected distinct names from {','.join(kinds)} separated by commas, got {text!r}")
+            f"expected distinct names from {','.join(kinds)} separated by commas (or all), got "
+            f"{text!r}")
     return names
 
 
@@ -352,6 +364,12 @@ class TrainingOptions(DataOptions):
                                   "the validation windows, in [0, 1); 0 turns them off")
 
 
+def _models(verb):
+    return option(model_kinds, "--models", group="training", type=model_list, shown="all",
+                  help=f"networks to {verb}: lstm, gru, rnn (SimpleRNN), mlp (Dense layers on the "
+                       "window), a registered cell's kind; all (the default): every one of them")
+
+
 def _out(default_name):
     return option(None, "--out", group="output", metavar="DIR",
                   help=f"output folder (default: runs/{default_name})")
@@ -392,9 +410,7 @@ class TrainOptions(TrainingOptions):
 class CompareOptions(TrainingOptions):
     """Every option of ``python -m lstm_np.compare``; data and training options are train's."""
 
-    models: tuple = option(MODELS, "--models", group="training", type=model_list,
-                           help="networks to compare: lstm, gru, rnn (SimpleRNN), mlp (Dense layers "
-                                "on the window)")
+    models: tuple = _models("compare")
     seeds: tuple = option((0, 1, 2), "--seeds", group="training", type=seed_list, shown="3",
                           help="seeds per model: a count (3 = seeds 0,1,2) or a list (0,4,7)")
     workers: int | None = _workers()
@@ -425,9 +441,7 @@ class BacktestOptions(TrainingOptions):
     train_days: int | None = option(None, "--train-days", group="data", type=positive_int,
                                     help="train each fold on the N prices before its test window "
                                          "(rolling) instead of all of them (expanding, the default)")
-    models: tuple = option(MODELS, "--models", group="training", type=model_list,
-                           help="networks to backtest: lstm, gru, rnn (SimpleRNN), mlp (Dense layers "
-                                "on the window)")
+    models: tuple = _models("backtest")
     seeds: tuple = option((0,), "--seeds", group="training", type=seed_list, shown="1",
                           help="seeds per model and fold: a count (3 = seeds 0,1,2) or a list "
                                "(0,4,7); a day's forecast is the mean over the seeds")
@@ -453,7 +467,7 @@ def _like(cls, name, help=None):
     meta = dict(f.metadata)
     if help is not None:
         meta["argparse"] = {**meta["argparse"], "help": help}
-    return field(default=f.default, metadata=meta)
+    return field(default=f.default, default_factory=f.default_factory, metadata=meta)
 
 
 SCORES = ("mase", "mae", "rmse", "mape")  # tune's --score: lower is better for each
@@ -574,7 +588,7 @@ def build_parser(cls, prog, description, epilog, titles=None):
         kwargs = dict(meta["argparse"], dest=f.name)
         if hasattr(kwargs.get("type"), "metavar"):
             kwargs.setdefault("metavar", kwargs["type"].metavar)
-        if f.default is MISSING:
+        if f.default is MISSING and f.default_factory is MISSING:
             kwargs["required"] = True
         elif meta["shown"] is not None:
             kwargs["default"] = meta["shown"]

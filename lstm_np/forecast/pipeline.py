@@ -33,11 +33,11 @@ from .data import (BUNDLED, DataError, MinMaxScaler, describe, load_prices, read
 from .format import format_date, median_step, price_scale
 from .memory import check_memory
 from .metadata import ExtraError, check_extra
-from .options import MODELS, NAMES, OPTIMIZER_NAMES, model_kinds
+from .options import NAMES, OPTIMIZER_NAMES, model_kinds
 from .stats import error_metrics
 from .targets import ForecastSpec, conformal_widths, feature_values, interval_bounds, to_prices
 
-__all__ = ["MODELS", "NAMES", "OPTIMIZERS", "best_epoch", "build_model", "calibrate",
+__all__ = ["NAMES", "OPTIMIZERS", "best_epoch", "build_model", "calibrate",
            "error_metrics", "evaluate", "forecast_future", "forecast_next", "forecast_paths",
            "forecast_spec", "forecast_windows", "input_shape", "interval_coverage", "jsonable",
            "last_value",
@@ -46,8 +46,8 @@ __all__ = ["MODELS", "NAMES", "OPTIMIZERS", "best_epoch", "build_model", "calibr
            "save_model", "step_metrics", "train_model", "warm_up", "windows_line"]
 
 # Recurrent layer per --model value; each is stacked as RNN(u) -> Dropout for every --units value.
-# MODELS (these and mlp, Dense(u, relu) -> Dropout on the flat window) and NAMES are defined with
-# the flags in .options and re-exported here; OPTIMIZERS' keys are options.OPTIMIZER_NAMES.
+# The model kinds (these and mlp, Dense(u, relu) -> Dropout on the flat window, options.MODELS)
+# and NAMES are defined with the flags in .options; OPTIMIZERS' keys are options.OPTIMIZER_NAMES.
 RECURRENT = KINDS    # model kind -> recurrent layer or cell class (lstm_np.layers.register)
 OPTIMIZERS = {name: optimizers.OPTIMIZERS[name] for name in OPTIMIZER_NAMES}
 
