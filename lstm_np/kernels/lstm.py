@@ -14,8 +14,8 @@ for speed:
   95% of this machine's measured FMA peak on the seed model's products); nothing else is
   allocated inside the time loop;
 * the backward kernel forms ``dh_next = recurrent_kernel @ dz`` and ``dx_t = kernel @ dz`` at
-  every step while ``dz`` is in cache, keeps every step's ``dz`` as rows of one
-  ``(T * N, 4H)`` array, and forms ``dkernel`` and ``drecurrent_kernel`` as one product over
+  every step while ``dz`` is in cache, keeps every step's ``dz`` as rows of ``T * N`` by
+  ``4H`` numbers (stored in panels of 16 columns), and forms ``dkernel`` and ``drecurrent_kernel`` as one product over
   all timesteps (:func:`.loops.weight_gradients`);
 * the large arrays (the cache, the backward pass's work arrays) reuse memory the process has
   already touched (:func:`lstm_np._runtime.reusable`): no page fault per 4 KiB at every step;
@@ -32,7 +32,7 @@ from .._jit import njit
 from .._runtime import reusable, run_blocks, sum_over_blocks
 from .activations import SIGMOID, TANH, derivative, sigmoid_vec, tanh_vec
 from .loops import (add, apply_activation_inplace, copy, fill_rows, gate_grad, multiply,
-                    gradient_arrays, store_step, transpose, weight_gradients)
+                    gradient_arrays, store_step, to_panels, weight_gradients)
 from .panel import panel_dot
 
 
@@ -138,11 +138,11 @@ def _forward_block(x, kernel_t, bias, recurrent_kernel_t, h0, c0, activation,
 
 @njit
 def _backward_block(dh_seq, dh_last, dc_last, gates, c, act_c, kernel, recurrent_kernel,
-                    activation, recurrent_activation, need_dx, dz_rows, dx, dh_next, dc_next):
-    """BPTT for one block: writes every step's ``dz`` into ``dz_rows (T * N, 4H)`` (row
-    ``t * N + n`` is sequence ``n`` at step ``t``: the layout the weight gradients' product
-    reads), ``dx (D, T, N)`` if ``need_dx``, and leaves dL/dh_0, dL/dc_0 in ``dh_next, dc_next
-    (H, N)``."""
+                    activation, recurrent_activation, need_dx, dz_panels, dx, dh_next, dc_next):
+    """BPTT for one block: writes every step's ``dz`` into ``dz_panels`` (row ``t * N + n`` is
+    sequence ``n`` at step ``t``, in panels of 16 columns: the layout the weight gradients'
+    product reads), ``dx (D, T, N)`` if ``need_dx``, and leaves dL/dh_0, dL/dc_0 in
+    ``dh_next, dc_next (H, N)``."""
     T, H4, N = gates.shape
     H = H4 // 4
     HN = H * N
@@ -173,20 +173,20 @@ def _backward_block(dh_seq, dh_last, dc_last, gates, c, act_c, kernel, recurrent
         panel_dot(recurrent_kernel, dz_t, dh_next, False)            # dh_next = dz @ U.T
         if need_dx:
             panel_dot(kernel, dz_t, dx[:, t, :], False)              # dx_t = dz @ W.T
-        transpose(dz_t, dz_rows[t * N:(t + 1) * N])
+        to_panels(dz_t, dz_panels, t * N)
 
 
 # --- one block from end to end: what a pool thread runs ---------------------------------------
 @njit
 def _backward_sequence_block(dh_seq, dh_last, dc_last, x, h, c, gates, act_c, kernel,
                              recurrent_kernel, activation, recurrent_activation, need_dx,
-                             dweights, dbias, dx, dh0, dc0, dz_rows, inputs):
+                             dweights, dx, dh0, dc0, dz_panels, inputs):
     """One block of :func:`lstm_backward_sequence`: BPTT, then this block's share of the weight
-    gradients into ``dweights (D + H, 4H)``, ``dbias (4H,)``; ``dz_rows (T * N, 4H)`` and
-    ``inputs (D + H, T, N)`` are room to work in."""
+    gradients into ``dweights (D + H + 1, 4H)`` (kernel, recurrent kernel, bias);
+    ``dz_panels`` and ``inputs (D + H + 1, T, N)`` are room to work in."""
     _backward_block(dh_seq, dh_last, dc_last, gates, c, act_c, kernel, recurrent_kernel,
-                    activation, recurrent_activation, need_dx, dz_rows, dx, dh0, dc0)
-    weight_gradients(x, h, dz_rows, dweights, dbias, inputs)
+                    activation, recurrent_activation, need_dx, dz_panels, dx, dh0, dc0)
+    weight_gradients(x, h, dz_panels, dweights, inputs)
 
 
 # --- the sequence kernels: P blocks side by side -----------------------------------------------
@@ -262,14 +262,12 @@ def lstm_backward_sequence(dh_seq, dh_last, dc_last, x, h, c, gates, act_c, kern
     H = H4 // 4
     D = x.shape[1]
     dtype = gates.dtype
-    dweights, dbias, dx, dh0, dz_rows, inputs = gradient_arrays(P, D, H, H4, T, N, dtype,
-                                                                need_dx)
+    dweights, dx, dh0, dz_panels, inputs = gradient_arrays(P, D, H, H4, T, N, dtype, need_dx)
     dc0 = np.empty((P, H, N), dtype=dtype)
     need_dx = bool(need_dx)
     run_blocks(P, lambda p: _backward_sequence_block(
         dh_seq[p], dh_last[p], dc_last[p], x[p], h[p], c[p], gates[p], act_c[p], kernel,
-        recurrent_kernel, activation, recurrent_activation, need_dx, dweights[p], dbias[p],
-        dx[p], dh0[p], dc0[p], dz_rows[p], inputs[p]))
-    dweights_total = sum_over_blocks(dweights)
-    return (dweights_total[:D].copy(), dweights_total[D:].copy(), sum_over_blocks(dbias), dx,
-            dh0, dc0)
+        recurrent_kernel, activation, recurrent_activation, need_dx, dweights[p], dx[p], dh0[p],
+        dc0[p], dz_panels[p], inputs[p]))
+    total = sum_over_blocks(dweights)
+    return total[:D].copy(), total[D:D + H].copy(), total[D + H].copy(), dx, dh0, dc0

@@ -21,8 +21,8 @@ import numpy as np
 from .._jit import njit
 from .._runtime import reusable, run_blocks, sum_over_blocks
 from .activations import SIGMOID, TANH, derivative
-from .loops import (apply_activation, copy, fill_rows, gradient_arrays, store_step, transpose,
-                    weight_gradients)
+from .loops import (apply_activation, copy, fill_rows, gradient_arrays, store_step,
+                    to_panels, weight_gradients)
 from .panel import panel_dot
 
 
@@ -64,11 +64,11 @@ def _forward_block(x, kernel_t, bias, recurrent_kernel_t, h0, activation, h):
 
 
 @njit
-def _backward_block(dh_seq, dh_last, h, kernel, recurrent_kernel, activation, need_dx, da_rows,
+def _backward_block(dh_seq, dh_last, h, kernel, recurrent_kernel, activation, need_dx, da_panels,
                     dx, dh_next):
-    """BPTT for one block: writes every step's ``da`` into ``da_rows (T * N, H)`` (row
-    ``t * N + n`` is sequence ``n`` at step ``t``), ``dx (D, T, N)`` if ``need_dx``, and leaves
-    dL/dh_0 in ``dh_next``."""
+    """BPTT for one block: writes every step's ``da`` into ``da_panels`` (row ``t * N + n`` is
+    sequence ``n`` at step ``t``, in panels of 16 columns), ``dx (D, T, N)`` if ``need_dx``, and
+    leaves dL/dh_0 in ``dh_next``."""
     T, H, N = dh_seq.shape
     da_t = np.empty((H, N), dtype=h.dtype)
     copy(dh_last, dh_next)
@@ -77,19 +77,19 @@ def _backward_block(dh_seq, dh_last, h, kernel, recurrent_kernel, activation, ne
         panel_dot(recurrent_kernel, da_t, dh_next, False)   # dL/dh_{t-1}
         if need_dx:
             panel_dot(kernel, da_t, dx[:, t, :], False)     # dL/dx_t
-        transpose(da_t, da_rows[t * N:(t + 1) * N])
+        to_panels(da_t, da_panels, t * N)
 
 
 # --- one block from end to end: what a pool thread runs ---------------------------------------
 @njit
 def _backward_sequence_block(dh_seq, dh_last, x, h, kernel, recurrent_kernel, activation,
-                             need_dx, dweights, dbias, dx, dh0, da_rows, inputs):
+                             need_dx, dweights, dx, dh0, da_panels, inputs):
     """One block of :func:`simple_rnn_backward_sequence`: BPTT, then this block's share of the
-    weight gradients into ``dweights (D + H, H)``, ``dbias (H,)``; ``da_rows (T * N, H)`` and
-    ``inputs (D + H, T, N)`` are room to work in."""
-    _backward_block(dh_seq, dh_last, h, kernel, recurrent_kernel, activation, need_dx, da_rows,
+    weight gradients into ``dweights (D + H + 1, H)`` (kernel, recurrent kernel, bias);
+    ``da_panels`` and ``inputs (D + H + 1, T, N)`` are room to work in."""
+    _backward_block(dh_seq, dh_last, h, kernel, recurrent_kernel, activation, need_dx, da_panels,
                     dx, dh0)
-    weight_gradients(x, h, da_rows, dweights, dbias, inputs)
+    weight_gradients(x, h, da_panels, dweights, inputs)
 
 
 # --- the sequence kernels: P blocks side by side -----------------------------------------------
@@ -144,10 +144,10 @@ def simple_rnn_backward_sequence(dh_seq, dh_last, x, h, kernel, recurrent_kernel
     P, T, H, N = dh_seq.shape
     D = x.shape[1]
     dtype = h.dtype
-    dweights, dbias, dx, dh0, da_rows, inputs = gradient_arrays(P, D, H, H, T, N, dtype, need_dx)
+    dweights, dx, dh0, da_panels, inputs = gradient_arrays(P, D, H, H, T, N, dtype, need_dx)
     need_dx = bool(need_dx)
     run_blocks(P, lambda p: _backward_sequence_block(
         dh_seq[p], dh_last[p], x[p], h[p], kernel, recurrent_kernel, activation, need_dx,
-        dweights[p], dbias[p], dx[p], dh0[p], da_rows[p], inputs[p]))
-    dweights_total = sum_over_blocks(dweights)
-    return dweights_total[:D].copy(), dweights_total[D:].copy(), sum_over_blocks(dbias), dx, dh0
+        dweights[p], dx[p], dh0[p], da_panels[p], inputs[p]))
+    total = sum_over_blocks(dweights)
+    return total[:D].copy(), total[D:D + H].copy(), total[D + H].copy(), dx, dh0
