@@ -64,22 +64,11 @@ def check_output(path, overwrite=False, inputs=(), shown=None, force="overwrite=
     shown = shown or path
     if not path:
         raise OutputError(f"{shown}: an empty name cannot be written; give a file name")
-    try:
-        info = os.lstat(path)
-    except FileNotFoundError:
-        info = None
-    except OSError as err:
-        raise _cannot(shown, path, err) from None
-    target = path
+    info, target = _stat(shown, path, os.lstat), path
     if info is not None and stat.S_ISLNK(info.st_mode):
         target = os.path.realpath(path)
-        try:
-            info = os.stat(target)
-        except FileNotFoundError:
-            raise OutputError(f"{shown} is a symbolic link to {target}, which does not exist; create "
-                              "its folder or give another name") from None
-        except OSError as err:
-            raise _cannot(shown, target, err) from None
+        info = _stat(shown, target, missing=f"{shown} is a symbolic link to {target}, which does "
+                                              "not exist; create its folder or give another name")
     if info is None:
         _check_folder(shown, target)
         return target
@@ -114,13 +103,8 @@ def same_file(path, source, info=None):
 def _check_folder(shown, path):
     """The folder a new file goes into exists and is a folder; the name fits the file system."""
     folder = os.path.dirname(os.path.abspath(path))
-    try:
-        info = os.stat(folder)
-    except FileNotFoundError:
-        raise OutputError(f"{shown} cannot be written: the folder {folder} does not exist; "
-                          "create it first") from None
-    except OSError as err:
-        raise _cannot(shown, folder, err) from None
+    info = _stat(shown, folder, missing=f"{shown} cannot be written: the folder {folder} does "
+                                        "not exist; create it first")
     if not stat.S_ISDIR(info.st_mode):
         raise OutputError(f"{shown} cannot be written: {folder} is {kind_of(info.st_mode)}, "
                           "not a folder")
@@ -131,6 +115,19 @@ def _check_folder(shown, path):
     if len(os.fsencode(os.path.basename(path))) > limit:
         raise OutputError(f"{shown} cannot be written: its name is longer than the {limit} bytes "
                           "the file system allows; give a shorter name")
+
+
+def _stat(shown, path, how=os.stat, missing=None):
+    """``how(path)`` (``os.stat`` or ``os.lstat``); if nothing is there, ``None``, or the
+    :class:`OutputError` ``missing`` when given; any other failure explained by :func:`_cannot`."""
+    try:
+        return how(path)
+    except FileNotFoundError:
+        if missing is None:
+            return None
+        raise OutputError(missing) from None
+    except OSError as err:
+        raise _cannot(shown, path, err) from None
 
 
 def _cannot(shown, path, err):

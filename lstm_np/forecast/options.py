@@ -264,10 +264,27 @@ def scheduler_text(text):
     return text
 
 
-def _reading_options(group):
-    """How a CSV file is read: each inferred by default, a flag settles it (the same for every command)."""
+def _reading_options(group, after=None):
+    """Class decorator (under ``@dataclass``): the options of how a CSV file is read, the same for
+    every command (each inferred by default, a flag settles it), as fields after the field
+    ``after`` (default: after the class's own), in help section ``group``."""
+    def add(cls):
+        own = list(cls.__annotations__)
+        at = own.index(after) + 1 if after is not None else len(own)
+        reading = _reading_fields(group)
+        kinds = dict(cls.__annotations__)
+        for name, (kind, value) in reading.items():
+            setattr(cls, name, value)
+            kinds[name] = kind
+        cls.__annotations__ = {name: kinds[name] for name in own[:at] + list(reading) + own[at:]}
+        return cls
+    return add
+
+
+def _reading_fields(group):
+    """``{name: (annotation, field)}`` of the CSV-reading options."""
     fixed = {"group": group, "fixed": True}
-    return {
+    fields_ = {
         "delimiter": option(None, "--delimiter", **fixed, choices=(",", ";", "|", "tab", "\t"), metavar="CHAR",
                             help="field separator: , ; | or tab (default: inferred from the file)"),
         "decimal": option(None, "--decimal", **fixed, choices=tuple(DECIMALS), metavar="MARK",
@@ -284,14 +301,13 @@ def _reading_options(group):
                             help="the most bytes read from --csv (a file, a device, a download); "
                                  "more is refused", shown=format_size(DEFAULT_MAX_BYTES).replace(" MiB", "M")),
     }
-
-
-_DATA_READING = _reading_options("data")
-_PREDICT_READING = _reading_options(None)
+    kinds = {"timeout": "float", "max_bytes": "int"}
+    return {name: (kinds.get(name, "str | None"), f) for name, f in fields_.items()}
 
 # --------------------------------------------------------------- options ---
 
 @dataclass
+@_reading_options("data")
 class DataOptions:
     """Which price series, and how it is cut into windows and split (the tutorial's defaults)."""
 
@@ -322,12 +338,6 @@ class DataOptions:
                              help="input columns from close, volume, high, low, open (close is "
                                   "always one), each scaled on the training part only; volume on "
                                   "a log scale")
-    delimiter: str | None = _DATA_READING["delimiter"]
-    decimal: str | None = _DATA_READING["decimal"]
-    thousands: str | None = _DATA_READING["thousands"]
-    date_format: str | None = _DATA_READING["date_format"]
-    timeout: float = _DATA_READING["timeout"]
-    max_bytes: int = _DATA_READING["max_bytes"]
 
     @property
     def source(self):
@@ -527,6 +537,7 @@ class TuneOptions(TrainingOptions):
 
 
 @dataclass
+@_reading_options(None, after="days")
 class PredictOptions:
     """Every option of ``python -m lstm_np.predict``."""
 
@@ -546,12 +557,6 @@ class PredictOptions:
                               help="periods to forecast after the data's last row, at most "
                                    f"{MAX_DAYS:,} (default: the model's horizon); more than the "
                                    "horizon needs a model on the close alone, fed its own forecasts")
-    delimiter: str | None = _PREDICT_READING["delimiter"]
-    decimal: str | None = _PREDICT_READING["decimal"]
-    thousands: str | None = _PREDICT_READING["thousands"]
-    date_format: str | None = _PREDICT_READING["date_format"]
-    timeout: float = _PREDICT_READING["timeout"]
-    max_bytes: int = _PREDICT_READING["max_bytes"]
     json: bool = option(False, "--json", action="store_true",
                         help="print a JSON list of {date, forecast, low, high} instead of a table")
     plot: str | None = option(None, "--plot", metavar="FILE",

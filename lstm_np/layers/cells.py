@@ -24,6 +24,23 @@ import numpy as np
 from .. import activations, initializers
 
 
+def arguments(cls):
+    """``{name: inspect.Parameter}`` of every argument ``cls(...)`` takes, in order: those of
+    its constructor, and where that passes ``**options`` on to its base class's, the base's
+    that it does not name itself (as :class:`~lstm_np.layers.LSTMCell` adds
+    ``unit_forget_bias`` to :class:`KerasCell`'s)."""
+    found = {}
+    for klass in cls.__mro__:
+        if "__init__" not in vars(klass):
+            continue
+        parameters = list(inspect.signature(klass.__init__).parameters.values())[1:]
+        found.update({p.name: p for p in parameters if p.name not in found and
+                      p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)})
+        if all(p.kind != p.VAR_KEYWORD for p in parameters):
+            break
+    return found
+
+
 class Cell:
     """Base class of a recurrent cell: weights, config and the sizes of its states.
 
@@ -89,9 +106,7 @@ class Cell:
 
     def get_config(self):
         """Every constructor argument, read from the attribute of the same name."""
-        return {key: getattr(self, key)
-                for key, p in inspect.signature(type(self).__init__).parameters.items()
-                if key != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
+        return {key: getattr(self, key) for key in arguments(type(self))}
 
     @classmethod
     def from_config(cls, config):
@@ -116,8 +131,9 @@ class KerasCell(Cell):
     gates = 1
     state_names = ("h",)
 
-    def __init__(self, units, activation, recurrent_activation, use_bias, kernel_initializer,
-                 recurrent_initializer, dropout, recurrent_dropout, name):
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
+                 dropout=0.0, recurrent_dropout=0.0, name=None):
         super().__init__(dropout, recurrent_dropout, name)
         if int(units) != units or units < 1:
             raise ValueError(f"units must be a positive integer, got {units!r}")

@@ -106,11 +106,8 @@ class GRUCell(KerasCell):
     gates = 3
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
-                 reset_after=True, kernel_initializer="glorot_uniform",
-                 recurrent_initializer="orthogonal", dropout=0.0, recurrent_dropout=0.0,
-                 name=None):
-        super().__init__(units, activation, recurrent_activation, use_bias, kernel_initializer,
-                         recurrent_initializer, dropout, recurrent_dropout, name)
+                 reset_after=True, **options):
+        super().__init__(units, activation, recurrent_activation, use_bias, **options)
         self.reset_after = bool(reset_after)
 
     def bias_shape(self):
@@ -188,9 +185,7 @@ class GRU(Recurrent):
     ----------
     recurrent_activation : str — σ above.
     reset_after : bool — see above.
-    The others (``units``, ``activation``, ``return_sequences``, ``return_state``,
-    ``implementation``, ``dropout``, ``recurrent_dropout``, ``go_backwards``, ``stateful``, ...)
-    are those of every recurrent layer: see :class:`.Recurrent`. ``GRU(...)`` computes what
+    The others are every recurrent layer's (:class:`.Recurrent`). ``GRU(...)`` computes what
     ``RNN(GRUCell(...))`` computes.
 
     Examples
@@ -209,17 +204,6 @@ class GRU(Recurrent):
     torch_module = "GRU"
     cell_class = GRUCell
     KernelCache = GRUCache
-
-    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
-                 return_sequences=False, return_state=False, reset_after=True,
-                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
-                 implementation="compiled", dropout=0.0, recurrent_dropout=0.0,
-                 go_backwards=False, stateful=False, unroll=False, input_shape=None, name=None,
-                 **kwargs):
-        cell = GRUCell(units, activation, recurrent_activation, use_bias, reset_after,
-                       kernel_initializer, recurrent_initializer, dropout, recurrent_dropout)
-        super().__init__(cell, implementation, return_sequences, return_state, go_backwards,
-                         stateful, unroll, input_shape, name, **kwargs)
 
     @property
     def has_kernel(self):

@@ -1,11 +1,7 @@
-"""Long short-term memory: the readable cell, and the layer that runs it over time.
-
-The readable cell (:func:`lstm_cell_forward`, :func:`lstm_cell_backward`) is the math a learner
-reads beside the equations; :class:`LSTMCell` is that step as a cell for :class:`.RNN`, and
-:class:`LSTM` is ``RNN(LSTMCell(...))`` that runs it step by step with
-``implementation="numpy"``, or runs the same math through the compiled kernels of
-:mod:`lstm_np.kernels.lstm` (the default). What the three recurrent layers share is in
-:mod:`.recurrent`.
+"""Long short-term memory (Hochreiter & Schmidhuber, 1997), in three parts: one step in plain
+NumPy beside its equations (:func:`lstm_cell_forward`, :func:`lstm_cell_backward`), that step
+as a cell (:class:`LSTMCell`), and the layer :class:`LSTM`, ``RNN(LSTMCell(...))`` with the
+compiled kernels of :mod:`lstm_np.kernels.lstm` as its fast path (:mod:`.recurrent`).
 """
 from typing import NamedTuple
 
@@ -99,11 +95,8 @@ class LSTMCell(KerasCell):
     state_names = ("h", "c")
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
-                 unit_forget_bias=True, kernel_initializer="glorot_uniform",
-                 recurrent_initializer="orthogonal", dropout=0.0, recurrent_dropout=0.0,
-                 name=None):
-        super().__init__(units, activation, recurrent_activation, use_bias, kernel_initializer,
-                         recurrent_initializer, dropout, recurrent_dropout, name)
+                 unit_forget_bias=True, **options):
+        super().__init__(units, activation, recurrent_activation, use_bias, **options)
         self.unit_forget_bias = bool(unit_forget_bias)
 
     @property
@@ -181,9 +174,7 @@ class LSTM(Recurrent):
     ----------
     recurrent_activation : str — σ above.
     unit_forget_bias : bool
-    The others (``units``, ``activation``, ``return_sequences``, ``return_state``,
-    ``implementation``, ``dropout``, ``recurrent_dropout``, ``go_backwards``, ``stateful``, ...)
-    are those of every recurrent layer: see :class:`.Recurrent`. ``LSTM(...)`` computes what
+    The others are every recurrent layer's (:class:`.Recurrent`). ``LSTM(...)`` computes what
     ``RNN(LSTMCell(...))`` computes.
 
     Examples
@@ -205,17 +196,6 @@ class LSTM(Recurrent):
     torch_module = "LSTM"
     cell_class = LSTMCell
     KernelCache = LSTMCache
-
-    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
-                 return_sequences=False, return_state=False, unit_forget_bias=True,
-                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
-                 implementation="compiled", dropout=0.0, recurrent_dropout=0.0,
-                 go_backwards=False, stateful=False, unroll=False, input_shape=None, name=None,
-                 **kwargs):
-        cell = LSTMCell(units, activation, recurrent_activation, use_bias, unit_forget_bias,
-                        kernel_initializer, recurrent_initializer, dropout, recurrent_dropout)
-        super().__init__(cell, implementation, return_sequences, return_state, go_backwards,
-                         stateful, unroll, input_shape, name, **kwargs)
 
     def kernel_forward(self, x, states, weights, keep_cache):
         kernel, recurrent_kernel, bias = weights

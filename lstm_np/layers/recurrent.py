@@ -34,6 +34,7 @@ from .._runtime import single_threaded_blas
 from ..gates import regate
 from . import schema
 from .base import Layer
+from .cells import arguments
 from .blocks import blocks_for, from_blocks, to_blocks
 from .rnn import RNN
 
@@ -67,6 +68,27 @@ def from_kernel(a, layout, n, steps=None):
     return from_blocks(a.transpose([layout.index(axis) for axis in order]), n)
 
 
+def _cell_arguments(cls):
+    """The names of the arguments of ``cls``'s cell class (all but ``name``)."""
+    return [key for key in arguments(cls.cell_class) if key != "name"]
+
+
+def _constructor(cls):
+    """``cls.__init__``: :meth:`Recurrent.__init__` under the signature ``(self, <the cell's
+    arguments>, *, <the layer's own>, **kwargs)``, which ``help``, ``get_config`` and the model
+    file's checks read."""
+    def __init__(self, *args, **kwargs):
+        Recurrent.__init__(self, *args, **kwargs)
+
+    layer = inspect.signature(Recurrent.__init__).parameters
+    __init__.__signature__ = inspect.Signature(
+        [layer["self"]] + [p for key, p in arguments(cls.cell_class).items() if key != "name"]
+        + [p for p in layer.values() if p.kind in (p.KEYWORD_ONLY, p.VAR_KEYWORD)])
+    __init__.__qualname__ = f"{cls.__qualname__}.__init__"
+    __init__.__doc__ = f"The {cls.__name__} layer; see the class's docstring."
+    return __init__
+
+
 class Recurrent(RNN):
     """Base of LSTM, GRU and SimpleRNN: :class:`.RNN` with a built-in cell and a compiled
     fast path (see the module's docstring).
@@ -89,9 +111,11 @@ class Recurrent(RNN):
     input_shape : (T, D), optional.
     name : str, optional.
 
-    A subclass sets :attr:`cell_class` (its readable cell, whose options become the layer's
-    attributes) and :attr:`KernelCache` (a NamedTuple ``(x, *kernel arrays, sizes,
-    has_initial_state)`` with ``batch_major()``), builds its cell in its constructor, and writes
+    A subclass sets :attr:`cell_class` (its readable cell) and :attr:`KernelCache` (a NamedTuple
+    ``(x, *kernel arrays, sizes, has_initial_state)`` with ``batch_major()``); it writes no
+    constructor: its arguments are its cell's (``units, activation, ...``, each also an attribute
+    of the layer), then the layer's own above, keyword only, and the class gets a constructor of
+    that signature (:func:`_constructor`). It writes
     ``kernel_forward(x, states, weights, keep_cache) -> (arrays, other_final_states)`` (``h``
     first in ``arrays``; the final states after ``h_T``) and ``kernel_backward(dh_seq, dstates,
     cache, weights, need_dx) -> (dweights, dx, dstates0)``: its compiled kernels, on arrays in
@@ -117,17 +141,24 @@ class Recurrent(RNN):
         super().__init_subclass__(**kwargs)
         if cls.cell_class is None:
             return
-        for key in inspect.signature(cls.cell_class.__init__).parameters:
-            if key not in ("self", "name") and not hasattr(cls, key):
+        for key in _cell_arguments(cls):
+            if not hasattr(cls, key):
                 setattr(cls, key, property(lambda self, k=key: getattr(self.cell, k),
                                            lambda self, value, k=key: setattr(self.cell, k,
                                                                               value)))
+        if "__init__" not in vars(cls):
+            cls.__init__ = _constructor(cls)
 
-    def __init__(self, cell, implementation, return_sequences, return_state, go_backwards,
-                 stateful, unroll, input_shape, name, **kwargs):
+    def __init__(self, *cell_args, implementation="compiled", return_sequences=False,
+                 return_state=False, go_backwards=False, stateful=False, unroll=False,
+                 input_shape=None, name=None, **kwargs):
+        """The cell made of ``cell_args`` and the arguments of ``kwargs`` its class takes; the
+        others are :class:`.RNN`'s (or refused by it)."""
         if implementation not in IMPLEMENTATIONS:
             raise ValueError("implementation must be 'compiled' or 'numpy', got "
                              f"{implementation!r}")
+        cell = self.cell_class(*cell_args, **{key: kwargs.pop(key) for key in
+                                              _cell_arguments(type(self)) if key in kwargs})
         super().__init__(cell, return_sequences, return_state, go_backwards, stateful, unroll,
                          input_shape, name, **kwargs)
         self.implementation = implementation

@@ -1,11 +1,6 @@
-"""The simple (Elman) recurrent layer: the readable cell, and the layer that runs it over time.
-
-The readable cell (:func:`simple_rnn_cell_forward`, :func:`simple_rnn_cell_backward`) is the math
-a learner reads beside the equation; :class:`SimpleRNNCell` is that step as a cell for
-:class:`.RNN`, and :class:`SimpleRNN` (``RNN(SimpleRNNCell(...))``) runs it step by step with
-``implementation="numpy"``, or runs the same math through the compiled kernels of
-:mod:`lstm_np.kernels.simple_rnn` (the default). What the three recurrent layers share is in
-:mod:`.recurrent`.
+"""The simple recurrent layer of Elman (1990), ``h_t = act(x_t W + h_{t-1} U + b)``: its step
+(:func:`simple_rnn_cell_forward`, :func:`simple_rnn_cell_backward`), :class:`SimpleRNNCell`,
+and :class:`SimpleRNN`, whose fast path is :mod:`lstm_np.kernels.simple_rnn`.
 """
 from typing import NamedTuple
 
@@ -117,16 +112,6 @@ class SimpleRNN(Recurrent):
     torch_module = "RNN"
     cell_class = SimpleRNNCell
     KernelCache = SimpleRNNCache
-
-    def __init__(self, units, activation="tanh", use_bias=True, return_sequences=False,
-                 return_state=False, kernel_initializer="glorot_uniform",
-                 recurrent_initializer="orthogonal", implementation="compiled", dropout=0.0,
-                 recurrent_dropout=0.0, go_backwards=False, stateful=False, unroll=False,
-                 input_shape=None, name=None, **kwargs):
-        cell = SimpleRNNCell(units, activation, use_bias, kernel_initializer,
-                             recurrent_initializer, dropout, recurrent_dropout)
-        super().__init__(cell, implementation, return_sequences, return_state, go_backwards,
-                         stateful, unroll, input_shape, name, **kwargs)
 
     def torch_options(self):
         if self.activation not in ("tanh", "relu"):

@@ -5,7 +5,7 @@ import decimal
 import numpy as np
 
 from .._jit import njit
-from .base import Optimizer, in_unit_interval, positive, via_float32
+from .base import Optimizer, flag, in_unit_interval, positive, via_float32
 
 
 class Adam(Optimizer):
@@ -45,13 +45,13 @@ class Adam(Optimizer):
     at most 8 units in the last place after 200 steps at ``learning_rate=1e-3``.
     """
 
+    hyperparameters = {"beta_1": in_unit_interval, "beta_2": in_unit_interval,
+                       "epsilon": positive, "amsgrad": flag}
+
     def __init__(self, learning_rate=1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                  amsgrad=False, name="adam", **kwargs):
-        super().__init__(learning_rate, name=name, **kwargs)
-        self.beta_1 = in_unit_interval("beta_1", beta_1)
-        self.beta_2 = in_unit_interval("beta_2", beta_2)
-        self.epsilon = positive("epsilon", epsilon)
-        self.amsgrad = bool(amsgrad)
+        super().__init__(learning_rate, name=name, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
+                         amsgrad=amsgrad, **kwargs)
         self.m, self.v, self.v_hat = {}, {}, {}
 
     def step_constants(self, t, dtype, lr=None):
@@ -82,10 +82,6 @@ class Adam(Optimizer):
         np.maximum(v_hat, v, out=v_hat)
         w -= (m * alpha) / (np.sqrt(v_hat) + eps)
 
-    def _own_config(self):
-        return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,
-                "amsgrad": self.amsgrad}
-
 
 class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov & Hutter, 2019), Keras's default 0.004:
@@ -107,12 +103,13 @@ class Adamax(Optimizer):
         w = w - (lr * m) / ((1 - b1**t) * (u + epsilon))       b1 = float32(beta_1)
     """
 
+    hyperparameters = {"beta_1": in_unit_interval, "beta_2": in_unit_interval,
+                       "epsilon": positive}
+
     def __init__(self, learning_rate=1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                  name="adamax", **kwargs):
-        super().__init__(learning_rate, name=name, **kwargs)
-        self.beta_1 = in_unit_interval("beta_1", beta_1)
-        self.beta_2 = in_unit_interval("beta_2", beta_2)
-        self.epsilon = positive("epsilon", epsilon)
+        super().__init__(learning_rate, name=name, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
+                         **kwargs)
         self.m, self.u = {}, {}
 
     def _step_constants(self, t, lr, real):
@@ -127,9 +124,6 @@ class Adamax(Optimizer):
         m += (g - m) * c1
         np.maximum(b2 * u, np.abs(g), out=u)
         w -= (lr_ * m) / (one_minus_b1_t * (u + eps))
-
-    def _own_config(self):
-        return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
 
 
 class Nadam(Adam):
@@ -171,7 +165,9 @@ class Nadam(Adam):
         w -= (m_hat * lr_) / (np.sqrt(v / one_minus_b2_t) + eps)
 
     def _own_config(self):
-        return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
+        config = super()._own_config()
+        del config["amsgrad"]             # Keras's Nadam has none (this one never uses it)
+        return config
 
 
 _POWER_CONTEXT = decimal.Context(prec=60)

@@ -54,6 +54,17 @@ def in_unit_interval(name, value):
     return value
 
 
+def non_negative(name, value):
+    value = real(name, value)
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0, got {value!r}")
+    return value
+
+
+def flag(name, value):
+    return bool(value)
+
+
 def optional(check, name, value):
     return None if value is None else check(name, value)
 
@@ -73,13 +84,20 @@ class Optimizer:
     accepted at their defaults only; Keras 2's ``lr=`` with a DeprecationWarning, ``decay=`` is
     ignored with a warning, as Keras 3 does.
 
-    Subclasses define ``_update(path, w, g, lr)`` (``w`` updated in place, ``g`` already in
+    Subclasses declare their own arguments in :attr:`hyperparameters` and pass them on as
+    keywords: each is checked, kept as the attribute of the same name and written by
+    :meth:`get_config`. They define ``_update(path, w, g, lr)`` (``w`` updated in place, ``g`` already in
     ``w``'s dtype and clipped, ``lr`` a Python float) and keep their state in dicts keyed by
     the parameter path (``"lstm/kernel"``).
     """
 
+    #: ``{argument: check}``: the subclass's own arguments, each checked by ``check(name,
+    #: value)`` (:func:`positive`, :func:`in_unit_interval`, :func:`flag`, ...), in Keras's order
+    hyperparameters = {}
+
     def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None,
                  global_clipnorm=None, name=None, **kwargs):
+        own = {key: kwargs.pop(key) for key in self.hyperparameters if key in kwargs}
         if "lr" in kwargs:
             warnings.warn("lr= is the Keras 2 spelling; Keras 3 and lstm_np call it learning_rate=",
                           DeprecationWarning, stacklevel=3)
@@ -96,12 +114,14 @@ class Optimizer:
             raise ValueError(f"{type(self).__name__} got unknown argument(s) "
                              f"{', '.join(map(repr, kwargs))}; see help({type(self).__name__})")
         self._learning_rate = self._checked_learning_rate(learning_rate)
-        self.weight_decay = optional(_non_negative, "weight_decay", weight_decay)
+        self.weight_decay = optional(non_negative, "weight_decay", weight_decay)
         self.clipnorm = optional(positive, "clipnorm", clipnorm)
         self.clipvalue = optional(positive, "clipvalue", clipvalue)
         self.global_clipnorm = optional(positive, "global_clipnorm", global_clipnorm)
         if sum(c is not None for c in (clipnorm, clipvalue, global_clipnorm)) > 1:
             raise ValueError("only one of clipnorm, clipvalue and global_clipnorm can be set")
+        for key, check in self.hyperparameters.items():
+            setattr(self, key, check(key, own[key]))
         self.name = type(self).__name__.lower() if name is None else str(name)
         self.iterations = 0
         self._constants = {}
@@ -179,7 +199,7 @@ class Optimizer:
         return {**config, **UNSUPPORTED_DEFAULTS, **self._own_config()}
 
     def _own_config(self):
-        return {}
+        return {key: getattr(self, key) for key in self.hyperparameters}
 
     @classmethod
     def from_config(cls, config):
@@ -190,13 +210,6 @@ class Optimizer:
 
     def __repr__(self):
         return f"{type(self).__name__}(learning_rate={self._learning_rate!r})"
-
-
-def _non_negative(name, value):
-    value = real(name, value)
-    if value < 0:
-        raise ValueError(f"{name} must be >= 0, got {value!r}")
-    return value
 
 
 def _clip_by_norm(g, clipnorm):

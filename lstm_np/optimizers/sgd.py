@@ -6,7 +6,7 @@ rounded to that dtype.
 """
 import numpy as np
 
-from .base import Optimizer, in_unit_interval, positive, real, via_float32
+from .base import Optimizer, flag, in_unit_interval, non_negative, positive, via_float32
 
 
 class SGD(Optimizer):
@@ -17,10 +17,10 @@ class SGD(Optimizer):
                          w = w + v                  (nesterov: w = w + (v * mu - g * lr))
     """
 
+    hyperparameters = {"momentum": in_unit_interval, "nesterov": flag}
+
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, name="SGD", **kwargs):
-        super().__init__(learning_rate, name=name, **kwargs)
-        self.momentum = in_unit_interval("momentum", momentum)
-        self.nesterov = bool(nesterov)
+        super().__init__(learning_rate, name=name, momentum=momentum, nesterov=nesterov, **kwargs)
         self.velocity = {}
 
     def _step_constants(self, t, lr, real_):
@@ -35,9 +35,6 @@ class SGD(Optimizer):
         v[...] = v * mu - g * lr_
         w += v * mu - g * lr_ if self.nesterov else v
 
-    def _own_config(self):
-        return {"momentum": self.momentum, "nesterov": self.nesterov}
-
 
 class RMSprop(Optimizer):
     """RMSprop (Hinton, 2012), Keras's form (``epsilon`` inside the square root)::
@@ -48,13 +45,13 @@ class RMSprop(Optimizer):
         p = momentum * p + step;  w = w - p         (momentum > 0; otherwise w = w - step)
     """
 
+    hyperparameters = {"rho": in_unit_interval, "momentum": in_unit_interval, "epsilon": positive,
+                       "centered": flag}
+
     def __init__(self, learning_rate=1e-3, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False,
                  name="rmsprop", **kwargs):
-        super().__init__(learning_rate, name=name, **kwargs)
-        self.rho = in_unit_interval("rho", rho)
-        self.momentum = in_unit_interval("momentum", momentum)
-        self.epsilon = positive("epsilon", epsilon)
-        self.centered = bool(centered)
+        super().__init__(learning_rate, name=name, rho=rho, momentum=momentum, epsilon=epsilon,
+                         centered=centered, **kwargs)
         self.velocity, self.momentums, self.average_gradient = {}, {}, {}
 
     def _step_constants(self, t, lr, real_):
@@ -79,10 +76,6 @@ class RMSprop(Optimizer):
         else:
             w -= step
 
-    def _own_config(self):
-        return {"rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon,
-                "centered": self.centered}
-
 
 class Adagrad(Optimizer):
     """Adagrad (Duchi et al., 2011), Keras's form::
@@ -91,15 +84,12 @@ class Adagrad(Optimizer):
         w = w - (lr * g) / sqrt(s + epsilon)
     """
 
+    hyperparameters = {"initial_accumulator_value": non_negative, "epsilon": positive}
+
     def __init__(self, learning_rate=1e-3, initial_accumulator_value=0.1, epsilon=1e-7,
                  name="adagrad", **kwargs):
-        super().__init__(learning_rate, name=name, **kwargs)
-        self.initial_accumulator_value = real("initial_accumulator_value",
-                                              initial_accumulator_value)
-        if self.initial_accumulator_value < 0:
-            raise ValueError(f"initial_accumulator_value must be >= 0, got "
-                             f"{initial_accumulator_value!r}")
-        self.epsilon = positive("epsilon", epsilon)
+        super().__init__(learning_rate, name=name, epsilon=epsilon,
+                         initial_accumulator_value=initial_accumulator_value, **kwargs)
         self.accumulator = {}
 
     def _step_constants(self, t, lr, real_):
@@ -114,10 +104,6 @@ class Adagrad(Optimizer):
         s += g * g
         w -= (lr_ * g) / np.sqrt(s + eps)
 
-    def _own_config(self):
-        return {"initial_accumulator_value": self.initial_accumulator_value,
-                "epsilon": self.epsilon}
-
 
 class Adadelta(Optimizer):
     """Adadelta (Zeiler, 2012), Keras's form (with a learning rate, 1.0 in the paper)::
@@ -128,10 +114,10 @@ class Adadelta(Optimizer):
         w  = w + lr * d
     """
 
+    hyperparameters = {"rho": in_unit_interval, "epsilon": positive}
+
     def __init__(self, learning_rate=1e-3, rho=0.95, epsilon=1e-7, name="adadelta", **kwargs):
-        super().__init__(learning_rate, name=name, **kwargs)
-        self.rho = in_unit_interval("rho", rho)
-        self.epsilon = positive("epsilon", epsilon)
+        super().__init__(learning_rate, name=name, rho=rho, epsilon=epsilon, **kwargs)
         self.accumulated_grad, self.accumulated_delta = {}, {}
 
     def _step_constants(self, t, lr, real_):
@@ -146,5 +132,3 @@ class Adadelta(Optimizer):
         x[...] = rho * x + one_minus_rho * (d * d)
         w += lr_ * d
 
-    def _own_config(self):
-        return {"rho": self.rho, "epsilon": self.epsilon}
