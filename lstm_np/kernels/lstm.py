@@ -15,8 +15,8 @@ for speed:
   allocated inside the time loop;
 * the backward kernel forms ``dh_next = recurrent_kernel @ dz`` and ``dx_t = kernel @ dz`` at
   every step while ``dz`` is in cache, keeps every step's ``dz`` as rows of ``T * N`` by
-  ``4H`` numbers (stored in panels of 16 columns), and forms ``dkernel`` and ``drecurrent_kernel`` as one product over
-  all timesteps (:func:`.loops.weight_gradients`);
+  ``4H`` numbers (in panels of 16 columns), and forms ``dkernel``, ``drecurrent_kernel`` and
+  ``dbias`` as one product over all timesteps (:func:`.loops.weight_gradients`);
 * the large arrays (the cache, the backward pass's work arrays) reuse memory the process has
   already touched (:func:`lstm_np._runtime.reusable`): no page fault per 4 KiB at every step;
 * **both cores**: the batch is cut into ``P`` blocks of 16 sequences (the leading axis of every
@@ -30,7 +30,7 @@ import numpy as np
 
 from .._jit import njit
 from .._runtime import reusable, run_blocks, sum_over_blocks
-from .activations import SIGMOID, TANH, derivative, sigmoid_vec, tanh_vec
+from .activations import TANH, derivative
 from .loops import (add, apply_activation_inplace, copy, fill_rows, gate_grad, multiply,
                     gradient_arrays, store_step, to_panels, weight_gradients)
 from .panel import panel_dot
@@ -44,24 +44,6 @@ def _cell_update(f, c_prev, i, g, c):
 
 
 @njit
-def _step_sigmoid_tanh(i, f, g, o, c_prev, c, act_c, h):
-    """The rest of a step with Keras's default activations, one pass over the ``H * N``
-    numbers: the gates activated in place, then ``c = f c_prev + i g``, ``act_c = tanh(c)``,
-    ``h = o act_c`` — the same arithmetic as the separate loops of the general case."""
-    for k in range(c.shape[0]):
-        i_k = sigmoid_vec(i[k])
-        f_k = sigmoid_vec(f[k])
-        g_k = tanh_vec(g[k])
-        o_k = sigmoid_vec(o[k])
-        i[k], f[k], g[k], o[k] = i_k, f_k, g_k, o_k
-        c_k = f_k * c_prev[k] + i_k * g_k
-        c[k] = c_k
-        a_k = tanh_vec(c_k)
-        act_c[k] = a_k
-        h[k] = o_k * a_k
-
-
-@njit
 def _dc_total(dc_next, dh, o, act_c, activation, dc):
     """dc = dc_next + dh * o * act'(c), with act'(c) written through act_c = act(c)."""
     if activation == TANH:
@@ -70,24 +52,6 @@ def _dc_total(dc_next, dh, o, act_c, activation, dc):
     else:
         for k in range(dc.shape[0]):
             dc[k] = dc_next[k] + dh[k] * o[k] * derivative(activation, act_c[k])
-
-
-@njit
-def _backward_step_sigmoid_tanh(dh_seq, dh_next, dc_next, i, f, g, o, c_prev, act_c,
-                                dz_i, dz_f, dz_g, dz_o, dc_work):
-    """One step of BPTT's elementwise part with Keras's default activations, in one pass over
-    the ``H * N`` numbers: the same arithmetic as the separate loops of the general case (``dc``
-    goes through ``dc_work`` so that it is rounded to the arrays' precision there too)."""
-    for k in range(act_c.shape[0]):
-        dh = dh_seq[k] + dh_next[k]
-        a, o_k, i_k, f_k, g_k = act_c[k], o[k], i[k], f[k], g[k]
-        dc_work[k] = dc_next[k] + dh * o_k * (1 - a * a)
-        dc = dc_work[k]
-        dz_o[k] = dh * a * (o_k * (1 - o_k))
-        dz_i[k] = dc * g_k * (i_k * (1 - i_k))
-        dz_f[k] = dc * c_prev[k] * (f_k * (1 - f_k))
-        dz_g[k] = dc * i_k * (1 - g_k * g_k)
-        dc_next[k] = dc * f_k
 
 
 @njit
@@ -122,17 +86,14 @@ def _forward_block(x, kernel_t, bias, recurrent_kernel_t, h0, c0, activation,
         panel_dot(recurrent_kernel_t, h_t, gates[s], True)           #   + h_{t-1} @ rec. kernel
         z = gates[s].reshape(H4 * N)
         i, f, g, o = _gate_blocks(z, HN)
+        apply_activation_inplace(recurrent_activation, z[:2 * HN])   # i = σ(z_i), f = σ(z_f)
+        apply_activation_inplace(activation, g)                      # g = tanh(z_g)
+        apply_activation_inplace(recurrent_activation, o)            # o = σ(z_o)
         c_t, a_t = c[now].reshape(HN), act_c[s].reshape(HN)
-        if recurrent_activation == SIGMOID and activation == TANH:
-            _step_sigmoid_tanh(i, f, g, o, c[prev].reshape(HN), c_t, a_t, h_t.reshape(HN))
-        else:
-            apply_activation_inplace(recurrent_activation, z[:2 * HN])   # i = σ(z_i), f = σ(z_f)
-            apply_activation_inplace(activation, g)                      # g = tanh(z_g)
-            apply_activation_inplace(recurrent_activation, o)            # o = σ(z_o)
-            _cell_update(f, c[prev].reshape(HN), i, g, c_t)              # c_t = f c_{t-1} + i g
-            copy(c[now], act_c[s])                                       # a_t = tanh(c_t), in
-            apply_activation_inplace(activation, a_t)                    #   place on a copy of c_t
-            multiply(o, a_t, h_t.reshape(HN))                            # h_t = o * tanh(c_t)
+        _cell_update(f, c[prev].reshape(HN), i, g, c_t)              # c_t = f * c_{t-1} + i * g
+        copy(c[now], act_c[s])                                       # a_t = tanh(c_t), computed
+        apply_activation_inplace(activation, a_t)                    #   in place on a copy of c_t
+        multiply(o, a_t, h_t.reshape(HN))                            # h_t = o * tanh(c_t)
         store_step(h, t + 1, h_t)
 
 
@@ -158,18 +119,13 @@ def _backward_block(dh_seq, dh_last, dc_last, gates, c, act_c, kernel, recurrent
         z = gates[t].reshape(H4 * N)
         i, f, g, o = _gate_blocks(z, HN)
         a_t, c_prev = act_c[t].reshape(HN), c[t].reshape(HN)
-        if recurrent_activation == SIGMOID and activation == TANH:
-            _backward_step_sigmoid_tanh(dh_seq[t].reshape(HN), dh_next.reshape(HN),
-                                        dc_next.reshape(HN), i, f, g, o, c_prev, a_t,
-                                        dz_i, dz_f, dz_g, dz_o, dc)
-        else:
-            add(dh_seq[t].reshape(HN), dh_next.reshape(HN), dh)         # dh = dh_t + dh_next
-            _dc_total(dc_next.reshape(HN), dh, o, a_t, activation, dc)   # dc = dc_next + dh o act'
-            gate_grad(dh, a_t, o, recurrent_activation, dz_o)            # dz_o = dh act(c_t) σ'(o)
-            gate_grad(dc, g, i, recurrent_activation, dz_i)              # dz_i = dc g σ'(i)
-            gate_grad(dc, c_prev, f, recurrent_activation, dz_f)         # dz_f = dc c_{t-1} σ'(f)
-            gate_grad(dc, i, g, activation, dz_g)                        # dz_g = dc i act'(g)
-            multiply(dc, f, dc_next.reshape(HN))                         # dc_next = dc * f
+        add(dh_seq[t].reshape(HN), dh_next.reshape(HN), dh)         # dh = dh_t + dh_next
+        _dc_total(dc_next.reshape(HN), dh, o, a_t, activation, dc)   # dc = dc_next + dh o tanh'
+        gate_grad(dh, a_t, o, recurrent_activation, dz_o)            # dz_o = dh tanh(c_t) σ'(o)
+        gate_grad(dc, g, i, recurrent_activation, dz_i)              # dz_i = dc g σ'(i)
+        gate_grad(dc, c_prev, f, recurrent_activation, dz_f)         # dz_f = dc c_{t-1} σ'(f)
+        gate_grad(dc, i, g, activation, dz_g)                        # dz_g = dc i tanh'(g)
+        multiply(dc, f, dc_next.reshape(HN))                         # dc_next = dc * f
         panel_dot(recurrent_kernel, dz_t, dh_next, False)            # dh_next = dz @ U.T
         if need_dx:
             panel_dot(kernel, dz_t, dx[:, t, :], False)              # dx_t = dz @ W.T
