@@ -35,6 +35,7 @@ changes malloc for the whole process.
 import contextlib
 import ctypes
 import functools
+import math
 import os
 import sys
 import threading
@@ -125,7 +126,7 @@ def reusable(shape, dtype):
     :data:`REUSE_MAX_BYTES` are kept; beyond that, and for small arrays, plain ``np.empty``.
     """
     dtype = np.dtype(dtype)
-    nbytes = int(np.prod(shape)) * dtype.itemsize
+    nbytes = math.prod(shape) * dtype.itemsize
     if nbytes < REUSE_MIN_BYTES:
         return np.empty(shape, dtype)
     global _kept_bytes

@@ -90,7 +90,7 @@ def gradient_arrays(P, D, H, G, T, N, dtype, need_dx):
     dx = reusable((P, D, T, N), dtype)
     if not need_dx:
         dx.fill(0)
-    return (np.empty((P, D + H + 1, G), dtype=dtype), dx, np.empty((P, H, N), dtype=dtype),
+    return (reusable((P, D + H + 1, G), dtype), dx, np.empty((P, H, N), dtype=dtype),
             reusable((P, -(-G // PANEL), T * N, PANEL), dtype),
             reusable((P, D + H + 1, T, N), dtype))
 

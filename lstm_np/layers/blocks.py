@@ -13,6 +13,8 @@ not depend on ``batch_size``, on the other rows of its batch, or on the thread c
 """
 import numpy as np
 
+from .._runtime import reusable
+
 BLOCK_WIDTH = 16
 
 
@@ -38,9 +40,22 @@ def to_blocks(a, P, axes):
     if P * B != N:
         a = np.concatenate([a, np.zeros((P * B - N,) + a.shape[1:], a.dtype)])
     a = a.reshape((P, B) + a.shape[1:])
-    return np.ascontiguousarray(a.transpose((0,) + tuple(k + 1 for k in axes) + (1,)))
+    return _copy(a.transpose((0,) + tuple(k + 1 for k in axes) + (1,)))
 
 
 def from_blocks(a, n):
     """``(P, B, ...)`` → ``(N, ...)``: merge the blocks, drop the padding."""
-    return np.ascontiguousarray(a.reshape((-1,) + a.shape[2:])[:n])
+    P, B = a.shape[:2]
+    out = reusable((n,) + a.shape[2:], a.dtype)
+    full = n // B if B else 0           # whole blocks, then the rows of the last one
+    np.copyto(out[:full * B].reshape((full, B) + a.shape[2:]), a[:full])
+    np.copyto(out[full * B:], a[full, :n - full * B] if full < P else a[:0, 0])
+    return out
+
+
+def _copy(a):
+    """A contiguous copy of ``a`` in memory the process has touched before: these arrays are
+    made at every training step (:func:`lstm_np._runtime.reusable`)."""
+    out = reusable(a.shape, a.dtype)
+    np.copyto(out, a)
+    return out

@@ -4,6 +4,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import activations, initializers
+from .._runtime import reusable
 from ..kernels.dense import dense_backward, dense_forward
 from . import schema
 from .base import Layer
@@ -134,12 +135,17 @@ class Dropout(Layer):
                 return x, None
             rng = np.random.default_rng() if rng is None else rng
             keep = 1.0 - self.rate
-            uniform = rng.random(x.shape, dtype=np.float32 if x.dtype == np.float32 else np.float64)
-            mask = (uniform < keep).astype(x.dtype) / np.asarray(keep, x.dtype)
-        return x * mask, mask
+            dtype = np.float32 if x.dtype == np.float32 else np.float64
+            uniform = rng.random(dtype=dtype, out=reusable(x.shape, dtype))
+            mask = reusable(x.shape, x.dtype)           # (uniform < keep) / keep, in place
+            np.less(uniform, keep, out=mask)
+            np.divide(mask, np.asarray(keep, x.dtype), out=mask)
+        return np.multiply(x, mask, out=reusable(x.shape, np.result_type(x, mask))), mask
 
     def backward(self, dy, cache):
-        return (dy if cache is None else dy * cache), {}
+        if cache is None:
+            return dy, {}
+        return np.multiply(dy, cache, out=reusable(dy.shape, np.result_type(dy, cache))), {}
 
     def get_config(self):
         config = super().get_config()

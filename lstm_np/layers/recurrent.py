@@ -30,7 +30,7 @@ import inspect
 
 import numpy as np
 
-from .._runtime import single_threaded_blas
+from .._runtime import reusable, single_threaded_blas
 from ..gates import regate
 from . import schema
 from .base import Layer
@@ -274,7 +274,8 @@ class Recurrent(RNN):
         N, T, D, H = cache.sizes
         P, B = cache.x.shape[0], cache.x.shape[-1]
         if dh_seq is None:                # only the last output was returned
-            dh_seq = np.zeros((P, T, H, B), weights[0].dtype)
+            dh_seq = reusable((P, T, H, B), weights[0].dtype)
+            dh_seq.fill(0)
         else:
             dh_seq = to_kernel(dh_seq, P, STEPS_FIRST)
         with single_threaded_blas():      # the kernels' own BLAS calls
