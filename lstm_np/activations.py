@@ -32,6 +32,13 @@ def linear(x):
     return x
 
 
+def torch_function(torch, name):
+    """The torch function computing activation ``name`` (None for ``"linear"``); ``torch``
+    is the imported package (lstm_np.interop)."""
+    return {"linear": None, "tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu,
+            "hard_sigmoid": torch.nn.functional.hardsigmoid}[name]
+
+
 FUNCTIONS = {"linear": linear, "sigmoid": sigmoid, "tanh": np.tanh, "relu": relu,
              "hard_sigmoid": hard_sigmoid}
 

@@ -59,7 +59,7 @@ import warnings
 import numpy as np
 
 from . import activations
-from .layers import LAYERS, Activation, Bidirectional, Flatten, RepeatVector, TimeDistributed
+from .layers import LAYERS
 from .models import Sequential
 
 
@@ -182,12 +182,10 @@ def _layer_from_keras(keras, layer):
                          f"{type(layer).__name__}; supported: {', '.join(ours)}")
     config = layer.get_config()
     where = f"{type(layer).__name__} layer {layer.name!r}"
-    if cls is Bidirectional:
-        return Bidirectional(_layer_from_keras(keras, layer.forward_layer),
-                             merge_mode=config["merge_mode"], name=layer.name,
-                             backward_layer=_layer_from_keras(keras, layer.backward_layer))
-    if cls is TimeDistributed:
-        return TimeDistributed(_layer_from_keras(keras, layer.layer), name=layer.name)
+    if cls.keras_wrapped:             # a wrapper: its layers converted on their own
+        return cls(name=layer.name, **{key: config[key] for key in cls.keras_options},
+                   **{arg: _layer_from_keras(keras, getattr(layer, attribute))
+                      for arg, attribute in cls.keras_wrapped.items()})
 
     refused = [k for k in ("stateful", "return_state") if config.get(k)]
     if config.get("quantization_config") or getattr(layer, "quantization_mode", None):
@@ -248,13 +246,9 @@ def _layer_to_keras(L, layer, dtype):
     if kind.keras_options is None:
         raise ValueError(f"to_keras cannot convert layer {layer.name!r} of type "
                          f"{kind.__name__}")
-    if kind is TimeDistributed:
-        return L.TimeDistributed(_layer_to_keras(L, layer.layer, dtype), **options)
-    if kind is Bidirectional:
-        options["backward_layer"] = _layer_to_keras(L, layer.backward_layer, dtype)
-        return L.Bidirectional(_layer_to_keras(L, layer.forward_layer, dtype),
-                               merge_mode=layer.merge_mode, **options)
     options.update({key: getattr(layer, key) for key in kind.keras_options})
+    options.update({arg: _layer_to_keras(L, getattr(layer, attribute), dtype)
+                    for arg, attribute in kind.keras_wrapped.items()})
     return getattr(L, kind.__name__)(**options)
 
 
@@ -369,17 +363,6 @@ def _torch_sequential_class():
     return TorchSequential
 
 
-def _rnn_output(torch, last_step_only, bidirectional, units):
-    """What to keep of an ``nn.LSTM/GRU/RNN`` (batch_first) output ``(seq, state)``: the
-    sequence ``(N, T, H)``, or the last output of each direction — the forward one at ``T - 1``,
-    the backward one (which read the sequence from the end) at 0, as Keras's Bidirectional."""
-    if not last_step_only:
-        return lambda out: out[0]
-    if not bidirectional:
-        return lambda out: out[0][:, -1]
-    return lambda out: torch.cat([out[0][:, -1, :units], out[0][:, 0, units:]], dim=-1)
-
-
 def torch_module(model):
     """An equivalent ``torch.nn.Module``, in eval mode, holding the model's weights.
 
@@ -398,45 +381,14 @@ def torch_module(model):
     """
     torch = _require("torch", "torch_module")
     _check_convertible(model, "torch_module")
-    nn, F = torch.nn, torch.nn.functional
-    functions = {"linear": None, "tanh": torch.tanh, "sigmoid": torch.sigmoid,
-                 "relu": torch.relu, "hard_sigmoid": F.hardsigmoid}
     net = _torch_sequential_class()()
     shape = model.input_shape
     for layer in model.layers:
-        kind, module, then = type(layer), None, None
-        where = f"torch_module: {kind.__name__} layer {layer.name!r}"
-        if layer.torch_module == "Dropout":
-            module = nn.Dropout(layer.rate)
-        elif kind is RepeatVector:
-            then = functools.partial(lambda n, x: x.unsqueeze(1).expand(-1, n, -1), layer.n)
-        elif kind is Flatten:
-            then = functools.partial(torch.flatten, start_dim=1)
-        elif kind is Activation:
-            then = functions[layer.activation]
-        elif layer.torch_module == "Linear":
-            dense = layer.layer if kind is TimeDistributed else layer
-            module = nn.Linear(shape[-1], dense.units, bias=dense.use_bias)
-            then = functions[dense.activation]
-        elif layer.torch_module is None:
-            raise ValueError(f"{where} has no PyTorch module")
-        else:
-            rnn, bidirectional = layer, kind is Bidirectional
-            if bidirectional:
-                rnn = layer.forward_layer
-                if layer.merge_mode != "concat":
-                    raise ValueError(f"{where} has merge_mode={layer.merge_mode!r}; a torch "
-                                     "bidirectional RNN concatenates its two directions")
-                if layer.backward_layer.get_config() != {
-                        **rnn.get_config(), "name": layer.backward_layer.name,
-                        "go_backwards": True} or rnn.go_backwards:
-                    raise ValueError(f"{where} has a backward_layer unlike its forward layer; "
-                                     "a torch bidirectional RNN runs one kind both ways")
-            elif layer.go_backwards:
-                raise ValueError(f"{where} has go_backwards=True; torch's RNN modules read "
-                                 "the sequence forward (use a Bidirectional layer)")
-            module = _torch_rnn(nn, rnn, shape, bidirectional, where)
-            then = _rnn_output(torch, not rnn.return_sequences, bidirectional, rnn.units)
+        where = f"torch_module: {type(layer).__name__} layer {layer.name!r}"
+        try:
+            module, then = layer.torch_step(torch, shape)
+        except ValueError as err:
+            raise ValueError(f"{where} {err}") from None
         if module is not None:
             try:
                 net.add_module(layer.name, module)
@@ -447,13 +399,3 @@ def torch_module(model):
     net.to(torch.float64 if model.dtype == np.float64 else torch.float32)
     net.load_state_dict(to_torch(model))
     return net.eval()
-
-
-def _torch_rnn(nn, layer, shape, bidirectional, where):
-    options = dict(input_size=shape[-1], hidden_size=layer.units, bias=layer.use_bias,
-                   batch_first=True, bidirectional=bidirectional)
-    try:
-        options.update(layer.torch_options())
-    except ValueError as err:
-        raise ValueError(f"{where} {err}") from None
-    return getattr(nn, layer.torch_module)(**options)

@@ -32,13 +32,13 @@ import datetime
 import io
 import json
 import os
-import re
 import zipfile
 
 import numpy as np
 
 from .files import check_output
-from .layers import LAYERS, RNN
+from .layers import LAYERS
+from .layers.base import snake_case as _snake
 from .modelfile import _Refused, check_config
 from .modelfile import ModelFileError
 
@@ -56,13 +56,6 @@ _IGNORED = {
     "data_format": ("channels_last", None), "return_state": (False,), "lora_rank": (None,),
     "lora_alpha": None, "implementation": None,
 }
-
-
-def _snake(name):
-    """Keras's ``to_snake_case``: ``SimpleRNN`` -> ``simple_rnn``, ``GlorotUniform`` ->
-    ``glorot_uniform``."""
-    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def _camel(name):
@@ -83,20 +76,7 @@ def weight_groups(layer_specs):
 
 
 def _layer_groups(spec, path, name):
-    cls, config = spec["class"], spec["config"]
-    bias = int(config.get("use_bias", True))
-    if issubclass(LAYERS[cls], RNN):      # Keras keeps a recurrent layer's weights in its cell
-        return [(f"{path}/cell", 2 + bias, f"{_snake(cls)}_cell"), (path, 0, name)]
-    if cls == "Dense":
-        return [(path, 1 + bias, name)]
-    if cls == "Bidirectional":
-        inner = config["layer"], config.get("backward_layer", config["layer"])
-        return (_layer_groups(inner[0], f"{path}/forward_layer", "forward_" + name)
-                + _layer_groups(inner[1], f"{path}/backward_layer", "backward_" + name)
-                + [(path, 0, name)])
-    if cls == "TimeDistributed":
-        return _layer_groups(config["layer"], f"{path}/layer", name + "_layer") + [(path, 0, name)]
-    return [(path, 0, name)]
+    return LAYERS[spec["class"]].keras_file_groups(spec["config"], path, name, _layer_groups)
 
 
 # ------------------------------------------------------------------------------ writing
@@ -180,6 +160,7 @@ def _initializer(name):
 def _keras_layer(spec, shape, dtype, name=None):
     """One lstm_np layer spec as Keras serializes the layer, built for inputs ``shape``."""
     cls, ours = spec["class"], dict(spec["config"])
+    wrapped = LAYERS[cls].keras_wrapped
     ours.pop("input_shape", None)
     ours.pop("implementation", None)
     name = ours.pop("name", None) or name or _snake(cls)
@@ -187,15 +168,12 @@ def _keras_layer(spec, shape, dtype, name=None):
     for key, value in ours.items():
         if key.endswith("_initializer"):
             value = _initializer(value)
-        elif key in ("layer", "backward_layer"):
-            side = {"layer": "forward_" if cls == "Bidirectional" else "",
-                    "backward_layer": "backward_"}[key]
-            inner_shape = shape if cls == "Bidirectional" else shape[1:]
-            value = _keras_layer(value, inner_shape, dtype,
+        elif key in wrapped:          # forward_layer -> "forward_lstm", layer -> "dense"
+            side = wrapped[key][:-len("layer")]
+            value = _keras_layer(value, LAYERS[cls].inner_input_shape(shape), dtype,
                                  side + _snake(value["class"]))
         config[key] = value
-    if cls == "Dropout":
-        config.update(seed=None, noise_shape=None)
+    config.update(LAYERS[cls].keras_file_options)
     return _serialized("keras.layers", cls, config, shape)
 
 
@@ -351,7 +329,7 @@ def _our_layer(serialized, where):
     accepted = LAYERS[cls].config_schema()
     config = {}
     for key, value in serialized["config"].items():
-        if key in ("layer", "backward_layer"):
+        if key in LAYERS[cls].keras_wrapped:
             value = _our_layer(value, f"{where}'s wrapped layer")
         elif key.endswith("_initializer"):       # the weights come from the file
             value = _initializer_name(value, accepted.get(key))

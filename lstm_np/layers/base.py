@@ -8,6 +8,7 @@ call ``forward`` as often as it likes.
 """
 import inspect
 import os
+import re
 import sys
 import warnings
 
@@ -28,6 +29,12 @@ class Layer:
     #: the arguments of the Keras 3 layer of the same class name that mean the same here, read
     #: and written by lstm_np.interop; None: no Keras counterpart
     keras_options = None
+    #: a wrapper's layers, converted on their own: ``{constructor argument: attribute}``, the
+    #: same names on the Keras wrapper of the same class name (lstm_np.interop); Keras names
+    #: each after its attribute (``forward_layer`` -> ``forward_lstm``)
+    keras_wrapped = {}
+    #: options Keras's config.json has for this layer and lstm_np does not (lstm_np.kerasfile)
+    keras_file_options = {}
     #: the ``torch.nn`` module holding the same weights ("LSTM", "Linear", ...), or None
     torch_module = None
 
@@ -57,6 +64,11 @@ class Layer:
         self.built = True
 
     def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    @classmethod
+    def inner_input_shape(cls, input_shape):
+        """For a wrapper: the input shape of its wrapped layers, for its own ``input_shape``."""
         return tuple(input_shape)
 
     # --- computing ------------------------------------------------------------------------
@@ -113,6 +125,22 @@ class Layer:
         the layout :meth:`torch_weights` writes."""
         return []
 
+    def torch_step(self, torch, input_shape):
+        """``(module, then)``: this layer as a step of a torch ``forward`` for inputs
+        ``(N, *input_shape)`` — an ``nn.Module`` holding :meth:`torch_weights` (or None) and a
+        function of its output (or None), with ``torch`` the imported package. ``ValueError``
+        (one sentence, after the layer's name) for math torch's modules cannot express."""
+        raise ValueError("has no PyTorch module")
+
+    # --- Keras's .keras / .weights.h5 layout (lstm_np.kerasfile) ------------------------------
+    @classmethod
+    def keras_file_groups(cls, config, path, name, inner):
+        """Where Keras's HDF5 file keeps the weights of the layer ``config`` describes: a list
+        of ``(group path, count, name)`` in Keras's weight order, ``path`` and ``name`` this
+        layer's. ``inner(spec, path, name)`` gives the groups of a wrapped layer's spec. The
+        default: no weights, one empty group."""
+        return [(path, 0, name)]
+
     # --- what a model file needs to know (lstm_np.modelfile) -------------------------------
     @classmethod
     def config_schema(cls):
@@ -153,6 +181,13 @@ class Layer:
 
     def __repr__(self):
         return f"{type(self).__name__}(name={self.name!r})"
+
+
+def snake_case(name):
+    """Keras's ``to_snake_case``: ``SimpleRNN`` -> ``simple_rnn``, ``GlorotUniform`` ->
+    ``glorot_uniform``."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def _keras2(spelling, keras3):

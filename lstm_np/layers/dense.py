@@ -107,6 +107,14 @@ class Dense(Layer):
     def weights_from_torch(self, arrays):
         return [arrays["weight"].T] + ([arrays["bias"]] if self.use_bias else [])
 
+    def torch_step(self, torch, input_shape):
+        return (torch.nn.Linear(input_shape[-1], self.units, bias=self.use_bias),
+                activations.torch_function(torch, self.activation))
+
+    @classmethod
+    def keras_file_groups(cls, config, path, name, inner):
+        return [(path, 1 + int(config.get("use_bias", True)), name)]      # kernel, bias
+
 
 @register
 class Dropout(Layer):
@@ -121,6 +129,7 @@ class Dropout(Layer):
     kind = "dropout"
     config_checks = {"rate": schema.rate}
     keras_options = ("rate",)
+    keras_file_options = {"seed": None, "noise_shape": None}
     torch_module = "Dropout"
 
     def __init__(self, rate, input_shape=None, name=None, **kwargs):
@@ -151,3 +160,6 @@ class Dropout(Layer):
         config = super().get_config()
         config.update(rate=self.rate)
         return config
+
+    def torch_step(self, torch, input_shape):
+        return torch.nn.Dropout(self.rate), None

@@ -235,6 +235,28 @@ class Recurrent(RNN):
                              "only tanh / sigmoid")
         return {}
 
+    def torch_step(self, torch, input_shape):
+        if self.go_backwards:
+            raise ValueError("has go_backwards=True; torch's RNN modules read the sequence "
+                             "forward (use a Bidirectional layer)")
+        return self.torch_rnn(torch, input_shape, bidirectional=False)
+
+    def torch_rnn(self, torch, input_shape, bidirectional):
+        """``nn.LSTM/GRU/RNN`` (``batch_first``, one layer, both directions if
+        ``bidirectional``) and what to keep of its output ``(seq, state)``: the sequence
+        ``(N, T, H)``, or the last output of each direction — the forward one at ``T - 1``,
+        the backward one (which read the sequence from the end) at 0, as Keras's
+        Bidirectional."""
+        module = getattr(torch.nn, self.torch_module)(
+            input_size=input_shape[-1], hidden_size=self.units, bias=self.use_bias,
+            batch_first=True, bidirectional=bidirectional, **self.torch_options())
+        H = self.units
+        if self.return_sequences:
+            return module, lambda out: out[0]
+        if not bidirectional:
+            return module, lambda out: out[0][:, -1]
+        return module, lambda out: torch.cat([out[0][:, -1, :H], out[0][:, 0, H:]], dim=-1)
+
     # --- forward and backward: the compiled kernels, unless the readable cell is asked for ------
     def _run_forward(self, x, states, training, input_mask, recurrent_mask, keep_cache, sizes,
                      has_initial_state):

@@ -5,9 +5,13 @@ A class registers itself with :func:`register` (a decorator or a call); what the
 code needs to know about it is declared on the class: its config (its constructor's
 arguments, checked by its ``config_checks``), its weights (``build``, or for a cell
 ``add_weight`` calls; ``weight_shapes_for`` gives their shapes to the model file before
-anything is built), and for a recurrent layer its ``gates``. The :class:`.Layer` base has a
-default for each, so a user's class needs none of them. A user's cell registered here saves and loads like a built-in one, and
-with ``kind=`` the forecasting commands accept it in ``--models``.
+anything is built), and for a recurrent layer its ``gates``; for the peers' formats its Keras
+options (``keras_options``, ``keras_wrapped``, ``keras_file_options``, ``keras_file_groups``)
+and its PyTorch form (``torch_module``, ``torch_weights``, ``weights_from_torch``,
+``torch_step``). The :class:`.Layer` base has a default for each (no Keras counterpart, no
+PyTorch module), so a user's class needs none of them. A user's cell registered here saves and
+loads like a built-in one, and with ``kind=`` the forecasting commands accept it in
+``--models``.
 
 This module imports nothing, so that any module may import it.
 """

@@ -1,5 +1,6 @@
 """Layers without weights that reshape or transform their input: ``RepeatVector``, ``Flatten``
 and ``Activation`` (Keras's ``keras.layers`` of the same names)."""
+import functools
 import math
 
 import numpy as np
@@ -53,6 +54,9 @@ class RepeatVector(Layer):
     def get_config(self):
         return {**super().get_config(), "n": self.n}
 
+    def torch_step(self, torch, input_shape):
+        return None, functools.partial(_repeat, self.n)
+
 
 @register
 class Flatten(Layer):
@@ -74,6 +78,9 @@ class Flatten(Layer):
 
     def backward(self, dy, cache):
         return dy.reshape(cache), {}
+
+    def torch_step(self, torch, input_shape):
+        return None, functools.partial(torch.flatten, start_dim=1)
 
 
 @register
@@ -101,3 +108,11 @@ class Activation(Layer):
 
     def get_config(self):
         return {**super().get_config(), "activation": self.activation}
+
+    def torch_step(self, torch, input_shape):
+        return None, activations.torch_function(torch, self.activation)
+
+
+def _repeat(n, x):
+    """RepeatVector in torch: ``x (N, F)`` -> ``(N, n, F)``, a view."""
+    return x.unsqueeze(1).expand(-1, n, -1)

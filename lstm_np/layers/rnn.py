@@ -28,7 +28,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import schema
-from .base import Layer
+from .base import Layer, snake_case
 from .registry import CELLS, register
 
 CELL_INPUTS = ("x_t", "h_prev", "c_prev", "recurrent_mask")   # cache fields a step was given
@@ -131,6 +131,13 @@ class RNN(Layer):
         self.stateful = bool(stateful)
         self.unroll = bool(unroll)
         self.states = None           # the carried states of a stateful layer
+
+    @classmethod
+    def keras_file_groups(cls, config, path, name, inner):
+        """Keras keeps a recurrent layer's weights in its cell: kernel, recurrent kernel and,
+        with a bias, the bias."""
+        bias = int(config.get("use_bias", True))
+        return [(f"{path}/cell", 2 + bias, f"{snake_case(cls.__name__)}_cell"), (path, 0, name)]
 
     # --- what the cell declares ------------------------------------------------------------
     @property

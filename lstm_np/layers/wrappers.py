@@ -94,7 +94,8 @@ class Bidirectional(Layer):
     kind = "bidirectional"
     config_checks = {"layer": schema.anything, "backward_layer": schema.anything,
                      "merge_mode": schema.one_of("concat", "sum", "mul", "ave")}
-    keras_options = ("merge_mode",)   # and its two layers, converted on their own
+    keras_options = ("merge_mode",)
+    keras_wrapped = {"layer": "forward_layer", "backward_layer": "backward_layer"}
 
     def __init__(self, layer, merge_mode="concat", backward_layer=None, input_shape=None,
                  name=None, **kwargs):
@@ -159,6 +160,26 @@ class Bidirectional(Layer):
         backward = {k[:-len("_reverse")]: v for k, v in arrays.items() if k.endswith("_reverse")}
         return self.forward_layer.weights_from_torch(arrays) + \
             self.backward_layer.weights_from_torch(backward)
+
+    def torch_step(self, torch, input_shape):
+        rnn = self.forward_layer
+        if self.merge_mode != "concat":
+            raise ValueError(f"has merge_mode={self.merge_mode!r}; a torch bidirectional RNN "
+                             "concatenates its two directions")
+        if self.backward_layer.get_config() != {
+                **rnn.get_config(), "name": self.backward_layer.name, "go_backwards": True} \
+                or rnn.go_backwards:
+            raise ValueError("has a backward_layer unlike its forward layer; a torch "
+                             "bidirectional RNN runs one kind both ways")
+        return rnn.torch_rnn(torch, input_shape, bidirectional=True)
+
+    @classmethod
+    def keras_file_groups(cls, config, path, name, inner):
+        """The forward layer's groups, the backward layer's, then the wrapper's own."""
+        return (inner(config["layer"], f"{path}/forward_layer", "forward_" + name)
+                + inner(config.get("backward_layer", config["layer"]),
+                        f"{path}/backward_layer", "backward_" + name)
+                + [(path, 0, name)])
 
     def reset_states(self):
         """Zero the carried states of both directions (for ``stateful`` layers)."""
@@ -265,7 +286,8 @@ class TimeDistributed(Layer):
 
     kind = "time_distributed"
     config_checks = {"layer": schema.anything}
-    keras_options = ()                # and its layer, converted on its own
+    keras_options = ()
+    keras_wrapped = {"layer": "layer"}
 
     def __init__(self, layer, input_shape=None, name=None, **kwargs):
         super().__init__(input_shape=input_shape, name=name, **kwargs)
@@ -303,10 +325,23 @@ class TimeDistributed(Layer):
     def weights_from_torch(self, arrays):
         return self.layer.weights_from_torch(arrays)
 
+    def torch_step(self, torch, input_shape):
+        if self.torch_module is None:
+            return super().torch_step(torch, input_shape)
+        return self.layer.torch_step(torch, input_shape[1:])
+
+    @classmethod
+    def keras_file_groups(cls, config, path, name, inner):
+        return inner(config["layer"], f"{path}/layer", name + "_layer") + [(path, 0, name)]
+
     def build(self, input_shape, rng, dtype):
         self._check_shape(input_shape)
-        self.layer.build(tuple(input_shape[1:]), rng, dtype)
+        self.layer.build(self.inner_input_shape(input_shape), rng, dtype)
         self.built = True
+
+    @classmethod
+    def inner_input_shape(cls, input_shape):
+        return tuple(input_shape[1:])             # one timestep's
 
     def _check_shape(self, input_shape):
         if len(input_shape) < 2:
@@ -319,14 +354,16 @@ class TimeDistributed(Layer):
         if len(input_shape) != 2:
             raise schema.ShapeError(f"needs (timesteps, features) inputs but gets "
                                     f"{tuple(input_shape)}")
-        shapes, out = check_inner(config["layer"], "the layer inside", tuple(input_shape[1:]))
+        shapes, out = check_inner(config["layer"], "the layer inside",
+                                  cls.inner_input_shape(input_shape))
         if len(out) != 1:
             raise schema.ShapeError("must wrap a layer with one output axis")
         return shapes, (input_shape[0],) + tuple(out)
 
     def compute_output_shape(self, input_shape):
         self._check_shape(input_shape)
-        return (input_shape[0],) + tuple(self.layer.compute_output_shape(input_shape[1:]))
+        return (input_shape[0],) + \
+            tuple(self.layer.compute_output_shape(self.inner_input_shape(input_shape)))
 
     def forward(self, x, training=False, rng=None):
         N, T = x.shape[:2]
