@@ -77,3 +77,33 @@ def test_reusable_memory_is_lent_only_when_free():
     assert again.shape == (2, n // 2) and again.dtype == np.float32
     small = reusable((3,), np.float64)                  # small arrays: plain np.empty
     assert small.shape == (3,)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("D, H, G", [(1, 2, 8), (3, 4, 16), (2, 5, 20), (1, 50, 200), (5, 64, 256)])
+def test_weight_gradients_from_panels(dtype, D, H, G):
+    """``[x_t; h_{t-1}; 1] dzᵀ`` from ``dz`` stored in 16-column panels: the product, and ``dbias``
+    a running sum of the rows in order (the same bits as summing them one by one)."""
+    from lstm_np.kernels.loops import PANEL, to_panels, weight_gradients
+
+    T, N = 7, 16
+    rng = np.random.default_rng(D * H * G)
+    x = rng.normal(size=(D, T, N)).astype(dtype)
+    h = rng.normal(size=(H, T + 1, N)).astype(dtype)
+    dz = rng.normal(size=(T, G, N)).astype(dtype)
+    panels = np.full((-(-G // PANEL), T * N, PANEL), np.nan, dtype)
+    for t in range(T):
+        to_panels(dz[t], panels, t * N)
+    dweights = np.full((D + H + 1, G), np.nan, dtype)
+    weight_gradients(x, h, panels, dweights, np.empty((D + H + 1, T, N), dtype))
+    rows = dz.transpose(0, 2, 1).reshape(T * N, G).astype(np.float64)        # row t N + n
+    inputs = np.concatenate([x, h[:, :T]]).reshape(D + H, T * N).astype(np.float64)
+    tol = 1e-5 if dtype == "float32" else 1e-12
+    np.testing.assert_allclose(dweights[:D + H], inputs @ rows, rtol=tol, atol=tol * T * N)
+    running = np.zeros(G, dtype)
+    for row in dz.transpose(0, 2, 1).reshape(T * N, G):
+        running = running + row
+    if jit_enabled():
+        np.testing.assert_array_equal(dweights[D + H], running)
+    else:
+        np.testing.assert_allclose(dweights[D + H], running, rtol=tol, atol=tol * T * N)
