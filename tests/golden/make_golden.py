@@ -23,18 +23,10 @@ It is deterministic (fixed seeds) and rewrites the files of the families it runs
 
 from __future__ import annotations
 
-import os
 import sys
-
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # plain Eigen kernels: reproducible round-off
-
 from pathlib import Path
 
-import keras
-import numpy as np
-import tensorflow as tf
+from keras_env import keras, np, tf  # Keras 3 on TensorFlow, set up alike for every generator
 import torch
 
 HERE = Path(__file__).resolve().parent

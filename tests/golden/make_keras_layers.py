@@ -13,17 +13,10 @@ Run from the repository root with Keras 3 installed (deterministic; rewrites the
     python tests/golden/make_keras_layers.py
 """
 import json
-import os
 import sys
 from pathlib import Path
 
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+from keras_env import keras, np, tf  # Keras 3 on TensorFlow, set up alike for every generator
 
 OUT = Path(__file__).resolve().parent / "keras_layers"
 SEED = 18_003

@@ -11,17 +11,10 @@ Run from the repository root with Keras installed::
 
     python tests/golden/make_recurrent_options.py
 """
-import os
 
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+from pathlib import Path
 
-from pathlib import Path  # noqa: E402
-
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+from keras_env import keras, np, tf  # Keras 3 on TensorFlow, set up alike for every generator
 
 HERE = Path(__file__).resolve().parent
 N, T, D, H = 2, 4, 3, 5
