@@ -111,3 +111,23 @@ def test_optimizer_arguments_are_checked():
         Adam(learning_rate=0)
     with pytest.raises(ValueError):
         SGD(momentum=1.5)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: __import__("lstm_np").LSTM(4, "tanh", "sigmoid", True, "glorot_uniform"),
+    lambda: __import__("lstm_np").GRU(4, "tanh", "sigmoid", True, "glorot_uniform"),
+    lambda: __import__("lstm_np").SimpleRNN(4, "tanh", "yes"),
+])
+def test_a_string_where_a_flag_goes_is_refused(make):
+    """Keras's fifth positional argument is kernel_initializer; here it is unit_forget_bias (LSTM)
+    or reset_after (GRU). A string there must not silently become True."""
+    with pytest.raises(TypeError, match="must be True or False"):
+        make()
+
+
+def test_flags_accept_numpy_and_0_1():
+    import numpy as np
+    from lstm_np import GRU, LSTM
+
+    assert LSTM(3, unit_forget_bias=np.bool_(False)).cell.unit_forget_bias is False
+    assert GRU(3, reset_after=0).cell.reset_after is False

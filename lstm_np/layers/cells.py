@@ -41,6 +41,17 @@ def arguments(cls):
     return found
 
 
+def flag(name, value):
+    """``value`` as a bool, when it is one (``True``/``False``, NumPy's, or 0/1); anything else
+    is refused — in Keras's own argument order a string here would be an initializer, and
+    ``bool("glorot_uniform")`` would silently be ``True``."""
+    if isinstance(value, (bool, np.bool_)) or (isinstance(value, (int, np.integer))
+                                               and value in (0, 1)):
+        return bool(value)
+    raise TypeError(f"{name} must be True or False, got {value!r} (pass the arguments after "
+                    "use_bias by keyword, e.g. kernel_initializer=...)")
+
+
 class Cell:
     """Base class of a recurrent cell: weights, config and the sizes of its states.
 
@@ -141,7 +152,7 @@ class KerasCell(Cell):
         self.activation = activations.get(activation)
         if recurrent_activation is not None:        # the gates' σ (none in SimpleRNN)
             self.recurrent_activation = activations.get(recurrent_activation)
-        self.use_bias = bool(use_bias)
+        self.use_bias = flag("use_bias", use_bias)
         initializers.get(kernel_initializer), initializers.get(recurrent_initializer)
         self.kernel_initializer = kernel_initializer
         self.recurrent_initializer = recurrent_initializer

@@ -13,7 +13,7 @@ from ..activations import CODES, DERIVATIVES, FUNCTIONS
 from ..gates import GRU_GATES, gate_slice, split_gates
 from ..kernels.gru import gru_backward_sequence, gru_forward_sequence
 from . import schema
-from .cells import KerasCell
+from .cells import KerasCell, flag
 from .registry import register
 from .recurrent import FEATURES_FIRST, STEPS_FIRST, Recurrent, from_kernel
 
@@ -108,7 +108,7 @@ class GRUCell(KerasCell):
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  reset_after=True, **options):
         super().__init__(units, activation, recurrent_activation, use_bias, **options)
-        self.reset_after = bool(reset_after)
+        self.reset_after = flag("reset_after", reset_after)
 
     def bias_shape(self):
         # reset_after: the input bias b and the recurrent bias b'; else one bias

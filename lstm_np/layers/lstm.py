@@ -11,7 +11,7 @@ from ..activations import CODES, DERIVATIVES, FUNCTIONS
 from ..gates import LSTM_GATES, gate_slice, split_gates
 from ..kernels.lstm import lstm_backward_sequence, lstm_forward_sequence
 from . import schema
-from .cells import KerasCell
+from .cells import KerasCell, flag
 from .registry import register
 from .recurrent import FEATURES_FIRST, STEPS_FIRST, Recurrent, from_kernel
 
@@ -97,7 +97,7 @@ class LSTMCell(KerasCell):
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  unit_forget_bias=True, **options):
         super().__init__(units, activation, recurrent_activation, use_bias, **options)
-        self.unit_forget_bias = bool(unit_forget_bias)
+        self.unit_forget_bias = flag("unit_forget_bias", unit_forget_bias)
 
     @property
     def state_size(self):
